@@ -1,0 +1,3 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import { App } from '@slack/bolt';
+test('esm imports', () => { expect(typeof KubeConfig).toBe('function'); expect(typeof App).toBe('function'); });
