@@ -1,0 +1,78 @@
+// Help texts for `/kdebug help` and `/kdebug help <check>`. Plain text with Slack mrkdwn
+// (*bold*, `code`, • bullets) that still reads well in a terminal.
+//
+// Not entity-escaped: usage lines contain `<target>`, so whoever posts this to Slack must escape
+// &, < and > (as for any text sent to Slack), or Slack would read `<target>` as a link.
+
+import type { CheckDefinition } from '../checks/types.js';
+import {
+  type CheckRegistry,
+  exampleCheckName,
+  formatDuration,
+  GENERAL_USAGE,
+  MAX_TIMEOUT_SECONDS,
+  MIN_TIMEOUT_SECONDS,
+  usageLine,
+} from './grammar.js';
+
+const TARGETS = [
+  '*Targets*',
+  '• `web-7f9c` or `pod/web-7f9c`: a pod',
+  '• `deploy/web` (or `deployment/web`): a pod of a deployment',
+  '• `sts/db` (`statefulset/`) and `ds/agent` (`daemonset/`): a pod of a statefulset or daemonset',
+].join('\n');
+
+const COMMON_FLAGS = [
+  '*Flags for every check*',
+  "• `-n NAMESPACE`, `--namespace NAMESPACE`: the target's namespace",
+  '• `-c CONTAINER`, `--container CONTAINER`: whose network to share when the pod has several containers',
+  `• \`--timeout 30s\`: how long the check may run, from ${formatDuration(MIN_TIMEOUT_SECONDS)} to ${formatDuration(MAX_TIMEOUT_SECONDS)} (\`45\`, \`30s\`, \`2m\`, \`1m30s\`)`,
+  '• `-h`, `--help`: this help',
+  '• `--`: everything after it is an argument, even if it starts with `-`',
+  'Flags go anywhere after the check name, as `-n prod`, `-n=prod`, `--namespace prod` or `--namespace=prod`.',
+].join('\n');
+
+function examples(check: string): string[] {
+  const lines = [`/kdebug ${check} web-7f9c -n prod`];
+  // The dns example shows an argument after the target; other checks' arguments are their own business.
+  if (check === 'dns') lines.push('/kdebug dns deploy/web -n prod payments.prod.svc.cluster.local');
+  else lines.push(`/kdebug ${check} deploy/web -n prod`);
+  return lines.map((l) => `\`${l}\``);
+}
+
+/** `/kdebug help`: what kdebug does, the grammar, and one line per check. */
+export function generalHelp(checks: CheckRegistry): string {
+  const checkLines = [...checks].map(([key, check]) => `• \`${key}\`: ${check.summary}\n    \`${usageLine(check)}\``);
+  return [
+    '*kdebug* runs network diagnostics inside a pod, from a short-lived debug container that shares its network.',
+    '',
+    '*Usage*',
+    `\`${GENERAL_USAGE}\``,
+    '`/kdebug help <check>`: details of one check',
+    '',
+    '*Checks*',
+    checkLines.length > 0 ? checkLines.join('\n') : 'No checks are installed.',
+    '',
+    TARGETS,
+    '',
+    COMMON_FLAGS,
+    '',
+    '*Examples*',
+    ...examples(exampleCheckName(checks)),
+  ].join('\n');
+}
+
+/** `/kdebug help <check>`: its usage, own help text, options, verdicts, then targets and common flags. */
+export function checkHelp(check: CheckDefinition<any>): string {
+  const parts = [`*${check.name}*: ${check.summary}`, `\`${usageLine(check)}\``, '', check.help.trim()];
+  if (check.options.length > 0) {
+    parts.push('', '*Options*', ...check.options.map((o) => `• \`--${o.name} ${o.valueName}\`: ${o.description}`));
+  }
+  if (check.verdicts.length > 0) parts.push('', `*Verdicts*: ${check.verdicts.map((v) => `\`${v}\``).join(', ')}`);
+  if (check.capabilities.length > 0) {
+    parts.push(`*Needs capabilities*: ${check.capabilities.map((c) => `\`${c}\``).join(', ')}`);
+  }
+  // No examples here: the check's own help text carries them.
+  parts.push('', TARGETS, '', COMMON_FLAGS);
+  return parts.join('\n');
+}

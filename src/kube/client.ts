@@ -1,0 +1,27 @@
+// The Kubernetes clients the worker uses, from one kubeconfig.
+import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { ConfigError } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+
+export interface KubeClients {
+  kc: KubeConfig;
+  core: CoreV1Api;
+  apps: AppsV1Api;
+  /** API server URL, for messages. */
+  server: string;
+}
+
+/** An explicit kubeconfig path wins; otherwise in-cluster inside a pod, else ~/.kube/config. */
+export function createKubeClients(config: Config): KubeClients {
+  const kc = new KubeConfig();
+  try {
+    if (config.kubernetes.kubeconfig) kc.loadFromFile(config.kubernetes.kubeconfig);
+    else kc.loadFromDefault();
+  } catch (err) {
+    throw new ConfigError(`cannot load the kubeconfig ${config.kubernetes.kubeconfig || '(default)'}: ${(err as Error).message.split('\n')[0]}; set KUBECONFIG to a valid file, or run kdebug in a pod with a service account`);
+  }
+  if (!kc.getCurrentCluster()) {
+    throw new ConfigError('no Kubernetes cluster configured: set KUBECONFIG to a kubeconfig with a current context, or run kdebug in a pod with a service account');
+  }
+  return { kc, core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api), server: kc.getCurrentCluster()?.server ?? '(no cluster)' };
+}

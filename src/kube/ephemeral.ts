@@ -1,0 +1,229 @@
+// Adds one ephemeral debug container to a pod (what `kubectl debug --target` does), waits for it
+// with a watch until it terminates or the deadline passes, and reads its log.
+import {
+  PatchStrategy,
+  setHeaderOptions,
+  Watch,
+  type V1ContainerState,
+  type V1EphemeralContainer,
+  type V1Pod,
+  type V1SecurityContext,
+} from '@kubernetes/client-node';
+import type { KubeClients } from './client.js';
+import { explainApiError, statusOf, UserFacingError } from './errors.js';
+
+export interface DebugContainerRequest {
+  namespace: string;
+  pod: V1Pod;
+  /** Derived from the job id, so a retried job finds its container instead of adding another. */
+  containerName: string;
+  /** The `-c` container, if the user named one. */
+  container?: string;
+  image: string;
+  imagePullPolicy: string;
+  capabilities: readonly string[];
+  command: string[];
+  /** Epoch milliseconds. */
+  deadline: number;
+  maxLogBytes: number;
+  onProgress?: (status: string) => void;
+}
+
+export interface DebugContainerResult {
+  containerName: string;
+  targetContainer: string;
+  log: string;
+  exitCode: number | null;
+  /** Set when the deadline passed first: what the container was doing then. */
+  deadlineState?: string;
+}
+
+/** `-c` if given, else the pod's kubectl.kubernetes.io/default-container, else its first container. */
+export function chooseTargetContainer(pod: V1Pod, requested?: string): string {
+  const names = pod.spec?.containers.map((c) => c.name) ?? [];
+  const podName = pod.metadata?.name ?? '?';
+  if (requested) {
+    if (names.includes(requested)) return requested;
+    throw new UserFacingError(`Pod ${podName} has no container named ${requested}; its containers are: ${names.join(', ')}.`, 'invalid-target');
+  }
+  const annotated = pod.metadata?.annotations?.['kubectl.kubernetes.io/default-container'];
+  if (annotated && names.includes(annotated)) return annotated;
+  const first = names[0];
+  if (!first) throw new UserFacingError(`Pod ${podName} has no containers to attach to.`, 'invalid-target');
+  return first;
+}
+
+/**
+ * Least privilege: drop every capability and add back only what the check declares; never
+ * privileged, no privilege escalation, the runtime's default seccomp profile. A check that needs
+ * no capability also runs as a non-root user, which is what the "restricted" Pod Security level asks.
+ */
+export function debugSecurityContext(capabilities: readonly string[]): V1SecurityContext {
+  const context: V1SecurityContext = {
+    privileged: false,
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ['ALL'], ...(capabilities.length ? { add: [...capabilities] } : {}) },
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+  if (capabilities.length === 0) Object.assign(context, { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534 });
+  return context;
+}
+
+export function debugContainerSpec(req: DebugContainerRequest, targetContainer: string): V1EphemeralContainer {
+  return {
+    name: req.containerName,
+    image: req.image,
+    imagePullPolicy: req.imagePullPolicy,
+    command: req.command,
+    targetContainerName: targetContainer,
+    stdin: false,
+    tty: false,
+    terminationMessagePolicy: 'FallbackToLogsOnError',
+    securityContext: debugSecurityContext(req.capabilities),
+  };
+}
+
+function containerState(pod: V1Pod, name: string): V1ContainerState | undefined {
+  return pod.status?.ephemeralContainerStatuses?.find((s) => s.name === name)?.state;
+}
+
+function describeState(state: V1ContainerState | undefined): string {
+  if (!state) return 'not yet scheduled by the kubelet';
+  if (state.waiting) return `waiting: ${state.waiting.reason ?? 'unknown'}${state.waiting.message ? ` (${state.waiting.message})` : ''}`;
+  if (state.running) return 'running';
+  return `terminated with exit code ${state.terminated?.exitCode}`;
+}
+
+async function addContainer(kube: KubeClients, req: DebugContainerRequest, spec: V1EphemeralContainer): Promise<V1Pod> {
+  const podName = req.pod.metadata!.name!;
+  try {
+    // Strategic merge keyed by container name, as kubectl debug sends: the list is appended to,
+    // never replaced. The generated client would otherwise send a JSON patch.
+    return await kube.core.patchNamespacedPodEphemeralcontainers(
+      { name: podName, namespace: req.namespace, body: { spec: { ephemeralContainers: [spec] } } },
+      setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+    );
+  } catch (err) {
+    const status = statusOf(err);
+    if (status?.code === 404) {
+      if (/could not find the requested resource/.test(status.status.message ?? '')) {
+        throw new UserFacingError(
+          'This cluster does not serve the pods/ephemeralcontainers API (ephemeral containers need Kubernetes 1.23 or later, stable since 1.25), so kdebug cannot attach to pods here.',
+          'ephemeral-unavailable',
+        );
+      }
+      throw new UserFacingError(`Pod ${podName} disappeared from ${req.namespace} before the debug container could be added; run the command again to target its replacement.`, 'not-found');
+    }
+    throw explainApiError(err, { action: `add a debug container to pod ${podName}`, namespace: req.namespace, apiServer: kube.server });
+  }
+}
+
+type WatchOutcome = { done: true; pod: V1Pod } | { done: false; resourceVersion?: string };
+
+/** One watch on the pod, from a resourceVersion, until the container terminates, the watch ends, or the deadline. */
+async function watchUntilTerminated(kube: KubeClients, req: DebugContainerRequest, resourceVersion: string | undefined, onPod: (pod: V1Pod) => void): Promise<WatchOutcome> {
+  const podName = req.pod.metadata!.name!;
+  const remaining = req.deadline - Date.now();
+  if (remaining <= 0) return { done: false, resourceVersion };
+  return new Promise<WatchOutcome>((resolve) => {
+    let settled = false;
+    let lastVersion = resourceVersion;
+    let abort: AbortController | undefined;
+    const finish = (outcome: WatchOutcome) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      abort?.abort();
+      resolve(outcome);
+    };
+    const timer = setTimeout(() => finish({ done: false, resourceVersion: lastVersion }), remaining);
+    new Watch(kube.kc)
+      .watch(
+        `/api/v1/namespaces/${encodeURIComponent(req.namespace)}/pods`,
+        {
+          fieldSelector: `metadata.name=${podName}`,
+          resourceVersion,
+          allowWatchBookmarks: true,
+          timeoutSeconds: Math.max(1, Math.ceil(remaining / 1000)),
+        },
+        (type: string, obj: V1Pod & { code?: number }) => {
+          if (type === 'ERROR') {
+            // 410 Gone: our resourceVersion is too old; start again from a fresh read.
+            finish({ done: false, resourceVersion: obj.code === 410 ? undefined : lastVersion });
+            return;
+          }
+          lastVersion = obj.metadata?.resourceVersion ?? lastVersion;
+          if (type === 'BOOKMARK') return;
+          if (type === 'DELETED') {
+            // Re-reading the pod turns this into a clear "pod was deleted" message.
+            finish({ done: false });
+            return;
+          }
+          onPod(obj);
+          if (containerState(obj, req.containerName)?.terminated) finish({ done: true, pod: obj });
+        },
+        () => finish({ done: false, resourceVersion: lastVersion }),
+      )
+      .then((controller) => {
+        abort = controller;
+        if (settled) controller.abort();
+      })
+      .catch(() => setTimeout(() => finish({ done: false, resourceVersion: lastVersion }), 500));
+  });
+}
+
+async function readLog(kube: KubeClients, req: DebugContainerRequest): Promise<string> {
+  try {
+    return await kube.core.readNamespacedPodLog({
+      name: req.pod.metadata!.name!,
+      namespace: req.namespace,
+      container: req.containerName,
+      limitBytes: req.maxLogBytes,
+    });
+  } catch (err) {
+    throw explainApiError(err, { action: `read the log of debug container ${req.containerName}`, namespace: req.namespace, apiServer: kube.server });
+  }
+}
+
+export async function runDebugContainer(kube: KubeClients, req: DebugContainerRequest): Promise<DebugContainerResult> {
+  const podName = req.pod.metadata!.name!;
+  const targetContainer = chooseTargetContainer(req.pod, req.container);
+  const existing = req.pod.spec?.ephemeralContainers?.some((c) => c.name === req.containerName);
+  let pod = existing ? req.pod : await addContainer(kube, req, debugContainerSpec(req, targetContainer));
+  req.onProgress?.(existing ? `found debug container ${req.containerName} from an earlier attempt` : `added debug container ${req.containerName} to pod ${podName}`);
+
+  let lastReported = '';
+  const report = (p: V1Pod) => {
+    const described = describeState(containerState(p, req.containerName));
+    if (described !== lastReported) {
+      lastReported = described;
+      req.onProgress?.(`debug container ${described}`);
+    }
+  };
+  report(pod);
+
+  let resourceVersion = pod.metadata?.resourceVersion;
+  while (!containerState(pod, req.containerName)?.terminated && Date.now() < req.deadline) {
+    const outcome = await watchUntilTerminated(kube, req, resourceVersion, report);
+    if (outcome.done) {
+      pod = outcome.pod;
+      break;
+    }
+    // The watch ended (server timeout, dropped connection, 410): re-read and watch again.
+    try {
+      pod = await kube.core.readNamespacedPod({ name: podName, namespace: req.namespace });
+    } catch (err) {
+      if (statusOf(err)?.code === 404) throw new UserFacingError(`Pod ${podName} was deleted while the diagnostic ran.`, 'not-found');
+      throw explainApiError(err, { action: `watch pod ${podName}`, namespace: req.namespace, apiServer: kube.server });
+    }
+    resourceVersion = outcome.resourceVersion ?? pod.metadata?.resourceVersion;
+  }
+
+  const state = containerState(pod, req.containerName);
+  if (state?.terminated) {
+    return { containerName: req.containerName, targetContainer, log: await readLog(kube, req), exitCode: state.terminated.exitCode ?? null };
+  }
+  // Deadline: keep whatever output a running container produced so far.
+  const log = state?.running ? await readLog(kube, req).catch(() => '') : '';
+  return { containerName: req.containerName, targetContainer, log, exitCode: null, deadlineState: describeState(state) };
+}

@@ -1,0 +1,56 @@
+// The diagnostic job: what the bot puts on the queue and the worker takes off it. It is validated
+// on both sides, including the check's own arguments, so a bad job never reaches a cluster.
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { CheckDefinition } from '../checks/types.js';
+import { DNS1123_LABEL, DNS1123_SUBDOMAIN } from '../commands/kube-names.js';
+
+export const QUEUE_NAME = 'diagnostics';
+
+const text = (max: number) => z.string().max(max);
+
+export const diagnosticJobSchema = z
+  .object({
+    v: z.literal(1),
+    /** 16 hex digits; names the BullMQ job and the debug container. */
+    id: z.string().regex(/^[0-9a-f]{16}$/),
+    check: z.string().regex(/^[a-z][a-z0-9-]{0,19}$/),
+    target: z.object({ kind: z.enum(['pod', 'deployment', 'statefulset', 'daemonset']), name: z.string().regex(DNS1123_SUBDOMAIN).max(253) }).strict(),
+    namespace: z.string().regex(DNS1123_LABEL).max(63),
+    container: z.string().regex(DNS1123_LABEL).max(63).optional(),
+    timeoutSeconds: z.number().int().min(1).max(3600),
+    positional: z.array(text(2048)).max(32),
+    options: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,30}$/), text(2048)),
+    commandText: text(4000),
+    requestedBy: z.object({ teamId: text(32), userId: text(32), userName: text(128).optional() }).strict(),
+    reply: z.object({ channel: text(32), rootTs: text(32) }).strict(),
+    enqueuedAt: z.number().int(),
+  })
+  .strict();
+
+export type DiagnosticJob = z.infer<typeof diagnosticJobSchema>;
+
+export type JobValidation = { ok: true; job: DiagnosticJob; check: CheckDefinition<unknown>; args: unknown } | { ok: false; reason: string };
+
+export function validateJob(data: unknown, checks: ReadonlyMap<string, CheckDefinition<any>>): JobValidation {
+  const parsed = diagnosticJobSchema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    return { ok: false, reason: `job field ${issue.path.join('.') || '(root)'}: ${issue.message}` };
+  }
+  const check = checks.get(parsed.data.check);
+  if (!check) return { ok: false, reason: `unknown check ${parsed.data.check}` };
+  const args = check.parseArgs(parsed.data.positional, parsed.data.options);
+  if (!args.ok) return { ok: false, reason: args.message };
+  return { ok: true, job: parsed.data, check, args: args.args };
+}
+
+/** A stable id for one Slack command, so Slack's retries of it map to the same job. */
+export function jobIdFor(...parts: string[]): string {
+  return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 16);
+}
+
+/** The ephemeral container's name: derived from the job id, so a retried job finds it again. */
+export function debugContainerName(jobId: string): string {
+  return `kdebug-${jobId}`;
+}

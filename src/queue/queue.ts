@@ -1,0 +1,48 @@
+// The producer side: claims a Slack command once (Slack may deliver it again) and enqueues its job.
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { diagnosticJobSchema, QUEUE_NAME, type DiagnosticJob } from './job.js';
+
+export class DiagnosticQueue {
+  readonly queue: Queue;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    keepCompletedSeconds: number,
+  ) {
+    this.queue = new Queue(QUEUE_NAME, {
+      connection: redis,
+      prefix,
+      defaultJobOptions: {
+        // One attempt: a job adds a container to a production pod, so it is never blindly re-run.
+        attempts: 1,
+        removeOnComplete: { age: keepCompletedSeconds },
+        removeOnFail: { age: keepCompletedSeconds },
+      },
+    });
+  }
+
+  /**
+   * Record that this command was seen. False when it was already claimed: a retry of the same
+   * Slack command, which must not post a second root message or add a second job.
+   */
+  async claimCommand(jobId: string, ttlSeconds = 86400): Promise<boolean> {
+    return (await this.redis.set(`${this.prefix}:command:${jobId}`, '1', 'EX', ttlSeconds, 'NX')) === 'OK';
+  }
+
+  /** Forget a claim whose command did not go ahead (for example, the bot is not in the channel). */
+  async releaseCommand(jobId: string): Promise<void> {
+    await this.redis.del(`${this.prefix}:command:${jobId}`);
+  }
+
+  async enqueue(job: DiagnosticJob): Promise<void> {
+    const valid = diagnosticJobSchema.parse(job);
+    // The job id doubles as BullMQ's deduplication key: adding it twice keeps one job.
+    await this.queue.add(valid.check, valid, { jobId: valid.id });
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+  }
+}

@@ -1,0 +1,107 @@
+// The /kdebug slash command: parse, acknowledge within Slack's 3 seconds, post the root message
+// and enqueue the job. Bad input gets a usage reply and nothing is enqueued.
+import type { RespondFn, SlashCommand } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
+import type { CheckDefinition } from '../checks/types.js';
+import { parseCommandText } from '../commands/grammar.js';
+import { checkHelp, generalHelp } from '../commands/help.js';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../observability/logger.js';
+import { jobIdFor, type DiagnosticJob } from '../queue/job.js';
+import type { DiagnosticQueue } from '../queue/queue.js';
+import { escapeText, rootMessage } from './render.js';
+
+export interface CommandDeps {
+  config: Config;
+  checks: ReadonlyMap<string, CheckDefinition<any>>;
+  queue: DiagnosticQueue;
+  logger: Logger;
+}
+
+export interface CommandIo {
+  ack: (response?: { response_type: 'ephemeral'; text: string }) => Promise<void>;
+  respond: RespondFn;
+  client: WebClient;
+  botUserId?: string;
+}
+
+const NOT_IN_CHANNEL = new Set(['not_in_channel', 'channel_not_found']);
+
+function slackError(err: unknown): string | undefined {
+  return (err as { data?: { error?: string } })?.data?.error;
+}
+
+export async function handleSlashCommand(command: SlashCommand, io: CommandIo, deps: CommandDeps): Promise<void> {
+  const { config, checks, queue, logger } = deps;
+  const parsed = parseCommandText(command.text ?? '', checks);
+  if (parsed.kind === 'help') {
+    const check = parsed.check ? checks.get(parsed.check) : undefined;
+    await io.ack({ response_type: 'ephemeral', text: check ? checkHelp(check) : generalHelp(checks) });
+    return;
+  }
+  if (parsed.kind === 'usage') {
+    await io.ack({ response_type: 'ephemeral', text: parsed.message });
+    return;
+  }
+  const request = parsed.request;
+  const timeoutSeconds = request.timeoutSeconds ?? config.jobs.defaultTimeoutSeconds;
+  if (timeoutSeconds > config.jobs.maxTimeoutSeconds) {
+    await io.ack({ response_type: 'ephemeral', text: `--timeout can be at most ${config.jobs.maxTimeoutSeconds}s on this installation.` });
+    return;
+  }
+  await io.ack();
+
+  // Slack may deliver the same command again (X-Slack-Retry-Num); its trigger_id stays the same,
+  // so the id does too, and the claim below lets only the first delivery through.
+  const id = jobIdFor(command.team_id, command.trigger_id ?? `${command.channel_id}:${command.user_id}:${command.text}`);
+  const log = logger.child({ jobId: id, user: command.user_id, channel: command.channel_id });
+  if (!(await queue.claimCommand(id))) {
+    log.info('duplicate delivery of a slash command ignored');
+    return;
+  }
+
+  const job: DiagnosticJob = {
+    v: 1,
+    id,
+    check: request.check,
+    target: request.target,
+    namespace: request.namespace ?? config.kubernetes.defaultNamespace,
+    ...(request.container ? { container: request.container } : {}),
+    timeoutSeconds,
+    positional: request.positional,
+    options: request.options,
+    commandText: `/kdebug ${command.text}`.trim(),
+    requestedBy: { teamId: command.team_id, userId: command.user_id, userName: command.user_name },
+    reply: { channel: command.channel_id, rootTs: '' },
+    enqueuedAt: Date.now(),
+  };
+
+  let rootTs: string;
+  try {
+    const root = rootMessage(job, { state: 'queued' });
+    const posted = await io.client.chat.postMessage({ channel: command.channel_id, text: root.text, blocks: root.blocks });
+    rootTs = posted.ts!;
+  } catch (err) {
+    await queue.releaseCommand(id);
+    const code = slackError(err);
+    log.warn({ slackError: code ?? (err as Error).message }, 'could not post the root message');
+    const bot = io.botUserId ? `<@${io.botUserId}>` : 'the kdebug app';
+    const text = code && NOT_IN_CHANNEL.has(code)
+      ? `I'm not a member of this channel, so I can't post results here. Invite me with \`/invite ${bot}\` (or channel settings → Integrations → Add apps), then run your command again:\n\`${escapeText(job.commandText)}\``
+      : `Sorry, I couldn't post in this channel (${code ?? 'Slack API error'}), so nothing was started. Run \`${escapeText(job.commandText)}\` again in a moment.`;
+    await io.respond({ response_type: 'ephemeral', text }).catch((e: Error) => log.warn({ err: e.message }, 'response_url failed too'));
+    return;
+  }
+
+  job.reply.rootTs = rootTs;
+  try {
+    await queue.enqueue(job);
+    log.info({ check: job.check, target: job.target, namespace: job.namespace }, 'job enqueued');
+  } catch (err) {
+    await queue.releaseCommand(id).catch(() => undefined);
+    log.error({ err: (err as Error).message }, 'enqueue failed');
+    await io.client.chat
+      .update({ channel: command.channel_id, ts: rootTs, text: 'Could not queue the diagnostic (the job queue is unavailable). Run the command again in a minute.' })
+      .catch(() => undefined);
+  }
+}

@@ -1,0 +1,135 @@
+// Pure renderers from kdebug's results to Slack messages (text fallback plus Block Kit blocks).
+// Slack limits section text to 3,000 characters and messages to 50 blocks; raw output that does
+// not fit is returned as a file to attach to the thread instead.
+import type { KnownBlock } from '@slack/types';
+import type { Finding, StepResult } from '../checks/types.js';
+import type { DiagnosticJob } from '../queue/job.js';
+
+export interface SlackMessage {
+  text: string;
+  blocks: KnownBlock[];
+}
+
+export interface RenderedFinding extends SlackMessage {
+  /** Raw output too long for the message, to upload into the thread. */
+  file?: { filename: string; content: string };
+}
+
+const SECTION_LIMIT = 3000;
+const GOOD_VERDICTS = new Set(['ok', 'open']);
+const WARNING_VERDICTS = new Set(['no-answer', 'expiring-soon', 'packet-loss', 'incomplete', 'no-packets']);
+
+/** Slack's mrkdwn needs &, < and > escaped in anything user- or tool-provided. */
+export function escapeText(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+export function verdictEmoji(verdict: string): string {
+  if (GOOD_VERDICTS.has(verdict)) return ':white_check_mark:';
+  if (WARNING_VERDICTS.has(verdict)) return ':warning:';
+  return ':x:';
+}
+
+/** "dns deploy/web in prod" */
+export function describeJob(job: Pick<DiagnosticJob, 'check' | 'target' | 'namespace'>): string {
+  const target = job.target.kind === 'pod' ? job.target.name : `${job.target.kind}/${job.target.name}`;
+  return `${job.check} ${target} in ${job.namespace}`;
+}
+
+export type RootStatus =
+  | { state: 'queued' }
+  | { state: 'running'; detail: string }
+  | { state: 'done'; finding: Finding; durationMs: number }
+  | { state: 'failed'; message: string; durationMs: number };
+
+export function formatDuration(ms: number): string {
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
+}
+
+/** The root message in the channel; every result is threaded under it. */
+export function rootMessage(job: DiagnosticJob, status: RootStatus): SlackMessage {
+  const who = `requested by <@${job.requestedBy.userId}>`;
+  const what = escapeText(describeJob(job));
+  let line: string;
+  let plain: string;
+  switch (status.state) {
+    case 'queued':
+      line = `:hourglass_flowing_sand: *${what}*, ${who}: queued`;
+      plain = `${describeJob(job)}: queued`;
+      break;
+    case 'running':
+      line = `:gear: *${what}*, ${who}: running (${escapeText(status.detail)})`;
+      plain = `${describeJob(job)}: running`;
+      break;
+    case 'done':
+      line = `${verdictEmoji(status.finding.verdict)} *${what}*, ${who}: *${status.finding.verdict}*: ${escapeText(status.finding.headline)} (${formatDuration(status.durationMs)})`;
+      plain = `${describeJob(job)}: ${status.finding.verdict}: ${status.finding.headline}`;
+      break;
+    case 'failed':
+      line = `:x: *${what}*, ${who}: failed after ${formatDuration(status.durationMs)}: ${escapeText(status.message)}`;
+      plain = `${describeJob(job)}: failed: ${status.message}`;
+      break;
+  }
+  return {
+    text: clip(plain, 3000),
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: clip(line, SECTION_LIMIT) } },
+      { type: 'context', elements: [{ type: 'mrkdwn', text: `job \`${job.id}\` · \`${escapeText(clip(job.commandText, 200))}\`` }] },
+    ],
+  };
+}
+
+function factLines(facts: Finding['facts']): string {
+  return Object.entries(facts)
+    .map(([key, value]) => {
+      const shown = Array.isArray(value) ? (value.length ? value.join(', ') : '(none)') : String(value);
+      return `• *${escapeText(key)}:* ${escapeText(shown)}`;
+    })
+    .join('\n');
+}
+
+/** The raw output of the steps as a person would see it in a terminal. */
+export function transcript(steps: readonly StepResult[]): string {
+  return steps
+    .map((s) => {
+      const status = s.exitCode === null ? ' (did not finish)' : s.exitCode === 0 ? '' : ` (exit ${s.exitCode})`;
+      return `$ ${s.argv.join(' ')}${status}\n${s.output.replace(/\n$/, '')}`;
+    })
+    .join('\n\n');
+}
+
+/** Code blocks cannot contain their own fence; a look-alike keeps the text readable. */
+function codeBlock(text: string): string {
+  return `\`\`\`${escapeText(text).replace(/```/g, 'ʼʼʼ')}\`\`\``;
+}
+
+export function findingMessage(finding: Finding, opts: { maxInlineOutputChars: number; fileBaseName: string; note?: string }): RenderedFinding {
+  const headline = `${verdictEmoji(finding.verdict)} *${escapeText(finding.verdict)}*: ${escapeText(finding.headline)}`;
+  const blocks: KnownBlock[] = [{ type: 'section', text: { type: 'mrkdwn', text: clip(headline, SECTION_LIMIT) } }];
+  if (opts.note) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: clip(escapeText(opts.note), SECTION_LIMIT) }] });
+  const facts = factLines(finding.facts);
+  if (facts) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(facts, SECTION_LIMIT) } });
+
+  const raw = transcript(finding.steps);
+  let file: RenderedFinding['file'];
+  if (codeBlock(raw).length <= opts.maxInlineOutputChars) {
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: codeBlock(raw) } });
+  } else {
+    const filename = `${opts.fileBaseName}.txt`;
+    file = { filename, content: `${raw}\n` };
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Raw output (${raw.length} characters) is attached below as ${escapeText(filename)}.` }] });
+  }
+  return { text: clip(`${finding.verdict}: ${finding.headline}`, 3000), blocks, file };
+}
+
+/** A failure the user can act on, as a threaded reply. */
+export function failureMessage(message: string): SlackMessage {
+  return {
+    text: clip(message, 3000),
+    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: clip(`:x: ${escapeText(message)}`, SECTION_LIMIT) } }],
+  };
+}

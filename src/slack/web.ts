@@ -1,0 +1,29 @@
+// The Web API client both roles use, and the few calls the worker makes into a job's thread.
+import { WebClient } from '@slack/web-api';
+import type { Config } from '../config/schema.js';
+import type { SlackMessage } from './render.js';
+
+export function createWebClient(config: Config): WebClient {
+  return new WebClient(config.secrets.botToken, { slackApiUrl: config.slack.apiUrl });
+}
+
+/** Posts into one job's thread: files only ever go to the thread of the request that produced them. */
+export class JobThread {
+  constructor(
+    private readonly client: WebClient,
+    readonly channel: string,
+    readonly rootTs: string,
+  ) {}
+
+  async updateRoot(message: SlackMessage): Promise<void> {
+    await this.client.chat.update({ channel: this.channel, ts: this.rootTs, text: message.text, blocks: message.blocks });
+  }
+
+  async reply(message: SlackMessage): Promise<void> {
+    await this.client.chat.postMessage({ channel: this.channel, thread_ts: this.rootTs, text: message.text, blocks: message.blocks, unfurl_links: false, unfurl_media: false });
+  }
+
+  async attach(filename: string, content: string | Buffer, title = filename): Promise<void> {
+    await this.client.filesUploadV2({ channel_id: this.channel, thread_ts: this.rootTs, filename, title, file: Buffer.from(content) });
+  }
+}

@@ -1,0 +1,106 @@
+// One diagnostic job, start to finish: find the pod, run the check's steps in a debug container,
+// interpret the output, and answer in the job's thread. Every failure becomes a message there.
+import type { CheckDefinition, Finding } from '../checks/types.js';
+import { newMarker, scriptCommand, splitOutput } from '../exec/script.js';
+import type { KubeClients } from '../kube/client.js';
+import { runDebugContainer } from '../kube/ephemeral.js';
+import { explainApiError, UserFacingError } from '../kube/errors.js';
+import { resolveTarget } from '../kube/target.js';
+import type { Logger } from '../observability/logger.js';
+import { debugContainerName, type DiagnosticJob } from '../queue/job.js';
+import { failureMessage, findingMessage, rootMessage } from '../slack/render.js';
+import type { JobThread } from '../slack/web.js';
+
+export interface JobSettings {
+  image: string;
+  imagePullPolicy: string;
+  maxLogBytes: number;
+  maxInlineOutputChars: number;
+}
+
+export interface JobOutcome {
+  status: 'done' | 'failed';
+  verdict?: string;
+  failure?: string;
+  pod?: string;
+  container?: string;
+}
+
+export interface JobDeps {
+  kube: KubeClients;
+  thread: JobThread;
+  settings: JobSettings;
+  logger: Logger;
+  now?: () => number;
+}
+
+/** Update the root message without letting a Slack hiccup stop the diagnostic. */
+async function progress(deps: JobDeps, job: DiagnosticJob, detail: string): Promise<void> {
+  try {
+    await deps.thread.updateRoot(rootMessage(job, { state: 'running', detail }));
+  } catch (err) {
+    deps.logger.warn({ err: (err as Error).message, jobId: job.id }, 'could not update progress');
+  }
+}
+
+export async function runJob(job: DiagnosticJob, check: CheckDefinition<unknown>, args: unknown, deps: JobDeps): Promise<JobOutcome> {
+  const now = deps.now ?? Date.now;
+  const started = now();
+  const deadline = job.enqueuedAt + job.timeoutSeconds * 1000;
+  const log = deps.logger.child({ jobId: job.id, check: job.check, namespace: job.namespace });
+  let podName: string | undefined;
+  let containerName: string | undefined;
+  try {
+    await progress(deps, job, `finding ${job.target.kind} ${job.target.name}`);
+    const resolved = await resolveTarget(deps.kube.core, deps.kube.apps, job.namespace, job.target).catch((err: unknown) => {
+      throw explainApiError(err, { action: `find ${job.target.kind} ${job.target.name}`, namespace: job.namespace, apiServer: deps.kube.server });
+    });
+    podName = resolved.pod.metadata!.name!;
+    if (resolved.pickedFrom) await deps.thread.reply({ text: resolved.pickedFrom, blocks: [{ type: 'context', elements: [{ type: 'mrkdwn', text: resolved.pickedFrom }] }] });
+
+    const steps = check.steps(args);
+    const marker = newMarker();
+    containerName = debugContainerName(job.id);
+    const result = await runDebugContainer(deps.kube, {
+      namespace: job.namespace,
+      pod: resolved.pod,
+      containerName,
+      container: job.container,
+      image: deps.settings.image,
+      imagePullPolicy: deps.settings.imagePullPolicy,
+      capabilities: check.capabilities,
+      // The container can never outlive the job: `timeout` kills it at the deadline.
+      command: ['timeout', '-s', 'KILL', String(job.timeoutSeconds), ...scriptCommand(steps, marker)],
+      deadline,
+      maxLogBytes: deps.settings.maxLogBytes,
+      onProgress: (status) => {
+        log.info({ pod: podName, container: containerName, status }, 'debug container progress');
+        void progress(deps, job, status);
+      },
+    });
+    const results = splitOutput(result.log, steps, marker);
+    if (result.deadlineState && results.every((r) => r.exitCode === null)) {
+      throw new UserFacingError(
+        `No result within the ${job.timeoutSeconds} s deadline: the debug container (image ${deps.settings.image}) was ${result.deadlineState}. Retry with a longer --timeout, or check the image can be pulled in that cluster.`,
+        'deadline',
+      );
+    }
+    const finding: Finding = check.interpret(args, results);
+    const rendered = findingMessage(finding, {
+      maxInlineOutputChars: deps.settings.maxInlineOutputChars,
+      fileBaseName: `${job.check}-${podName}-${job.id}`,
+      note: `pod ${podName} · container ${result.targetContainer} · debug container ${containerName}${result.deadlineState ? ' · deadline reached, partial output' : ''}`,
+    });
+    await deps.thread.reply(rendered);
+    if (rendered.file) await deps.thread.attach(rendered.file.filename, rendered.file.content, `${job.check} output for ${podName}`);
+    await deps.thread.updateRoot(rootMessage(job, { state: 'done', finding, durationMs: now() - started }));
+    log.info({ pod: podName, container: containerName, verdict: finding.verdict, durationMs: now() - started }, 'job done');
+    return { status: 'done', verdict: finding.verdict, pod: podName, container: containerName };
+  } catch (err) {
+    const failure = err instanceof UserFacingError ? err : new UserFacingError(`Internal error while running the diagnostic (${(err as Error)?.message ?? String(err)}). The worker's log has details for job ${job.id}.`, 'internal');
+    log.warn({ kind: failure.kind, err: failure.message, pod: podName }, 'job failed');
+    await deps.thread.reply(failureMessage(failure.message));
+    await deps.thread.updateRoot(rootMessage(job, { state: 'failed', message: failure.message, durationMs: now() - started }));
+    return { status: 'failed', failure: failure.kind, pod: podName, container: containerName };
+  }
+}
