@@ -91,7 +91,10 @@ function unwrapSlackMarkup(target: string, label: string | undefined): string {
   if (target.startsWith('#')) return text ? `#${text}` : target; // <#C123|general>
   if (target.startsWith('!')) return text ?? `@${target.slice(1)}`; // <!here>, <!subteam^S1|@ops>
   if (/^mailto:/i.test(target)) return decodeEntities(target.slice('mailto:'.length)); // <mailto:a@b|a@b>
-  return decodeEntities(target); // <http://x.y|x.y> → the URL, not the label
+  const url = decodeEntities(target);
+  // Slack auto-links bare host names (`api.prod` → <http://api.prod|api.prod>): the user typed the label.
+  if (text && url.replace(/^https?:\/\//i, '') === text) return text;
+  return url; // <http://x.y/path|x.y> → the URL, not the label
 }
 
 /**
@@ -198,7 +201,7 @@ export function parseTarget(text: string): TargetResult {
     const hint = guess ? ` Did you mean ${inlineCode(`${guess}/${name}`)}?` : '';
     return { ok: false, message: `kdebug can't target ${inlineCode(text)}: use ${TARGET_FORMS}.${hint}` };
   }
-  if (name === '') return { ok: false, message: `Which ${kind}? Put its name after the slash, e.g. ${inlineCode(`${kindText}/web`)}.` };
+  if (name === '' && slash !== -1) return { ok: false, message: `Which ${kind}? Put its name after the slash, e.g. ${inlineCode(`${kindText}/web`)}.` };
 
   const problem = kubeNameProblem(name, 'subdomain', `${kind} name`);
   if (problem) return { ok: false, message: problem };
@@ -424,7 +427,14 @@ function runParseArgs(check: CheckDefinition<any>, positional: string[], options
   try {
     const result = check.parseArgs([...positional], { ...options });
     if (result.ok) return undefined;
-    return typeof result.message === 'string' && result.message.trim() !== '' ? result.message : fallback;
+    if (typeof result.message !== 'string') return fallback;
+    // We append the full usage line ourselves; drop the check's own so the reply doesn't show two.
+    const message = result.message
+      .split('\n')
+      .filter((line) => !/^\s*usage:/i.test(line))
+      .join('\n')
+      .trim();
+    return message === '' ? fallback : message;
   } catch {
     return fallback;
   }

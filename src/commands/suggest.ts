@@ -51,6 +51,7 @@ export function suggest(input: string, candidates: Iterable<string>): string | u
     // also keeps huge garbage input cheap.
     if (Math.abs(lower.length - wanted.length) > MAX_SUGGESTION_DISTANCE) continue;
     const d = editDistance(wanted, lower);
+    if (d > MAX_SUGGESTION_DISTANCE) continue;
     if (d < bestDistance) {
       best = [candidate];
       bestDistance = d;

@@ -36,11 +36,11 @@ export async function handleSlashCommand(command: SlashCommand, io: CommandIo, d
   const parsed = parseCommandText(command.text ?? '', checks);
   if (parsed.kind === 'help') {
     const check = parsed.check ? checks.get(parsed.check) : undefined;
-    await io.ack({ response_type: 'ephemeral', text: check ? checkHelp(check) : generalHelp(checks) });
+    await io.ack({ response_type: 'ephemeral', text: escapeText(check ? checkHelp(check) : generalHelp(checks)) });
     return;
   }
   if (parsed.kind === 'usage') {
-    await io.ack({ response_type: 'ephemeral', text: parsed.message });
+    await io.ack({ response_type: 'ephemeral', text: escapeText(parsed.message) });
     return;
   }
   const request = parsed.request;
