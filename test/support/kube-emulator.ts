@@ -1,0 +1,382 @@
+// A Kubernetes API server emulator for tests: a loopback server (http, and https for kubectl) speaking
+// the real REST wire protocol, so the real @kubernetes/client-node and the real kubectl run against it
+// unchanged.
+// It stores namespaces, pods and apps/v1 workloads, serves discovery, get/list/watch (with selectors,
+// resourceVersions, bookmarks and 410 Expired), Tables for kubectl, pods/log, and the
+// pods/ephemeralcontainers subresource with the API server's own validation and PodSecurity
+// admission. A simulated kubelet runs each ephemeral container's command for real on this machine,
+// inside the pod's own network namespace when `netns` is on.
+//
+// The pieces live in ./kube/: store (objects, resourceVersions, watch history), patch, validation
+// (ephemeral containers + PodSecurity), kubelet, tables (discovery + Table printing), apiserver (routes).
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { stringify } from 'yaml';
+import { createHandler, type DenyRule, type RecordedRequest } from './kube/apiserver.js';
+import { Kubelet } from './kube/kubelet.js';
+import { ObjectStore } from './kube/store.js';
+import { servingCert } from './kube/tls.js';
+import { clone, k8sTime, type ContainerSpec, type ContainerStatus, type KubeObject, type OwnerReference, type Pod, type PodPhase, type SecurityContext } from './kube/types.js';
+import { defaultContainer } from './kube/validation.js';
+import { createPodNetwork, netnsAvailable, type PodNetwork, type PodNetworkOptions } from './netns.js';
+
+export type { RecordedRequest } from './kube/apiserver.js';
+export type { Pod, KubeObject, ContainerStatus } from './kube/types.js';
+
+export interface KubeEmulatorOptions {
+  /** Give every pod its own network namespace (needs root and iproute2). Default false. */
+  netns?: boolean;
+  /** Bearer token clients must present. Default: a random one. */
+  token?: string;
+  /** false: the server does not serve pods/ephemeralcontainers (404), like clusters before 1.23. Default true. */
+  ephemeralContainersEnabled?: boolean;
+  /** How many events the watch cache keeps; older resourceVersions get 410 Expired. Default 1000. */
+  watchHistory?: number;
+  /** User named in 403 messages. Default system:serviceaccount:kdebug:kdebug-worker. */
+  user?: string;
+  /** Interval of BOOKMARK events on watches that allow them. Default 10 s (a real server: about 1 min). */
+  bookmarkIntervalMs?: number;
+}
+
+export type WorkloadKind = 'Deployment' | 'ReplicaSet' | 'StatefulSet' | 'DaemonSet';
+const WORKLOAD_KINDS: Record<string, WorkloadKind> = { deployment: 'Deployment', replicaset: 'ReplicaSet', statefulset: 'StatefulSet', daemonset: 'DaemonSet' };
+
+export interface AddPodOptions {
+  namespace: string;
+  name: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  containers: { name: string; image: string; securityContext?: SecurityContext }[];
+  phase?: 'Running' | 'Pending' | 'Succeeded' | 'Failed';
+  ownerReferences?: OwnerReference[];
+  /** Pod-level securityContext (PodSecurity checks read runAsNonRoot and seccompProfile from it). */
+  securityContext?: SecurityContext;
+  /** Resolver settings of the pod's network namespace (only used when the emulator has netns on). */
+  network?: PodNetworkOptions;
+}
+
+const WORKLOAD_RESOURCE = { Deployment: 'deployments', ReplicaSet: 'replicasets', StatefulSet: 'statefulsets', DaemonSet: 'daemonsets' } as const;
+const NODE_NAME = 'emulator-node';
+
+export class KubeEmulator {
+  /** Every resource request received, as the authorizer saw it (verb, apiGroup, resource, subresource...). */
+  readonly requests: RecordedRequest[] = [];
+  readonly token: string;
+  private readonly opts: Required<Omit<KubeEmulatorOptions, 'token'>>;
+  private readonly store: ObjectStore;
+  private readonly kubelet: Kubelet;
+  private readonly networks = new Map<string, PodNetwork>();
+  /** Networks of deleted pods, destroyed by stop(). */
+  private readonly retiredNetworks: PodNetwork[] = [];
+  private readonly denyRules: DenyRule[] = [];
+  private readonly failingImages = new Set<string>();
+  private readonly streams = new Set<ServerResponse>();
+  private startDelayMs = 50;
+  private podCount = 0;
+  private servers: Server[] = [];
+  private baseUrl = '';
+  private tlsUrl = '';
+  private caPem = '';
+
+  constructor(opts: KubeEmulatorOptions = {}) {
+    this.token = opts.token ?? randomBytes(16).toString('hex');
+    this.opts = {
+      netns: opts.netns ?? false,
+      ephemeralContainersEnabled: opts.ephemeralContainersEnabled ?? true,
+      watchHistory: opts.watchHistory ?? 1000,
+      user: opts.user ?? 'system:serviceaccount:kdebug:kdebug-worker',
+      bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 10_000,
+    };
+    this.store = new ObjectStore(this.opts.watchHistory);
+    this.kubelet = new Kubelet({
+      store: this.store,
+      startDelayMs: () => this.startDelayMs,
+      imagePullFails: (image) => this.failingImages.has(image),
+      netnsOf: (ns, pod) => this.networks.get(`${ns}/${pod}`)?.netns,
+    });
+  }
+
+  /** Plain-http base URL, e.g. http://127.0.0.1:41234 (set by start()). */
+  get url(): string {
+    if (!this.baseUrl) throw new Error('KubeEmulator not started');
+    return this.baseUrl;
+  }
+
+  /**
+   * The same API over TLS (another port, self-signed certificate for 127.0.0.1). kubectl needs it:
+   * client-go sends a kubeconfig's token only over https.
+   */
+  get httpsUrl(): string {
+    if (!this.tlsUrl) throw new Error('KubeEmulator not started');
+    return this.tlsUrl;
+  }
+
+  /** PEM of the self-signed certificate behind httpsUrl (it is its own CA). */
+  get caCertificate(): string {
+    return this.caPem;
+  }
+
+  async start(): Promise<void> {
+    if (this.opts.netns) {
+      const reason = await netnsAvailable();
+      if (reason) throw new Error(`KubeEmulator({ netns: true }) needs network namespaces: ${reason}`);
+    }
+    const handler = createHandler({
+      store: this.store,
+      kubelet: this.kubelet,
+      token: this.token,
+      user: this.opts.user,
+      ephemeralContainersEnabled: this.opts.ephemeralContainersEnabled,
+      bookmarkIntervalMs: this.opts.bookmarkIntervalMs,
+      requests: this.requests,
+      isDenied: (req) => this.denyRules.some((d) => d.verb === req.verb && d.resource === req.resource && (d.subresource ?? '') === (req.subresource ?? '')),
+      streams: this.streams,
+      deletePod: (ns, name) => this.deletePod(ns, name),
+    });
+    const tls = await servingCert();
+    this.caPem = tls.cert;
+    const listen = (server: Server): Promise<number> => new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+      this.servers.push(server);
+    });
+    this.baseUrl = `http://127.0.0.1:${await listen(createServer(handler))}`;
+    this.tlsUrl = `https://127.0.0.1:${await listen(createHttpsServer({ cert: tls.cert, key: tls.key }, handler))}`;
+  }
+
+  /** Kills every process the kubelet started, closes watches and connections, removes network namespaces. */
+  async stop(): Promise<void> {
+    this.kubelet.stop();
+    this.store.stopAllWatches();
+    for (const res of this.streams) res.destroy();
+    this.streams.clear();
+    const servers = this.servers;
+    this.servers = [];
+    await Promise.all(servers.map((server) => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    }));
+    const networks = [...this.networks.values(), ...this.retiredNetworks.splice(0)];
+    this.networks.clear();
+    await Promise.all(networks.map((n) => n.destroy()));
+  }
+
+  /**
+   * Writes a kubeconfig with a bearer-token user for this server. By default it points at httpsUrl
+   * with the certificate embedded, which both client-node and kubectl accept; `tls: false` points it
+   * at the plain-http url instead, marked insecure-skip-tls-verify (client-node refuses http without
+   * it: "HTTP protocol is not allowed when skipTLSVerify is not set or false"); client-node sends the
+   * token there, kubectl does not (it only sends tokens over TLS), so kubectl gets 401s.
+   * Synchronous, so it can be called right after start() without awaiting.
+   */
+  writeKubeconfig(path: string, opts: { namespace?: string; tls?: boolean } = {}): void {
+    const tls = opts.tls ?? true;
+    const cluster = tls
+      ? { server: this.httpsUrl, 'certificate-authority-data': Buffer.from(this.caPem).toString('base64') }
+      : { server: this.url, 'insecure-skip-tls-verify': true };
+    const config = {
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'emulator', cluster }],
+      users: [{ name: 'kdebug', user: { token: this.token } }],
+      contexts: [{ name: 'emulator', context: { cluster: 'emulator', user: 'kdebug', ...(opts.namespace ? { namespace: opts.namespace } : {}) } }],
+      'current-context': 'emulator',
+    };
+    writeFileSync(path, stringify(config), { mode: 0o600 });
+  }
+
+  // --- objects ---------------------------------------------------------------------------------------
+
+  addNamespace(name: string, labels: Record<string, string> = {}): KubeObject {
+    return this.store.create('namespaces', {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name, uid: '', resourceVersion: '', creationTimestamp: '', labels: { 'kubernetes.io/metadata.name': name, ...labels } },
+      spec: { finalizers: ['kubernetes'] },
+      status: { phase: 'Active' },
+    });
+  }
+
+  /** Adds a pod (its namespace too, if missing). With netns on, the pod gets its own network namespace. */
+  async addPod(opts: AddPodOptions): Promise<{ pod: Pod; network?: PodNetwork }> {
+    if (this.store.get('pods', opts.namespace, opts.name)) throw new Error(`pod ${opts.namespace}/${opts.name} already exists`);
+    if (!this.store.get('namespaces', undefined, opts.namespace)) this.addNamespace(opts.namespace);
+    let network: PodNetwork | undefined;
+    if (this.opts.netns) {
+      network = await createPodNetwork(opts.network ?? {});
+      this.networks.set(`${opts.namespace}/${opts.name}`, network);
+    }
+    // Without a network namespace the pod IP is a loopback address: whatever tries to reach it stays on this machine.
+    const n = ++this.podCount;
+    const podIp = network?.podIp ?? `127.244.${(n >> 8) & 255}.${n & 255}`;
+    const hostIp = network?.hostIp ?? '127.0.0.1';
+    const phase = opts.phase ?? 'Running';
+    const created = k8sTime();
+    const pod: Pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: opts.name,
+        namespace: opts.namespace,
+        uid: '',
+        resourceVersion: '',
+        creationTimestamp: created,
+        ...(opts.labels ? { labels: { ...opts.labels } } : {}),
+        ...(opts.annotations ? { annotations: { ...opts.annotations } } : {}),
+        ...(opts.ownerReferences ? { ownerReferences: clone(opts.ownerReferences) } : {}),
+      },
+      spec: {
+        containers: opts.containers.map((c) => defaultContainer({ ...clone(c) } as ContainerSpec)),
+        restartPolicy: 'Always',
+        terminationGracePeriodSeconds: 30,
+        dnsPolicy: 'ClusterFirst',
+        serviceAccountName: 'default',
+        serviceAccount: 'default',
+        nodeName: NODE_NAME,
+        securityContext: clone(opts.securityContext ?? {}),
+        schedulerName: 'default-scheduler',
+        enableServiceLinks: true,
+        preemptionPolicy: 'PreemptLowerPriority',
+        priority: 0,
+      },
+      status: {
+        phase,
+        hostIP: hostIp,
+        hostIPs: [{ ip: hostIp }],
+        podIP: podIp,
+        podIPs: [{ ip: podIp }],
+        startTime: created,
+        qosClass: 'BestEffort',
+      },
+    };
+    this.applyPhase(pod, phase);
+    const stored = this.store.create('pods', pod);
+    return network ? { pod: stored, network } : { pod: stored };
+  }
+
+  /** Removes a pod (watchers see DELETED), killing its ephemeral containers' processes. */
+  deletePod(namespace: string, name: string): KubeObject | undefined {
+    const deleted = this.store.delete('pods', namespace, name);
+    this.kubelet.podDeleted(namespace, name);
+    const network = this.networks.get(`${namespace}/${name}`);
+    if (network) {
+      this.networks.delete(`${namespace}/${name}`);
+      this.retiredNetworks.push(network);
+    }
+    return deleted;
+  }
+
+  /** Adds an apps/v1 workload (kind in either case) whose selector and pod template use `matchLabels`. */
+  addWorkload(kindName: WorkloadKind | Lowercase<WorkloadKind>, opts: { namespace: string; name: string; matchLabels: Record<string, string>; replicas?: number }): KubeObject {
+    const kind = WORKLOAD_KINDS[kindName.toLowerCase()];
+    if (!kind) throw new Error(`unknown workload kind ${kindName}`);
+    if (!this.store.get('namespaces', undefined, opts.namespace)) this.addNamespace(opts.namespace);
+    const replicas = opts.replicas ?? 1;
+    const template = {
+      metadata: { labels: { ...opts.matchLabels } },
+      spec: { containers: [defaultContainer({ name: 'app', image: 'nginx:1.27' })] },
+    };
+    const spec: Record<string, unknown> = { selector: { matchLabels: { ...opts.matchLabels } }, template };
+    if (kind !== 'DaemonSet') spec.replicas = replicas;
+    if (kind === 'StatefulSet') spec.serviceName = opts.name;
+    const status = kind === 'DaemonSet'
+      ? { currentNumberScheduled: 1, desiredNumberScheduled: 1, numberReady: 1, numberAvailable: 1, observedGeneration: 1 }
+      : { replicas, readyReplicas: replicas, availableReplicas: replicas, observedGeneration: 1 };
+    return this.store.create(WORKLOAD_RESOURCE[kind], {
+      apiVersion: 'apps/v1',
+      kind,
+      metadata: { name: opts.name, namespace: opts.namespace, uid: '', resourceVersion: '', creationTimestamp: '', generation: 1 },
+      spec,
+      status,
+    });
+  }
+
+  /** Changes a pod's phase and its containers' states; a pod that starts Running gets its waiting ephemeral containers started. */
+  setPodPhase(namespace: string, name: string, phase: PodPhase): Pod {
+    const pod = this.getPod(namespace, name);
+    if (!pod) throw new Error(`pod ${namespace}/${name} does not exist`);
+    pod.status.phase = phase;
+    this.applyPhase(pod, phase);
+    const stored = this.store.update('pods', pod);
+    this.kubelet.sync(namespace, name);
+    return stored;
+  }
+
+  getPod(namespace: string, name: string): Pod | undefined {
+    return this.store.get('pods', namespace, name) as Pod | undefined;
+  }
+
+  /** The current resourceVersion of the whole store (what a list would return). */
+  get resourceVersion(): string {
+    return this.store.resourceVersion;
+  }
+
+  /** The network namespace of a pod, when the emulator runs with netns on. */
+  podNetwork(namespace: string, name: string): PodNetwork | undefined {
+    return this.networks.get(`${namespace}/${name}`);
+  }
+
+  /** Appends output to a container's log (regular containers log nothing otherwise). */
+  appendLog(namespace: string, pod: string, container: string, text: string): void {
+    this.kubelet.log(namespace, pod, container).write('stdout', text);
+  }
+
+  // --- behaviour switches ----------------------------------------------------------------------------
+
+  /**
+   * Makes the authorizer deny `verb` on `resource` (optionally a subresource; 'pods/log' works too)
+   * with the RBAC 403 body, in every namespace.
+   */
+  deny(verb: RecordedRequest['verb'], resource: string, subresource?: string): void {
+    const [res, sub] = resource.includes('/') ? resource.split('/', 2) : [resource, subresource];
+    this.denyRules.push({ verb, resource: res ?? resource, ...(sub ? { subresource: sub } : {}) });
+  }
+
+  /** Ephemeral containers using exactly this image go ErrImagePull, then ImagePullBackOff forever. */
+  failImagePull(image: string): void {
+    this.failingImages.add(image);
+  }
+
+  /** Time between an ephemeral container's ContainerCreating and its start (or pull failure). Default 50 ms. */
+  setStartDelay(ms: number): void {
+    this.startDelayMs = ms;
+  }
+
+  private applyPhase(pod: Pod, phase: PodPhase): void {
+    const now = k8sTime();
+    const state = (): ContainerStatus['state'] => {
+      switch (phase) {
+        case 'Running':
+          return { running: { startedAt: pod.status.startTime ?? now } };
+        case 'Succeeded':
+          return { terminated: { exitCode: 0, reason: 'Completed', startedAt: pod.status.startTime ?? now, finishedAt: now } };
+        case 'Failed':
+          return { terminated: { exitCode: 1, reason: 'Error', startedAt: pod.status.startTime ?? now, finishedAt: now } };
+        default:
+          return { waiting: { reason: 'ContainerCreating' } };
+      }
+    };
+    pod.status.containerStatuses = pod.spec.containers.map((c) => ({
+      name: c.name,
+      state: state(),
+      lastState: {},
+      ready: phase === 'Running',
+      restartCount: 0,
+      image: c.image ?? '',
+      imageID: '',
+      started: phase === 'Running',
+      ...(phase === 'Pending' ? {} : { containerID: `containerd://${randomBytes(32).toString('hex')}` }),
+    }));
+    const ready = phase === 'Running' ? 'True' : 'False';
+    pod.status.conditions = [
+      { type: 'PodReadyToStartContainers', status: phase === 'Pending' ? 'False' : 'True', lastProbeTime: null, lastTransitionTime: now },
+      { type: 'Initialized', status: 'True', lastProbeTime: null, lastTransitionTime: now },
+      { type: 'Ready', status: ready, lastProbeTime: null, lastTransitionTime: now },
+      { type: 'ContainersReady', status: ready, lastProbeTime: null, lastTransitionTime: now },
+      { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now },
+    ];
+  }
+}

@@ -1,0 +1,169 @@
+// Discovery documents and server-side printing (meta.k8s.io/v1 Table), the parts of the API that
+// kubectl needs before and while it prints anything.
+import { apiVersionOf, RESOURCES, type ResourceInfo } from './store.js';
+import type { KubeObject, Pod } from './types.js';
+
+export const SERVER_VERSION = {
+  major: '1',
+  minor: '33',
+  gitVersion: 'v1.33.1',
+  gitCommit: '8adc0f041b8e7ad1d30e29cc59c6ae7a15e19828',
+  gitTreeState: 'clean',
+  buildDate: '2025-05-15T08:19:08Z',
+  goVersion: 'go1.24.2',
+  compiler: 'gc',
+  platform: 'linux/amd64',
+};
+
+const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+
+function singular(info: ResourceInfo): string {
+  return info.kind.toLowerCase();
+}
+
+/** APIResourceList for /api/v1 or /apis/apps/v1. */
+export function apiResourceList(group: '' | 'apps', ephemeralContainersEnabled: boolean): object {
+  const resources: object[] = [];
+  for (const info of Object.values(RESOURCES) as ResourceInfo[]) {
+    if (info.group !== group) continue;
+    resources.push({
+      name: info.resource,
+      singularName: singular(info),
+      namespaced: info.namespaced,
+      kind: info.kind,
+      verbs: info.resource === 'namespaces' ? ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] : ALL_VERBS,
+      ...(info.shortNames ? { shortNames: info.shortNames } : {}),
+      ...(info.resource === 'namespaces' ? {} : { categories: ['all'] }),
+    });
+    if (info.resource === 'pods') {
+      if (ephemeralContainersEnabled) resources.push({ name: 'pods/ephemeralcontainers', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get', 'patch', 'update'] });
+      resources.push({ name: 'pods/log', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] });
+      resources.push({ name: 'pods/status', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get', 'patch', 'update'] });
+    }
+  }
+  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/v1` : 'v1', resources };
+}
+
+export function apiVersions(serverAddress: string): object {
+  return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] };
+}
+
+const APPS_GROUP = { name: 'apps', versions: [{ groupVersion: 'apps/v1', version: 'v1' }], preferredVersion: { groupVersion: 'apps/v1', version: 'v1' } };
+
+export function apiGroupList(): object {
+  return { kind: 'APIGroupList', apiVersion: 'v1', groups: [APPS_GROUP] };
+}
+
+export function apiGroup(): object {
+  return { kind: 'APIGroup', apiVersion: 'v1', ...APPS_GROUP };
+}
+
+// --- Tables ----------------------------------------------------------------------------------------------
+
+/** duration.HumanDuration, as the AGE column prints it. */
+export function humanDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 120) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 10) return s % 60 === 0 ? `${m}m` : `${m}m${s % 60}s`;
+  if (m < 180) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 8) return m % 60 === 0 ? `${h}h` : `${h}h${m % 60}m`;
+  if (h < 48) return `${h}h`;
+  const d = Math.floor(h / 24);
+  if (h < 192) return h % 24 === 0 ? `${d}d` : `${d}d${h % 24}h`;
+  if (d < 365 * 2) return `${d}d`;
+  return `${Math.floor(d / 365)}y`;
+}
+
+function age(obj: KubeObject): string {
+  return humanDuration(Date.now() - Date.parse(obj.metadata.creationTimestamp));
+}
+
+const NAME_DOC = 'Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names';
+const AGE_DOC = 'CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata';
+
+interface Column {
+  name: string;
+  type: string;
+  format: string;
+  description: string;
+  priority: number;
+}
+const col = (name: string, description: string, priority = 0, format = ''): Column => ({ name, type: 'string', format, description, priority });
+
+const POD_COLUMNS: Column[] = [
+  col('Name', NAME_DOC, 0, 'name'),
+  col('Ready', 'The aggregate readiness state of this pod for accepting traffic.'),
+  col('Status', 'The aggregate status of the containers in this pod.'),
+  col('Restarts', 'The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.'),
+  col('Age', AGE_DOC),
+  col('IP', 'podIP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.', 1),
+  col('Node', 'NodeName indicates in which node this pod is scheduled.', 1),
+  col('Nominated Node', 'nominatedNodeName is set only when this pod preempts other pods on the node.', 1),
+  col('Readiness Gates', 'If specified, all readiness gates will be evaluated for pod readiness.', 1),
+];
+
+/** printPod's STATUS column, simplified: waiting/terminated reasons win over the phase. */
+function podStatusReason(pod: Pod): string {
+  if (typeof pod.status.reason === 'string' && pod.status.reason) return pod.status.reason;
+  let reason: string = pod.status.phase;
+  for (const cs of pod.status.containerStatuses ?? []) {
+    if (cs.state.waiting?.reason) reason = cs.state.waiting.reason;
+    else if (cs.state.terminated?.reason) reason = cs.state.terminated.reason;
+  }
+  if (pod.status.phase === 'Running' && reason === 'Completed') reason = 'Running';
+  if (pod.status.phase === 'Succeeded') reason = 'Completed';
+  if (pod.metadata.deletionTimestamp) reason = 'Terminating';
+  return reason;
+}
+
+function podCells(pod: Pod): unknown[] {
+  const statuses = pod.status.containerStatuses ?? [];
+  const ready = statuses.filter((s) => s.ready).length;
+  const restarts = statuses.reduce((n, s) => n + s.restartCount, 0);
+  return [
+    pod.metadata.name,
+    `${ready}/${pod.spec.containers.length}`,
+    podStatusReason(pod),
+    String(restarts),
+    age(pod),
+    pod.status.podIP || '<none>',
+    pod.spec.nodeName || '<none>',
+    '<none>',
+    '<none>',
+  ];
+}
+
+function columnsAndCells(resource: string): { columns: Column[]; cells: (obj: KubeObject) => unknown[] } {
+  switch (resource) {
+    case 'pods':
+      return { columns: POD_COLUMNS, cells: (o) => podCells(o as Pod) };
+    case 'namespaces':
+      return {
+        columns: [col('Name', NAME_DOC, 0, 'name'), col('Status', 'The status of the namespace'), col('Age', AGE_DOC)],
+        cells: (o) => [o.metadata.name, (o.status as { phase?: string } | undefined)?.phase ?? 'Active', age(o)],
+      };
+    default:
+      return { columns: [col('Name', NAME_DOC, 0, 'name'), col('Age', AGE_DOC)], cells: (o) => [o.metadata.name, age(o)] };
+  }
+}
+
+/** A meta.k8s.io/v1 Table for `objects`; `includeObject` follows the query parameter of that name. */
+export function table(resource: string, objects: KubeObject[], resourceVersion: string, includeObject: string | null, cont?: string): object {
+  const { columns, cells } = columnsAndCells(resource);
+  const info = (RESOURCES as Record<string, ResourceInfo>)[resource];
+  const rows = objects.map((obj) => {
+    const row: Record<string, unknown> = { cells: cells(obj) };
+    if (includeObject === 'Object') row.object = { ...obj, kind: info?.kind ?? obj.kind, apiVersion: info ? apiVersionOf(info) : obj.apiVersion };
+    else if (includeObject !== 'None') row.object = { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata };
+    return row;
+  });
+  return {
+    kind: 'Table',
+    apiVersion: 'meta.k8s.io/v1',
+    metadata: { resourceVersion, ...(cont ? { continue: cont } : {}) },
+    columnDefinitions: columns,
+    rows,
+  };
+}

@@ -1,0 +1,59 @@
+// Starts kdebug roles as real child processes (node dist/cli.js <role>) and keeps their output,
+// so tests can wait on it, show it when something fails, and search it for leaked secrets.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const CLI = 'dist/cli.js';
+
+export interface RoleProcess {
+  child: ChildProcess;
+  output(): string;
+  /** Resolves when a line of output matches, rejects on exit or timeout (with the output so far). */
+  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function startRole(role: 'bot' | 'worker' | 'all', env: Record<string, string>): RoleProcess {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
+  const child = spawn(process.execPath, [CLI, role], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const listeners = new Set<() => void>();
+  const onData = (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+    for (const listener of listeners) listener();
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+
+  return {
+    child,
+    output: () => output,
+    waitForOutput(pattern, timeoutMs = 20_000) {
+      return new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (pattern.test(output)) done(resolve);
+        };
+        const timer = setTimeout(() => done(() => reject(new Error(`kdebug ${role}: no output matching ${pattern} within ${timeoutMs} ms. Output:\n${output}`))), timeoutMs);
+        const onExit = () => done(() => reject(new Error(`kdebug ${role} exited (code ${child.exitCode}) before printing ${pattern}. Output:\n${output}`)));
+        const done = (settle: () => void) => {
+          clearTimeout(timer);
+          listeners.delete(check);
+          child.off('exit', onExit);
+          settle();
+        };
+        listeners.add(check);
+        child.once('exit', onExit);
+        check();
+      });
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
+    },
+  };
+}
