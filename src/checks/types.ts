@@ -33,6 +33,42 @@ export interface CheckOption {
   /** Human description of the value, shown in help, e.g. "IP[:PORT]". */
   valueName: string;
   description: string;
+  /** Only meaningful for `kdebug run --local` (e.g. a CA file on this machine); refused from Slack. */
+  localOnly?: boolean;
+}
+
+/** Installation-wide settings checks read (config section `checks`). */
+export interface CheckSettings {
+  /** `tls`: a valid certificate expiring within this many days is `expiring-soon`. */
+  tlsExpiringSoonDays: number;
+  /** `http`: curl's --max-time, seconds. */
+  httpMaxSeconds: number;
+  /** `ping`: echo requests sent. */
+  pingCount: number;
+  /** `trace`: most hops probed. */
+  traceMaxHops: number;
+  /** `capture`: default and longest capture duration (seconds), most packets, most bytes. */
+  captureDefaultSeconds: number;
+  captureMaxSeconds: number;
+  captureMaxPackets: number;
+  captureMaxBytes: number;
+}
+
+export const DEFAULT_CHECK_SETTINGS: CheckSettings = {
+  tlsExpiringSoonDays: 14,
+  httpMaxSeconds: 10,
+  pingCount: 4,
+  traceMaxHops: 20,
+  captureDefaultSeconds: 30,
+  captureMaxSeconds: 300,
+  captureMaxPackets: 10000,
+  captureMaxBytes: 20 * 1024 * 1024,
+};
+
+/** What a check may know besides its arguments: the settings and the time (for certificate ages). */
+export interface CheckContext {
+  settings: CheckSettings;
+  now: Date;
 }
 
 export type ArgsResult<A> = { ok: true; args: A } | { ok: false; message: string };
@@ -52,8 +88,8 @@ export interface CheckDefinition<A = unknown> {
   options: readonly CheckOption[];
   /** Validate positional arguments and check-specific options. Pure; never throws. */
   parseArgs(positional: string[], options: Record<string, string>): ArgsResult<A>;
-  /** The argv steps to run, from validated arguments. */
-  steps(args: A): Step[];
+  /** The argv steps to run, from validated arguments. Without a context, DEFAULT_CHECK_SETTINGS apply. */
+  steps(args: A, context?: CheckContext): Step[];
   /** Turn the steps' raw output into a Finding. Must not throw on any output. */
-  interpret(args: A, results: StepResult[]): Finding;
+  interpret(args: A, results: StepResult[], context?: CheckContext): Finding;
 }

@@ -39,6 +39,18 @@ export const configSchema = z
         maxTimeoutSeconds: seconds(3600),
       })
       .strict(),
+    checks: z
+      .object({
+        tlsExpiringSoonDays: z.number().int().min(0).max(365),
+        httpMaxSeconds: seconds(600),
+        pingCount: z.number().int().min(1).max(100),
+        traceMaxHops: z.number().int().min(1).max(64),
+        captureDefaultSeconds: seconds(3600),
+        captureMaxSeconds: seconds(3600),
+        captureMaxPackets: z.number().int().min(1),
+        captureMaxBytes: z.number().int().min(1024),
+      })
+      .strict(),
     replies: z.object({ maxInlineOutputChars: z.number().int().min(100).max(2900) }).strict(),
     log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']) }).strict(),
   })

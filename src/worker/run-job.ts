@@ -1,6 +1,6 @@
 // One diagnostic job, start to finish: find the pod, run the check's steps in a debug container,
 // interpret the output, and answer in the job's thread. Every failure becomes a message there.
-import type { CheckDefinition, Finding } from '../checks/types.js';
+import type { CheckDefinition, CheckSettings, Finding } from '../checks/types.js';
 import { newMarker, scriptCommand, splitOutput } from '../exec/script.js';
 import type { KubeClients } from '../kube/client.js';
 import { runDebugContainer } from '../kube/ephemeral.js';
@@ -16,6 +16,7 @@ export interface JobSettings {
   imagePullPolicy: string;
   maxLogBytes: number;
   maxInlineOutputChars: number;
+  checks: CheckSettings;
 }
 
 export interface JobOutcome {
@@ -58,7 +59,7 @@ export async function runJob(job: DiagnosticJob, check: CheckDefinition<unknown>
     podName = resolved.pod.metadata!.name!;
     if (resolved.pickedFrom) await deps.thread.reply({ text: resolved.pickedFrom, blocks: [{ type: 'context', elements: [{ type: 'mrkdwn', text: resolved.pickedFrom }] }] });
 
-    const steps = check.steps(args);
+    const steps = check.steps(args, { settings: deps.settings.checks, now: new Date(now()) });
     const marker = newMarker();
     containerName = debugContainerName(job.id);
     const result = await runDebugContainer(deps.kube, {
@@ -85,7 +86,7 @@ export async function runJob(job: DiagnosticJob, check: CheckDefinition<unknown>
         'deadline',
       );
     }
-    const finding: Finding = check.interpret(args, results);
+    const finding: Finding = check.interpret(args, results, { settings: deps.settings.checks, now: new Date(now()) });
     const rendered = findingMessage(finding, {
       maxInlineOutputChars: deps.settings.maxInlineOutputChars,
       fileBaseName: `${job.check}-${podName}-${job.id}`,

@@ -38,6 +38,7 @@ export function startWorker({ config, checks, kube, slack, logger }: WorkerDeps)
           imagePullPolicy: config.kubernetes.imagePullPolicy,
           maxLogBytes: config.kubernetes.maxLogBytes,
           maxInlineOutputChars: config.replies.maxInlineOutputChars,
+          checks: config.checks,
         },
         logger,
       });
