@@ -1,19 +1,19 @@
 #!/usr/bin/env node
 // kdebug: one program, three roles. `kdebug bot` (the Slack app), `kdebug worker` (runs jobs),
 // `kdebug all` (both in one process).
-import type { App } from '@slack/bolt';
-import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { checks } from './checks/index.js';
 import { ConfigError, loadConfig, requireSecretsFor, slackTransport, type Role } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { createKubeClients } from './kube/client.js';
+import { startHealthServer, type HealthServer, type ReadinessCheck } from './observability/health.js';
 import { createLogger, type Logger } from './observability/logger.js';
+import { Metrics } from './observability/metrics.js';
 import { DiagnosticQueue } from './queue/queue.js';
 import { connectRedis, RedisUnavailableError } from './queue/redis.js';
-import { createBotApp } from './slack/app.js';
+import { createBotApp, type BotApp } from './slack/app.js';
 import { createWebClient } from './slack/web.js';
-import { startWorker } from './worker/worker.js';
+import { startWorker, type RunningWorker } from './worker/worker.js';
 
 const USAGE = `kdebug: network diagnostics in Kubernetes pods, from Slack
 
@@ -35,37 +35,56 @@ and SLACK_APP_TOKEN (Socket Mode). See README.md.
 const ROLES: readonly Role[] = ['bot', 'worker', 'all'];
 
 interface Running {
-  app?: App;
-  worker?: Worker;
-  queue?: DiagnosticQueue;
+  bot?: BotApp;
+  worker?: RunningWorker;
+  queue: DiagnosticQueue;
   redis: Redis;
+  health: HealthServer;
 }
 
 async function start(role: Role, config: Config, logger: Logger): Promise<Running> {
   const redis = await connectRedis(config.redis.url);
-  const running: Running = { redis };
+  const metrics = new Metrics();
+  const queue = new DiagnosticQueue(redis, config.redis.keyPrefix, config.queue.keepCompletedSeconds);
+  metrics.onScrape(async () => {
+    for (const [state, count] of Object.entries(await queue.queue.getJobCounts())) metrics.queueDepth.set({ state }, count);
+  });
+  const readiness: Record<string, ReadinessCheck> = {
+    redis: () => (redis.status === 'ready' ? undefined : `connection is ${redis.status}`),
+  };
+  let worker: RunningWorker | undefined;
+  let bot: BotApp | undefined;
   if (role === 'worker' || role === 'all') {
     const kube = createKubeClients(config);
-    running.worker = startWorker({ config, checks, kube, slack: createWebClient(config), logger });
+    worker = startWorker({ config, checks, kube, slack: createWebClient(config), logger, metrics });
+    readiness.queue = () => worker!.problem();
     logger.info({ kubernetes: kube.server, concurrency: config.queue.concurrency }, 'worker started');
   }
   if (role === 'bot' || role === 'all') {
-    running.queue = new DiagnosticQueue(redis, config.redis.keyPrefix, config.queue.keepCompletedSeconds);
-    running.app = createBotApp({ config, checks, queue: running.queue, logger });
+    bot = createBotApp({ config, checks, queue, logger, metrics });
+    readiness.slack = () => bot!.slackProblem();
+    await bot.start();
     const transport = slackTransport(config);
-    if (transport === 'socket') await running.app.start();
-    else await running.app.start(config.slack.port);
     logger.info(transport === 'socket' ? { transport } : { transport, port: config.slack.port, path: '/slack/events' }, 'bot started');
   }
-  return running;
+  const health = await startHealthServer(config.health.port, readiness, metrics);
+  logger.info({ port: health.port }, 'health endpoints on /healthz, /readyz, /metrics');
+  return { bot, worker, queue, redis, health };
 }
 
-async function stop(running: Running, logger: Logger): Promise<void> {
-  logger.info('shutting down');
-  await running.app?.stop().catch(() => undefined);
-  await running.worker?.close().catch(() => undefined);
-  await running.queue?.close().catch(() => undefined);
+/**
+ * SIGTERM: report not-ready, stop taking commands and jobs, finish what runs (jobs get the
+ * configured grace period, then go back to the queue for another worker), then exit.
+ */
+async function stop(running: Running, config: Config, logger: Logger): Promise<void> {
+  logger.info({ graceSeconds: config.shutdown.graceSeconds }, 'shutting down');
+  running.health.markStopping();
+  await running.bot?.stop().catch((err: Error) => logger.warn({ err: err.message }, 'bot stop failed'));
+  await running.worker?.stop(config.shutdown.graceSeconds * 1000).catch((err: Error) => logger.warn({ err: err.message }, 'worker stop failed'));
+  await running.queue.close().catch(() => undefined);
+  await running.health.close();
   running.redis.disconnect();
+  logger.info('stopped');
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -105,7 +124,7 @@ async function main(argv: string[]): Promise<number> {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
   });
-  await stop(running, logger);
+  await stop(running, config, logger);
   return 0;
 }
 

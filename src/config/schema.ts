@@ -52,6 +52,8 @@ export const configSchema = z
       })
       .strict(),
     replies: z.object({ maxInlineOutputChars: z.number().int().min(100).max(2900) }).strict(),
+    shutdown: z.object({ graceSeconds: z.number().int().min(1).max(3600) }).strict(),
+    health: z.object({ port: z.number().int().min(0).max(65535) }).strict(),
     log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']) }).strict(),
   })
   .strict();

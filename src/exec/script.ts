@@ -15,6 +15,14 @@ export function newMarker(): string {
   return `KDEBUG-${randomBytes(12).toString('hex')}`;
 }
 
+/**
+ * The marker inside a container command built by scriptCommand. A retried job reads its output
+ * with the marker of the container it added before, not with a new one.
+ */
+export function markerOf(command: readonly string[]): string | undefined {
+  return /KDEBUG-[0-9a-f]{24}/.exec(command.join('\n'))?.[0];
+}
+
 const STEP_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** The script for `sh -c`: runs each step with stdin closed and stderr joined to stdout. */

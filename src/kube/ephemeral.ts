@@ -26,11 +26,17 @@ export interface DebugContainerRequest {
   /** Epoch milliseconds. */
   deadline: number;
   maxLogBytes: number;
+  /** Stops the wait early (the worker is shutting down); the container keeps running. */
+  signal?: AbortSignal;
   onProgress?: (status: string) => void;
 }
 
 export interface DebugContainerResult {
   containerName: string;
+  /** False when a retried job found the container it had added before. */
+  added: boolean;
+  /** The command the container runs: the one it was added with, which a retry did not choose. */
+  command: string[];
   targetContainer: string;
   log: string;
   exitCode: number | null;
@@ -129,14 +135,17 @@ async function watchUntilTerminated(kube: KubeClients, req: DebugContainerReques
     let settled = false;
     let lastVersion = resourceVersion;
     let abort: AbortController | undefined;
+    const onAbort = () => finish({ done: false, resourceVersion: lastVersion });
     const finish = (outcome: WatchOutcome) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      req.signal?.removeEventListener('abort', onAbort);
       abort?.abort();
       resolve(outcome);
     };
     const timer = setTimeout(() => finish({ done: false, resourceVersion: lastVersion }), remaining);
+    req.signal?.addEventListener('abort', onAbort, { once: true });
     new Watch(kube.kc)
       .watch(
         `/api/v1/namespaces/${encodeURIComponent(req.namespace)}/pods`,
@@ -188,7 +197,9 @@ async function readLog(kube: KubeClients, req: DebugContainerRequest): Promise<s
 export async function runDebugContainer(kube: KubeClients, req: DebugContainerRequest): Promise<DebugContainerResult> {
   const podName = req.pod.metadata!.name!;
   const targetContainer = chooseTargetContainer(req.pod, req.container);
-  const existing = req.pod.spec?.ephemeralContainers?.some((c) => c.name === req.containerName);
+  const existingSpec = req.pod.spec?.ephemeralContainers?.find((c) => c.name === req.containerName);
+  const existing = existingSpec !== undefined;
+  const command = existingSpec?.command ?? req.command;
   let pod = existing ? req.pod : await addContainer(kube, req, debugContainerSpec(req, targetContainer));
   req.onProgress?.(existing ? `found debug container ${req.containerName} from an earlier attempt` : `added debug container ${req.containerName} to pod ${podName}`);
 
@@ -204,6 +215,7 @@ export async function runDebugContainer(kube: KubeClients, req: DebugContainerRe
 
   let resourceVersion = pod.metadata?.resourceVersion;
   while (!containerState(pod, req.containerName)?.terminated && Date.now() < req.deadline) {
+    req.signal?.throwIfAborted();
     const outcome = await watchUntilTerminated(kube, req, resourceVersion, report);
     if (outcome.done) {
       pod = outcome.pod;
@@ -219,11 +231,12 @@ export async function runDebugContainer(kube: KubeClients, req: DebugContainerRe
     resourceVersion = outcome.resourceVersion ?? pod.metadata?.resourceVersion;
   }
 
+  req.signal?.throwIfAborted();
   const state = containerState(pod, req.containerName);
   if (state?.terminated) {
-    return { containerName: req.containerName, targetContainer, log: await readLog(kube, req), exitCode: state.terminated.exitCode ?? null };
+    return { containerName: req.containerName, added: !existing, command, targetContainer, log: await readLog(kube, req), exitCode: state.terminated.exitCode ?? null };
   }
   // Deadline: keep whatever output a running container produced so far.
   const log = state?.running ? await readLog(kube, req).catch(() => '') : '';
-  return { containerName: req.containerName, targetContainer, log, exitCode: null, deadlineState: describeState(state) };
+  return { containerName: req.containerName, added: !existing, command, targetContainer, log, exitCode: null, deadlineState: describeState(state) };
 }

@@ -1,7 +1,6 @@
 // The bot role: a Bolt app in Socket Mode (no ingress needed) when an app token is configured,
 // or with Bolt's HTTP receiver on PORT at /slack/events otherwise.
-import { App, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
-import type { Config } from '../config/schema.js';
+import { App, LogLevel, SocketModeReceiver, type Logger as BoltLogger } from '@slack/bolt';
 import { slackTransport } from '../config/load.js';
 import type { Logger } from '../observability/logger.js';
 import { handleSlashCommand, type CommandDeps } from './commands.js';
@@ -23,38 +22,59 @@ function boltLogger(logger: Logger): BoltLogger {
   };
 }
 
-export function createBotApp(deps: CommandDeps): App {
-  const { config } = deps;
-  const transport = slackTransport(config);
-  const common = {
-    token: config.secrets.botToken,
-    logger: boltLogger(deps.logger),
-    clientOptions: { slackApiUrl: config.slack.apiUrl },
-  };
-  const app =
-    transport === 'socket'
-      ? new App({ ...common, socketMode: true, appToken: config.secrets.appToken })
-      : new App({
-          ...common,
-          signingSecret: config.secrets.signingSecret,
-          port: config.slack.port,
-          customRoutes: [
-            {
-              path: '/healthz',
-              method: ['GET'],
-              handler: (_req, res) => {
-                res.writeHead(200, { 'content-type': 'text/plain' });
-                res.end('ok\n');
-              },
-            },
-          ],
-        });
+export interface BotApp {
+  app: App;
+  /** Undefined when connected to Slack, else why not (for /readyz). */
+  slackProblem(): string | undefined;
+  start(): Promise<void>;
+  /** Stop taking commands, then wait for the ones already being handled. */
+  stop(): Promise<void>;
+}
 
+export function createBotApp(deps: CommandDeps): BotApp {
+  const { config } = deps;
+  const logger = boltLogger(deps.logger);
+  const clientOptions = { slackApiUrl: config.slack.apiUrl };
+  let connected = false;
+  let app: App;
+  if (slackTransport(config) === 'socket') {
+    // Our own receiver, so readiness can follow the WebSocket's state.
+    const receiver = new SocketModeReceiver({ appToken: config.secrets.appToken!, logger, installerOptions: { clientOptions } });
+    receiver.client.on('connected', () => (connected = true));
+    receiver.client.on('disconnected', () => (connected = false));
+    receiver.client.on('reconnecting', () => (connected = false));
+    app = new App({ token: config.secrets.botToken, receiver, logger, clientOptions });
+  } else {
+    app = new App({ token: config.secrets.botToken, signingSecret: config.secrets.signingSecret, port: config.slack.port, logger, clientOptions });
+  }
+
+  const inFlight = new Set<Promise<void>>();
   app.command('/kdebug', async ({ command, ack, respond, client, context }) => {
-    await handleSlashCommand(command, { ack: (r) => ack(r), respond, client, botUserId: context.botUserId }, deps);
+    const handling = handleSlashCommand(command, { ack: (r) => ack(r), respond, client, botUserId: context.botUserId }, deps);
+    inFlight.add(handling);
+    try {
+      await handling;
+    } finally {
+      inFlight.delete(handling);
+    }
   });
   app.error(async (err) => {
     deps.logger.error({ err: err.message }, 'unhandled error in a Slack listener');
   });
-  return app;
+  return {
+    app,
+    slackProblem: () => (connected ? undefined : slackTransport(config) === 'socket' ? 'Socket Mode connection to Slack is down' : 'not listening yet'),
+    async start() {
+      if (slackTransport(config) === 'socket') await app.start();
+      else {
+        await app.start(config.slack.port);
+        connected = true;
+      }
+    },
+    async stop() {
+      await app.stop();
+      connected = false;
+      await Promise.allSettled([...inFlight]);
+    },
+  };
 }

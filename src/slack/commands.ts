@@ -7,6 +7,7 @@ import { parseCommandText } from '../commands/grammar.js';
 import { checkHelp, generalHelp } from '../commands/help.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import { jobIdFor, type DiagnosticJob } from '../queue/job.js';
 import type { DiagnosticQueue } from '../queue/queue.js';
 import { escapeText, rootMessage } from './render.js';
@@ -16,6 +17,7 @@ export interface CommandDeps {
   checks: ReadonlyMap<string, CheckDefinition<any>>;
   queue: DiagnosticQueue;
   logger: Logger;
+  metrics: Metrics;
 }
 
 export interface CommandIo {
@@ -27,25 +29,29 @@ export interface CommandIo {
 
 const NOT_IN_CHANNEL = new Set(['not_in_channel', 'channel_not_found']);
 
-function slackError(err: unknown): string | undefined {
+export function slackError(err: unknown): string | undefined {
   return (err as { data?: { error?: string } })?.data?.error;
 }
 
 export async function handleSlashCommand(command: SlashCommand, io: CommandIo, deps: CommandDeps): Promise<void> {
-  const { config, checks, queue, logger } = deps;
+  const { config, checks, queue, logger, metrics } = deps;
   const parsed = parseCommandText(command.text ?? '', checks);
+  const count = (outcome: string, check = parsed.kind === 'request' ? parsed.request.check : '') => metrics.requests.inc({ check, outcome });
   if (parsed.kind === 'help') {
+    count('help');
     const check = parsed.check ? checks.get(parsed.check) : undefined;
     await io.ack({ response_type: 'ephemeral', text: escapeText(check ? checkHelp(check) : generalHelp(checks)) });
     return;
   }
   if (parsed.kind === 'usage') {
+    count('usage');
     await io.ack({ response_type: 'ephemeral', text: escapeText(parsed.message) });
     return;
   }
   const request = parsed.request;
   const timeoutSeconds = request.timeoutSeconds ?? config.jobs.defaultTimeoutSeconds;
   if (timeoutSeconds > config.jobs.maxTimeoutSeconds) {
+    count('usage');
     await io.ack({ response_type: 'ephemeral', text: `--timeout can be at most ${config.jobs.maxTimeoutSeconds}s on this installation.` });
     return;
   }
@@ -56,6 +62,7 @@ export async function handleSlashCommand(command: SlashCommand, io: CommandIo, d
   const id = jobIdFor(command.team_id, command.trigger_id ?? `${command.channel_id}:${command.user_id}:${command.text}`);
   const log = logger.child({ jobId: id, user: command.user_id, channel: command.channel_id });
   if (!(await queue.claimCommand(id))) {
+    count('duplicate');
     log.info('duplicate delivery of a slash command ignored');
     return;
   }
@@ -84,6 +91,8 @@ export async function handleSlashCommand(command: SlashCommand, io: CommandIo, d
   } catch (err) {
     await queue.releaseCommand(id);
     const code = slackError(err);
+    metrics.slackErrors.inc({ method: 'chat.postMessage', error: code ?? 'request-failed' });
+    count(code && NOT_IN_CHANNEL.has(code) ? 'not-in-channel' : 'slack-error');
     log.warn({ slackError: code ?? (err as Error).message }, 'could not post the root message');
     const bot = io.botUserId ? `<@${io.botUserId}>` : 'the kdebug app';
     const text = code && NOT_IN_CHANNEL.has(code)
@@ -96,9 +105,11 @@ export async function handleSlashCommand(command: SlashCommand, io: CommandIo, d
   job.reply.rootTs = rootTs;
   try {
     await queue.enqueue(job);
+    count('enqueued');
     log.info({ check: job.check, target: job.target, namespace: job.namespace }, 'job enqueued');
   } catch (err) {
     await queue.releaseCommand(id).catch(() => undefined);
+    count('enqueue-failed');
     log.error({ err: (err as Error).message }, 'enqueue failed');
     await io.client.chat
       .update({ channel: command.channel_id, ts: rootTs, text: 'Could not queue the diagnostic (the job queue is unavailable). Run the command again in a minute.' })

@@ -1,12 +1,13 @@
 // One diagnostic job, start to finish: find the pod, run the check's steps in a debug container,
 // interpret the output, and answer in the job's thread. Every failure becomes a message there.
 import type { CheckDefinition, CheckSettings, Finding } from '../checks/types.js';
-import { newMarker, scriptCommand, splitOutput } from '../exec/script.js';
+import { markerOf, newMarker, scriptCommand, splitOutput } from '../exec/script.js';
 import type { KubeClients } from '../kube/client.js';
 import { runDebugContainer } from '../kube/ephemeral.js';
 import { explainApiError, UserFacingError } from '../kube/errors.js';
 import { resolveTarget } from '../kube/target.js';
 import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import { debugContainerName, type DiagnosticJob } from '../queue/job.js';
 import { failureMessage, findingMessage, rootMessage } from '../slack/render.js';
 import type { JobThread } from '../slack/web.js';
@@ -27,11 +28,22 @@ export interface JobOutcome {
   container?: string;
 }
 
+/** The worker is shutting down: the job goes back to the queue rather than answering now. */
+export class JobHandedBack extends Error {
+  override name = 'JobHandedBack';
+  constructor() {
+    super('the worker is shutting down; the job goes back to the queue');
+  }
+}
+
 export interface JobDeps {
   kube: KubeClients;
   thread: JobThread;
   settings: JobSettings;
   logger: Logger;
+  metrics: Metrics;
+  /** Aborted with JobHandedBack when the worker shuts down mid-job. */
+  signal?: AbortSignal;
   now?: () => number;
 }
 
@@ -74,12 +86,14 @@ export async function runJob(job: DiagnosticJob, check: CheckDefinition<unknown>
       command: ['timeout', '-s', 'KILL', String(job.timeoutSeconds), ...scriptCommand(steps, marker)],
       deadline,
       maxLogBytes: deps.settings.maxLogBytes,
+      signal: deps.signal,
       onProgress: (status) => {
         log.info({ pod: podName, container: containerName, status }, 'debug container progress');
         void progress(deps, job, status);
       },
     });
-    const results = splitOutput(result.log, steps, marker);
+    if (result.added) deps.metrics.containersAdded.inc({ namespace: job.namespace });
+    const results = splitOutput(result.log, steps, markerOf(result.command) ?? marker);
     if (result.deadlineState && results.every((r) => r.exitCode === null)) {
       throw new UserFacingError(
         `No result within the ${job.timeoutSeconds} s deadline: the debug container (image ${deps.settings.image}) was ${result.deadlineState}. Retry with a longer --timeout, or check the image can be pulled in that cluster.`,
@@ -96,10 +110,16 @@ export async function runJob(job: DiagnosticJob, check: CheckDefinition<unknown>
     if (rendered.file) await deps.thread.attach(rendered.file.filename, rendered.file.content, `${job.check} output for ${podName}`);
     await deps.thread.updateRoot(rootMessage(job, { state: 'done', finding, durationMs: now() - started }));
     log.info({ pod: podName, container: containerName, verdict: finding.verdict, durationMs: now() - started }, 'job done');
+    deps.metrics.verdicts.inc({ check: job.check, verdict: finding.verdict });
+    deps.metrics.jobDuration.observe({ check: job.check }, (now() - started) / 1000);
     return { status: 'done', verdict: finding.verdict, pod: podName, container: containerName };
   } catch (err) {
+    if (deps.signal?.aborted && deps.signal.reason instanceof JobHandedBack) throw deps.signal.reason;
     const failure = err instanceof UserFacingError ? err : new UserFacingError(`Internal error while running the diagnostic (${(err as Error)?.message ?? String(err)}). The worker's log has details for job ${job.id}.`, 'internal');
     log.warn({ kind: failure.kind, err: failure.message, pod: podName }, 'job failed');
+    deps.metrics.verdicts.inc({ check: job.check, verdict: `failed:${failure.kind}` });
+    deps.metrics.jobDuration.observe({ check: job.check }, (now() - started) / 1000);
+    if (!['internal', 'deadline', 'invalid-target', 'not-running'].includes(failure.kind)) deps.metrics.kubernetesErrors.inc({ kind: failure.kind });
     await deps.thread.reply(failureMessage(failure.message));
     await deps.thread.updateRoot(rootMessage(job, { state: 'failed', message: failure.message, durationMs: now() - started }));
     return { status: 'failed', failure: failure.kind, pod: podName, container: containerName };

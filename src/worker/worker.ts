@@ -1,14 +1,15 @@
 // The worker role: takes diagnostic jobs off the queue and runs them.
-import { Worker } from 'bullmq';
+import { DelayedError, Worker } from 'bullmq';
 import type { WebClient } from '@slack/web-api';
 import type { CheckDefinition } from '../checks/types.js';
 import type { Config } from '../config/schema.js';
 import type { KubeClients } from '../kube/client.js';
 import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import { QUEUE_NAME, validateJob } from '../queue/job.js';
 import { createRedis } from '../queue/redis.js';
 import { JobThread } from '../slack/web.js';
-import { runJob, type JobOutcome } from './run-job.js';
+import { JobHandedBack, runJob, type JobOutcome } from './run-job.js';
 
 export interface WorkerDeps {
   config: Config;
@@ -16,12 +17,22 @@ export interface WorkerDeps {
   kube: KubeClients;
   slack: WebClient;
   logger: Logger;
+  metrics: Metrics;
 }
 
-export function startWorker({ config, checks, kube, slack, logger }: WorkerDeps): Worker {
+export interface RunningWorker {
+  worker: Worker;
+  /** Undefined while jobs are being taken, else why not (for /readyz). */
+  problem(): string | undefined;
+  /** Stop taking jobs; give running ones `graceMs` to finish, then hand them back to the queue. */
+  stop(graceMs: number): Promise<void>;
+}
+
+export function startWorker({ config, checks, kube, slack, logger, metrics }: WorkerDeps): RunningWorker {
+  const running = new Map<string, AbortController>();
   const worker = new Worker<unknown, JobOutcome>(
     QUEUE_NAME,
-    async (bullJob) => {
+    async (bullJob, token) => {
       const validated = validateJob(bullJob.data, checks);
       if (!validated.ok) {
         // Validated again here: Redis is shared, and a job from another version or a bad actor
@@ -30,22 +41,56 @@ export function startWorker({ config, checks, kube, slack, logger }: WorkerDeps)
         throw new Error(`invalid job: ${validated.reason}`);
       }
       const { job, check, args } = validated;
-      return runJob(job, check, args, {
-        kube,
-        thread: new JobThread(slack, job.reply.channel, job.reply.rootTs),
-        settings: {
-          image: config.kubernetes.debugImage,
-          imagePullPolicy: config.kubernetes.imagePullPolicy,
-          maxLogBytes: config.kubernetes.maxLogBytes,
-          maxInlineOutputChars: config.replies.maxInlineOutputChars,
-          checks: config.checks,
-        },
-        logger,
-      });
+      if (bullJob.processedOn) metrics.queueWait.observe(Math.max(0, bullJob.processedOn - bullJob.timestamp) / 1000);
+      const controller = new AbortController();
+      running.set(job.id, controller);
+      try {
+        return await runJob(job, check, args, {
+          kube,
+          metrics,
+          signal: controller.signal,
+          thread: new JobThread(slack, job.reply.channel, job.reply.rootTs, metrics),
+          settings: {
+            image: config.kubernetes.debugImage,
+            imagePullPolicy: config.kubernetes.imagePullPolicy,
+            maxLogBytes: config.kubernetes.maxLogBytes,
+            maxInlineOutputChars: config.replies.maxInlineOutputChars,
+            checks: config.checks,
+          },
+          logger,
+        });
+      } catch (err) {
+        if (err instanceof JobHandedBack && token) {
+          // Back to the queue at once: another worker finds the container this job added
+          // (its name derives from the job id) and reads its result instead of adding another.
+          logger.info({ jobId: job.id }, 'handing the job back to the queue');
+          await bullJob.moveToDelayed(Date.now(), token);
+          throw new DelayedError();
+        }
+        throw err;
+      } finally {
+        running.delete(job.id);
+      }
     },
     { connection: createRedis(config.redis.url), prefix: config.redis.keyPrefix, concurrency: config.queue.concurrency, autorun: true },
   );
   worker.on('error', (err) => logger.error({ err: err.message }, 'worker error'));
   worker.on('failed', (job, err) => logger.warn({ bullJobId: job?.id, err: err.message }, 'job failed'));
-  return worker;
+
+  return {
+    worker,
+    problem: () => (worker.isRunning() && !worker.isPaused() ? undefined : 'not taking jobs'),
+    async stop(graceMs) {
+      const closing = worker.close();
+      let timer: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<'grace-over'>((resolve) => {
+        timer = setTimeout(() => resolve('grace-over'), graceMs);
+      });
+      if ((await Promise.race([closing, graceOver])) === 'grace-over') {
+        for (const controller of running.values()) controller.abort(new JobHandedBack());
+        await closing;
+      }
+      clearTimeout(timer);
+    },
+  };
 }

@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { createKubeClients } from '../../src/kube/client.js';
 import { chooseTargetContainer } from '../../src/kube/ephemeral.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { Metrics } from '../../src/observability/metrics.js';
 import { jobIdFor, validateJob, type DiagnosticJob } from '../../src/queue/job.js';
 import { JobThread } from '../../src/slack/web.js';
 import { runJob, type JobOutcome } from '../../src/worker/run-job.js';
@@ -65,6 +66,7 @@ async function runDns(kube: Awaited<ReturnType<typeof emulator>>, text: string, 
     thread: new JobThread(client, CHANNEL, root.ts!),
     settings: { image: imageOverride ?? 'nicolaka/netshoot', imagePullPolicy: 'IfNotPresent', maxLogBytes: 1 << 20, maxInlineOutputChars: 2800, checks: DEFAULT_CHECK_SETTINGS },
     logger: createLogger('silent'),
+    metrics: new Metrics(false),
   });
   const thread = slack.thread(CHANNEL, root.ts!).map((m) => m.text);
   const final = slack.message(CHANNEL, root.ts!)!.text;
@@ -116,6 +118,7 @@ describe('Kubernetes failures become clear messages', () => {
         thread: new JobThread(client, CHANNEL, root.ts!),
         settings: { image: 'nicolaka/netshoot', imagePullPolicy: 'IfNotPresent', maxLogBytes: 1 << 20, maxInlineOutputChars: 2800, checks: DEFAULT_CHECK_SETTINGS },
         logger: createLogger('silent'),
+        metrics: new Metrics(false),
       });
       expect(outcome.failure).toBe('pod-security');
       const text = slack.thread(CHANNEL, root.ts!).at(-1)!.text;

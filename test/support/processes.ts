@@ -15,7 +15,8 @@ export interface RoleProcess {
 
 export function startRole(role: 'bot' | 'worker' | 'all', env: Record<string, string>): RoleProcess {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
-  const child = spawn(process.execPath, [CLI, role], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Health port 0: each process gets a free port, so parallel suites never collide.
+  const child = spawn(process.execPath, [CLI, role], { env: { PATH: process.env.PATH ?? '', KDEBUG_HEALTH_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer) => {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { buildScript, newMarker, scriptCommand, shQuote, splitOutput } from '../../../src/exec/script.js';
+import { buildScript, markerOf, newMarker, scriptCommand, shQuote, splitOutput } from '../../../src/exec/script.js';
 import type { Step } from '../../../src/checks/types.js';
 
 /** Runs the generated script under the real sh, as the debug container does. */
@@ -67,4 +67,11 @@ describe('sequencing script', () => {
     expect(newMarker()).toMatch(/^KDEBUG-[0-9a-f]{24}$/);
     expect(newMarker()).not.toBe(newMarker());
   });
+});
+
+test('the marker can be read back from a container command, for a retried job', () => {
+  const marker = newMarker();
+  const command = ['timeout', '-s', 'KILL', '30', ...scriptCommand([{ id: 'a', argv: ['echo', 'KDEBUG-0000'] }], marker)];
+  expect(markerOf(command)).toBe(marker);
+  expect(markerOf(['sh', '-c', 'echo hi'])).toBeUndefined();
 });
