@@ -12,17 +12,23 @@ import { Metrics } from './observability/metrics.js';
 import { DiagnosticQueue } from './queue/queue.js';
 import { connectRedis, RedisUnavailableError } from './queue/redis.js';
 import { createBotApp, type BotApp } from './slack/app.js';
+import { runCommand } from './cli/run.js';
 import { createWebClient } from './slack/web.js';
 import { startWorker, type RunningWorker } from './worker/worker.js';
 
 const USAGE = `kdebug: network diagnostics in Kubernetes pods, from Slack
 
 Usage: kdebug <role>
+       kdebug run <check> <target> [args…] [-n NAMESPACE] [--json]
+       kdebug run <check> --local [args…] [--json]
 
 Roles:
   bot      the Slack app: takes /kdebug commands and queues diagnostic jobs
   worker   runs queued jobs in ephemeral debug containers and replies in Slack
   all      bot and worker in one process (the default for a single machine)
+
+Commands:
+  run      run one check from the terminal, in a pod or on this machine (kdebug run --help)
 
 Options:
   -h, --help     show this help
@@ -92,6 +98,24 @@ async function main(argv: string[]): Promise<number> {
   if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
     process.stdout.write(USAGE);
     return first === undefined ? 2 : 0;
+  }
+  if (first === 'run') {
+    const showProgress = process.stderr.isTTY === true;
+    try {
+      return await runCommand(rest, {
+        out: (text) => process.stdout.write(text),
+        err: (text) => process.stderr.write(text),
+        progress: (text) => {
+          if (showProgress) process.stderr.write(`… ${text}\n`);
+        },
+      });
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`kdebug: ${err.message}\n`);
+        return 1;
+      }
+      throw err;
+    }
   }
   if (!ROLES.includes(first as Role) || rest.length > 0) {
     process.stderr.write(`kdebug: unknown role "${argv.join(' ')}"; expected one of: ${ROLES.join(', ')} (see kdebug --help)\n`);

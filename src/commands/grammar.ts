@@ -32,8 +32,17 @@ export interface DiagnosticRequest {
 
 export type ParseResult =
   | { kind: 'request'; request: DiagnosticRequest }
+  /** `kdebug run <check> --local …`: no pod; the steps run on this machine. */
+  | { kind: 'local'; request: LocalRequest }
   | { kind: 'help'; check?: string }
   | { kind: 'usage'; message: string };
+
+export type LocalRequest = Omit<DiagnosticRequest, 'target' | 'namespace' | 'container'>;
+
+export interface ParseOptions {
+  /** No target, and options marked localOnly (files on this machine) are allowed. */
+  local?: boolean;
+}
 
 export type CheckRegistry = ReadonlyMap<string, CheckDefinition<any>>;
 
@@ -318,7 +327,7 @@ export function parseCommandText(text: string, checks: CheckRegistry): ParseResu
 }
 
 /** Parse already-split words (the CLI's argv, or tokenize's output). */
-export function parseTokens(tokens: readonly string[], checks: CheckRegistry): ParseResult {
+export function parseTokens(tokens: readonly string[], checks: CheckRegistry, opts: ParseOptions = {}): ParseResult {
   const first = tokens[0];
   if (first === undefined) return { kind: 'help' };
   if (first.toLowerCase() === 'help') return helpFor(tokens[1], checks);
@@ -335,11 +344,11 @@ export function parseTokens(tokens: readonly string[], checks: CheckRegistry): P
   const rest = tokens.slice(1);
   // `/kdebug dns help` means help; a pod really called "help" can be reached as `pod/help`.
   if (rest.length === 1 && rest[0]!.toLowerCase() === 'help') return { kind: 'help', check: found.key };
-  return parseCheckArgs(found, rest);
+  return parseCheckArgs(found, rest, opts.local ?? false);
 }
 
 /** Everything after the check name: flags in any position, the target, then the check's arguments. */
-function parseCheckArgs(found: Found, rest: readonly string[]): ParseResult {
+function parseCheckArgs(found: Found, rest: readonly string[], local: boolean): ParseResult {
   const { key, check } = found;
   const flags = flagsFor(check);
   const given = new Map<string, string>(); // long flag name → how it was given, for the duplicate message
@@ -392,11 +401,16 @@ function parseCheckArgs(found: Found, rest: readonly string[]): ParseResult {
     given.set(flag.long, asGiven);
 
     if (flag.kind === 'check') {
+      if (!local && check.options.find((o) => o.name === flag.key)?.localOnly) {
+        return usage(`${inlineCode(flag.long)} names a file on your machine, so it only works with \`kdebug run ${key} --local\`.`, found);
+      }
       options.push([flag.key, value]);
     } else if (flag.key === 'timeout') {
       const timeout = parseTimeout(value);
       if (!timeout.ok) return usage(timeout.message, found);
       request.timeoutSeconds = timeout.seconds;
+    } else if (local) {
+      return usage(`${inlineCode(flag.long)} picks a pod's ${flag.key}; with --local the check runs on this machine, so leave it out.`, found);
     } else {
       const problem = kubeNameProblem(value, 'label', flag.key === 'namespace' ? 'namespace' : 'container name');
       if (problem) return usage(problem, found);
@@ -404,6 +418,13 @@ function parseCheckArgs(found: Found, rest: readonly string[]): ParseResult {
     }
   }
 
+  if (local) {
+    request.options = Object.fromEntries(options);
+    const complaint = runParseArgs(check, words, request.options);
+    if (complaint !== undefined) return usage(complaint, found);
+    const { namespace: _n, container: _c, ...localRequest } = request;
+    return { kind: 'local', request: { ...localRequest, positional: words } };
+  }
   const [targetText, ...positional] = words;
   if (targetText === undefined) {
     return usage(

@@ -48,6 +48,7 @@ export async function handleSlashCommand(command: SlashCommand, io: CommandIo, d
     await io.ack({ response_type: 'ephemeral', text: escapeText(parsed.message) });
     return;
   }
+  if (parsed.kind !== 'request') throw new Error('slash commands never parse as local requests');
   const request = parsed.request;
   const timeoutSeconds = request.timeoutSeconds ?? config.jobs.defaultTimeoutSeconds;
   if (timeoutSeconds > config.jobs.maxTimeoutSeconds) {

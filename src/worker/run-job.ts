@@ -1,11 +1,9 @@
 // One diagnostic job, start to finish: find the pod, run the check's steps in a debug container,
 // interpret the output, and answer in the job's thread. Every failure becomes a message there.
 import type { CheckDefinition, CheckSettings, Finding } from '../checks/types.js';
-import { markerOf, newMarker, scriptCommand, splitOutput } from '../exec/script.js';
+import { runInPod } from '../exec/pod-runner.js';
 import type { KubeClients } from '../kube/client.js';
-import { runDebugContainer } from '../kube/ephemeral.js';
-import { explainApiError, UserFacingError } from '../kube/errors.js';
-import { resolveTarget } from '../kube/target.js';
+import { UserFacingError } from '../kube/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { debugContainerName, type DiagnosticJob } from '../queue/job.js';
@@ -65,41 +63,29 @@ export async function runJob(job: DiagnosticJob, check: CheckDefinition<unknown>
   let containerName: string | undefined;
   try {
     await progress(deps, job, `finding ${job.target.kind} ${job.target.name}`);
-    const resolved = await resolveTarget(deps.kube.core, deps.kube.apps, job.namespace, job.target).catch((err: unknown) => {
-      throw explainApiError(err, { action: `find ${job.target.kind} ${job.target.name}`, namespace: job.namespace, apiServer: deps.kube.server });
-    });
-    podName = resolved.pod.metadata!.name!;
-    if (resolved.pickedFrom) await deps.thread.reply({ text: resolved.pickedFrom, blocks: [{ type: 'context', elements: [{ type: 'mrkdwn', text: resolved.pickedFrom }] }] });
-
-    const steps = check.steps(args, { settings: deps.settings.checks, now: new Date(now()) });
-    const marker = newMarker();
     containerName = debugContainerName(job.id);
-    const result = await runDebugContainer(deps.kube, {
+    const result = await runInPod(deps.kube, {
       namespace: job.namespace,
-      pod: resolved.pod,
-      containerName,
+      target: job.target,
       container: job.container,
+      containerName,
       image: deps.settings.image,
       imagePullPolicy: deps.settings.imagePullPolicy,
       capabilities: check.capabilities,
-      // The container can never outlive the job: `timeout` kills it at the deadline.
-      command: ['timeout', '-s', 'KILL', String(job.timeoutSeconds), ...scriptCommand(steps, marker)],
+      steps: check.steps(args, { settings: deps.settings.checks, now: new Date(now()) }),
+      timeoutSeconds: job.timeoutSeconds,
       deadline,
       maxLogBytes: deps.settings.maxLogBytes,
       signal: deps.signal,
+      onPodPicked: (note) => deps.thread.reply({ text: note, blocks: [{ type: 'context', elements: [{ type: 'mrkdwn', text: note }] }] }),
       onProgress: (status) => {
-        log.info({ pod: podName, container: containerName, status }, 'debug container progress');
+        log.info({ container: containerName, status }, 'debug container progress');
         void progress(deps, job, status);
       },
     });
+    podName = result.pod;
     if (result.added) deps.metrics.containersAdded.inc({ namespace: job.namespace });
-    const results = splitOutput(result.log, steps, markerOf(result.command) ?? marker);
-    if (result.deadlineState && results.every((r) => r.exitCode === null)) {
-      throw new UserFacingError(
-        `No result within the ${job.timeoutSeconds} s deadline: the debug container (image ${deps.settings.image}) was ${result.deadlineState}. Retry with a longer --timeout, or check the image can be pulled in that cluster.`,
-        'deadline',
-      );
-    }
+    const results = result.results;
     const finding: Finding = check.interpret(args, results, { settings: deps.settings.checks, now: new Date(now()) });
     const rendered = findingMessage(finding, {
       maxInlineOutputChars: deps.settings.maxInlineOutputChars,

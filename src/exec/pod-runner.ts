@@ -1,0 +1,73 @@
+// Runs a check's steps in a pod: find the pod, add one debug container that runs the steps in
+// sequence, wait for it, and split its log back into step results. The worker and `kdebug run`
+// share it.
+import type { Step, StepResult } from '../checks/types.js';
+import type { Target } from '../commands/grammar.js';
+import type { KubeClients } from '../kube/client.js';
+import { runDebugContainer } from '../kube/ephemeral.js';
+import { explainApiError, UserFacingError } from '../kube/errors.js';
+import { resolveTarget } from '../kube/target.js';
+import { markerOf, newMarker, scriptCommand, splitOutput } from './script.js';
+
+export interface PodRun {
+  namespace: string;
+  target: Target;
+  /** The `-c` container, if the user named one. */
+  container?: string;
+  containerName: string;
+  image: string;
+  imagePullPolicy: string;
+  capabilities: readonly string[];
+  steps: Step[];
+  timeoutSeconds: number;
+  /** Epoch milliseconds. */
+  deadline: number;
+  maxLogBytes: number;
+  signal?: AbortSignal;
+  onProgress?: (status: string) => void;
+  /** Told which pod a workload target resolved to, before the container is added. */
+  onPodPicked?: (note: string) => Promise<void> | void;
+}
+
+export interface PodRunResult {
+  pod: string;
+  targetContainer: string;
+  containerName: string;
+  /** False when a retried job found the container it had added before. */
+  added: boolean;
+  results: StepResult[];
+  /** Set when the deadline passed before the container finished: its state then. */
+  deadlineState?: string;
+}
+
+export async function runInPod(kube: KubeClients, run: PodRun): Promise<PodRunResult> {
+  const resolved = await resolveTarget(kube.core, kube.apps, run.namespace, run.target).catch((err: unknown) => {
+    throw explainApiError(err, { action: `find ${run.target.kind} ${run.target.name}`, namespace: run.namespace, apiServer: kube.server });
+  });
+  const pod = resolved.pod.metadata!.name!;
+  if (resolved.pickedFrom) await run.onPodPicked?.(resolved.pickedFrom);
+  const marker = newMarker();
+  const result = await runDebugContainer(kube, {
+    namespace: run.namespace,
+    pod: resolved.pod,
+    containerName: run.containerName,
+    container: run.container,
+    image: run.image,
+    imagePullPolicy: run.imagePullPolicy,
+    capabilities: run.capabilities,
+    // The container can never outlive the job: `timeout` kills it at the deadline.
+    command: ['timeout', '-s', 'KILL', String(run.timeoutSeconds), ...scriptCommand(run.steps, marker)],
+    deadline: run.deadline,
+    maxLogBytes: run.maxLogBytes,
+    signal: run.signal,
+    onProgress: run.onProgress,
+  });
+  const results = splitOutput(result.log, run.steps, markerOf(result.command) ?? marker);
+  if (result.deadlineState && results.every((r) => r.exitCode === null)) {
+    throw new UserFacingError(
+      `No result within the ${run.timeoutSeconds} s deadline: the debug container (image ${run.image}) was ${result.deadlineState}. Retry with a longer --timeout, or check the image can be pulled in that cluster.`,
+      'deadline',
+    );
+  }
+  return { pod, targetContainer: result.targetContainer, containerName: result.containerName, added: result.added, results, deadlineState: result.deadlineState };
+}
