@@ -13,7 +13,7 @@ import { DiagnosticQueue } from './queue/queue.js';
 import { connectRedis, RedisUnavailableError } from './queue/redis.js';
 import { createBotApp, type BotApp } from './slack/app.js';
 import { runCommand } from './cli/run.js';
-import { createWebClient } from './slack/web.js';
+import { createDeliveryClient, createWebClient } from './slack/web.js';
 import { startWorker, type RunningWorker } from './worker/worker.js';
 
 const USAGE = `kdebug: network diagnostics in Kubernetes pods, from Slack
@@ -62,7 +62,7 @@ async function start(role: Role, config: Config, logger: Logger): Promise<Runnin
   let bot: BotApp | undefined;
   if (role === 'worker' || role === 'all') {
     const kube = createKubeClients(config);
-    worker = startWorker({ config, checks, kube, slack: createWebClient(config), logger, metrics });
+    worker = startWorker({ config, checks, kube, redis, slack: createWebClient(config), deliverySlack: createDeliveryClient(config), logger, metrics });
     readiness.queue = () => worker!.problem();
     logger.info({ kubernetes: kube.server, concurrency: config.queue.concurrency }, 'worker started');
   }

@@ -22,6 +22,8 @@ export const configSchema = z
       .object({
         concurrency: z.number().int().min(1).max(100),
         keepCompletedSeconds: z.number().int().min(0),
+        lockSeconds: z.number().int().min(1).max(600),
+        maxStalledCount: z.number().int().min(0).max(100),
       })
       .strict(),
     kubernetes: z

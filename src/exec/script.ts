@@ -62,9 +62,10 @@ export function splitOutput(log: string, steps: readonly Step[], marker: string)
     if (line.startsWith(beginPrefix)) {
       const step = steps.find((s) => s.id === line.slice(beginPrefix.length));
       if (step) current = { step, start: lineEnd + 1 };
-    } else if (line.startsWith(endPrefix) && current) {
+    } else if (line.startsWith(endPrefix) && current && newline !== -1) {
+      // A log cut short (limitBytes) can end inside an end line: only a whole line counts.
       const [id, code] = line.slice(endPrefix.length).split(' ');
-      if (id === current.step.id) {
+      if (id === current.step.id && code !== undefined && /^\d+$/.test(code)) {
         // The end line is printed after a newline of its own, so drop exactly that one.
         const output = log.slice(current.start, Math.max(current.start, lineStart - 1));
         results.set(id, { ...current.step, exitCode: Number(code), output });

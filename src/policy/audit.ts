@@ -189,10 +189,40 @@ export interface AuditJobResult {
   container?: string;
 }
 
-/** done / failed / timed-out from a job's result: a deadline failure is a timeout. */
+/**
+ * The outcome of a job's result: a deadline failure is timed-out; failures of kind "budget" and
+ * "busy" (what the worker should use for a full pod budget and no free slot) keep those names.
+ */
 export function outcomeOf(result: AuditJobResult): AuditOutcome {
   if (result.status === 'done') return 'done';
-  return result.failure === 'deadline' ? 'timed-out' : 'failed';
+  if (result.failure === 'deadline') return 'timed-out';
+  if (result.failure === 'budget') return 'budget-exceeded';
+  if (result.failure === 'busy') return 'busy';
+  return 'failed';
+}
+
+/** The slash-command fields an audit record needs (structurally Bolt's SlashCommand). */
+export interface AuditCommand {
+  team_id: string;
+  user_id: string;
+  user_name?: string;
+  channel_id: string;
+  /** "/kdebug" (or whatever the app's command is called). */
+  command?: string;
+  text?: string;
+}
+
+/** The bot's record for a slash command: who, where and the full command, plus what happened. */
+export function auditEntryForCommand(command: AuditCommand, outcome: AuditOutcome, fields: Omit<AuditEntry, 'outcome' | 'team' | 'user' | 'channel' | 'command'> = {}): AuditEntry {
+  return {
+    outcome,
+    team: command.team_id,
+    user: command.user_id,
+    ...(command.user_name ? { userName: command.user_name } : {}),
+    channel: command.channel_id,
+    command: `${command.command ?? '/kdebug'} ${command.text ?? ''}`.trim(),
+    ...fields,
+  };
 }
 
 /** The worker's final record for a job. */

@@ -130,6 +130,28 @@ export function dedupeKey(subject: DedupeSubject): string {
   return createHash('sha256').update(canonical).digest('hex').slice(0, 32);
 }
 
+/** The dedupe subject of a job (structurally a DiagnosticJob): bot and worker use it alike. */
+export function dedupeSubjectForJob(job: {
+  check: string;
+  target: { kind: string; name: string };
+  namespace: string;
+  container?: string;
+  positional: readonly string[];
+  options: Readonly<Record<string, string>>;
+  requestedBy: { teamId: string; userId: string };
+}): DedupeSubject {
+  return {
+    teamId: job.requestedBy.teamId,
+    userId: job.requestedBy.userId,
+    namespace: job.namespace,
+    target: job.target,
+    ...(job.container !== undefined ? { container: job.container } : {}),
+    check: job.check,
+    positional: job.positional,
+    options: job.options,
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Lua scripts
 

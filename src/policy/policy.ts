@@ -19,6 +19,8 @@ import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import type { Logger } from '../observability/logger.js';
+import { auditEntryForCommand, type AuditCommand, type AuditLog } from './audit.js';
+import { dedupeSubjectForJob, type Limits } from './limits.js';
 import {
   BUILTIN_SENSITIVE_CHECKS,
   BUILTIN_SYSTEM_NAMESPACES,
@@ -114,7 +116,7 @@ export function parsePolicy(text: string, source = 'policy file'): Policy {
   if (data == null || typeof data !== 'object' || Array.isArray(data)) {
     throw new PolicyError(`policy file ${source} must be a YAML mapping with version, contact and rules`);
   }
-  const parsed = policySchema.safeParse(data);
+  const parsed = policySchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
     // A misspelt field also shows up as a missing one; the spelling is the better thing to point at.
     const issue = parsed.error.issues.find((i) => i.code === 'unrecognized_keys') ?? parsed.error.issues[0]!;
@@ -123,10 +125,23 @@ export function parsePolicy(text: string, source = 'policy file'): Policy {
       const prefix = issue.path.length ? `${where}.` : '';
       throw new PolicyError(`policy file ${source}: unknown field ${issue.keys.map((k) => prefix + k).join(', ')}; remove it or check its spelling`);
     }
-    const message = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
+    let message = issue.message;
+    if (issue.code === 'invalid_type') message = issue.input === undefined ? 'is required' : `must be ${a(issue.expected)} (got ${a(typeName(issue.input))})`;
     throw new PolicyError(`policy file ${source}: ${where} ${message}`);
   }
   return compile(parsed.data, source);
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value === 'object' ? 'mapping' : typeof value;
+}
+
+/** "string" → "a string", "array" → "an array", "object" → "a mapping" (YAML words). */
+function a(type: string): string {
+  const word = type === 'object' || type === 'record' ? 'mapping' : type === 'array' ? 'list' : type;
+  return `${/^[aeiou]/.test(word) ? 'an' : 'a'} ${word}`;
 }
 
 function compile(file: PolicyFile, source: string): Policy {
@@ -278,6 +293,8 @@ export function policyGroupIds(policy: Policy): string[] {
 // whoami
 
 const code = (s: string): string => `\`${s}\``;
+/** The file's free text (contact) inside whoami's mrkdwn: &, < and > escaped as Slack wants. */
+const escapeMrkdwn = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 function describeNamespaces(policy: Policy, rule: PolicyRule): string {
   if (rule.effect === 'deny') return rule.namespaces.includes('*') ? 'any namespace' : rule.namespaces.map(code).join(', ');
@@ -295,11 +312,11 @@ function describeChecks(policy: Policy, rule: PolicyRule, checkNames?: readonly 
   if (!rule.checks.includes('*')) return named.map(code).join(', ');
   if (rule.effect === 'deny') return 'every check';
   const sensitiveNamed = named.filter((c) => isSensitiveCheck(policy, c));
-  const excluded = policy.sensitiveChecks.filter((c) => !sensitiveNamed.includes(c) && (!checkNames || checkNames.includes(c)));
   if (checkNames) {
     const all = checkNames.filter((c) => !isSensitiveCheck(policy, c) || sensitiveNamed.includes(c));
     return all.length ? all.map(code).join(', ') : 'no installed check';
   }
+  const excluded = policy.sensitiveChecks.filter((c) => !sensitiveNamed.includes(c));
   const base = excluded.length ? `every check except ${excluded.map(code).join(', ')}` : 'every check';
   return sensitiveNamed.length ? `${base}, and ${sensitiveNamed.map(code).join(', ')}` : base;
 }
@@ -326,8 +343,8 @@ export interface WhoamiOptions {
 
 /**
  * What this user may run, and where, for `/kdebug whoami`: every rule that applies to them (by
- * user, group, everyone, or this channel), in evaluation order. Slack mrkdwn, no escaping needed
- * beyond what the policy's own strings contain (they are validated).
+ * user, group, everyone, or this channel), in evaluation order. Slack mrkdwn with <@user> and
+ * <#channel> links, already escaped: send it as it is (escapeText would break the links).
  */
 export function whoami(policy: Policy, userId: string, channelId: string, groups: readonly string[], options: WhoamiOptions = {}): string {
   const dm = isDirectMessage(channelId);
@@ -351,7 +368,7 @@ export function whoami(policy: Policy, userId: string, channelId: string, groups
   lines.push(
     `System namespaces (${policy.systemNamespaces.map(code).join(', ')}) need a rule that names them; ${policy.sensitiveChecks.map(code).join(', ')} must be granted by name.`,
   );
-  lines.push(`For more access, ask ${policy.contact}.`);
+  lines.push(`For more access, ask ${escapeMrkdwn(policy.contact)}.`);
   return lines.join('\n');
 }
 
@@ -561,4 +578,103 @@ export class PolicyStore {
       this.options.logger.warn({ policyFile: this.options.path, err: (err as Error).message }, 'cannot watch the policy file; changes need a restart');
     }
   }
+}
+
+/** The policy file to load: the configured path, or the shipped config/policy.yaml when empty. */
+export function resolvePolicyPath(configured: string | undefined): string {
+  return configured ? configured : DEFAULT_POLICY_PATH;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Admission: the bot's checks, in order, for one slash command that parsed into a job
+
+/** The job fields admission needs (structurally a DiagnosticJob). */
+export interface AdmissionJob {
+  id: string;
+  check: string;
+  target: { kind: string; name: string };
+  namespace: string;
+  container?: string;
+  positional: readonly string[];
+  options: Readonly<Record<string, string>>;
+  requestedBy: { teamId: string; userId: string };
+}
+
+export interface AdmissionDeps {
+  policy: Pick<PolicyStore, 'evaluate' | 'groupIds'>;
+  groups: Pick<GroupMembership, 'groupsOf'>;
+  limits: Pick<Limits, 'dedupe' | 'releaseDedupe' | 'hitRate'>;
+  audit: Pick<AuditLog, 'record'>;
+}
+
+export type Admission =
+  | {
+      ok: true;
+      verdict: Extract<Verdict, { allowed: true }>;
+      /** Call once the job is on the queue: writes the `enqueued` audit record. */
+      enqueued(): Promise<void>;
+      /** Call when it could not be queued after all (root message or queue failed): frees the dedupe claim, audits `not-enqueued`. */
+      notEnqueued(reason: string): Promise<void>;
+    }
+  | {
+      ok: false;
+      outcome: 'refused' | 'duplicate' | 'rate-limited';
+      /** Ready-to-send ephemeral reply (Slack mrkdwn, escaped). */
+      reply: string;
+      /** duplicate: the job already running; its thread has the results. */
+      existingJobId?: string;
+    };
+
+const escapeReply = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/**
+ * Policy, then in-flight dedupe, then the user's rate limit; one audit record for a refusal.
+ * A duplicate does not use up the rate limit (nothing new runs), and a rate-limited request
+ * gives its dedupe claim back. Throws only when Redis or the audit log fail unexpectedly.
+ */
+export async function admit(deps: AdmissionDeps, command: AuditCommand, job: AdmissionJob, receivedAt: number = Date.now()): Promise<Admission> {
+  const base = { jobId: job.id, check: job.check, target: `${job.target.kind}/${job.target.name}`, namespace: job.namespace, startedAt: receivedAt };
+  const userGroups = await deps.groups.groupsOf(job.requestedBy.userId, deps.policy.groupIds());
+  const verdict = deps.policy.evaluate({ userId: job.requestedBy.userId, channelId: command.channel_id, namespace: job.namespace, check: job.check, userGroups });
+  if (!verdict.allowed) {
+    const policy = { allowed: false, ...(verdict.rule !== undefined ? { rule: verdict.rule } : {}), reason: verdict.reason };
+    await deps.audit.record(auditEntryForCommand(command, 'refused', { ...base, policy }));
+    return { ok: false, outcome: 'refused', reply: escapeReply(refusalText(verdict, job)) };
+  }
+  const policy = { allowed: true, rule: verdict.rule };
+
+  const subject = dedupeSubjectForJob(job);
+  const dedupe = await deps.limits.dedupe(subject, job.id);
+  if (!dedupe.first) {
+    await deps.audit.record(auditEntryForCommand(command, 'duplicate', { ...base, policy, existingJobId: dedupe.existingJobId }));
+    return {
+      ok: false,
+      outcome: 'duplicate',
+      existingJobId: dedupe.existingJobId,
+      reply: escapeReply(`The same \`${job.check}\` on ${job.target.kind}/${job.target.name} in \`${job.namespace}\` is already running for you (job ${dedupe.existingJobId}); its results will be in that thread.`),
+    };
+  }
+
+  const rate = await deps.limits.hitRate(job.requestedBy.teamId, job.requestedBy.userId, verdict.limits.rate);
+  if (!rate.ok) {
+    await deps.limits.releaseDedupe(subject, job.id);
+    await deps.audit.record(auditEntryForCommand(command, 'rate-limited', { ...base, policy, retryAfterSeconds: rate.retryAfterSeconds }));
+    return {
+      ok: false,
+      outcome: 'rate-limited',
+      reply: `You've started ${rate.limit.requests} diagnostics in the last ${rate.limit.windowSeconds} s, the most allowed. Try again in ${rate.retryAfterSeconds} s.`,
+    };
+  }
+
+  return {
+    ok: true,
+    verdict,
+    enqueued: async () => {
+      await deps.audit.record(auditEntryForCommand(command, 'enqueued', { ...base, policy }));
+    },
+    notEnqueued: async (reason: string) => {
+      await deps.limits.releaseDedupe(subject, job.id);
+      await deps.audit.record(auditEntryForCommand(command, 'not-enqueued', { ...base, policy, reason }));
+    },
+  };
 }

@@ -121,3 +121,25 @@ export const policySchema = z
   });
 
 export type PolicyFile = z.infer<typeof policySchema>;
+
+/**
+ * The `policy:` section the lead adds to the kdebug configuration (config/kdebug.yaml):
+ *   policy:
+ *     path: ""             # empty: config/policy.yaml shipped with kdebug
+ *     auditChannel: ""     # a channel id for audit records; empty: log only
+ *     groupCacheSeconds: 60
+ */
+export const policySettingsSchema = z
+  .object({
+    /** The policy file; empty for the shipped config/policy.yaml. */
+    path: z.string(),
+    /** Channel id (C…/G…) to post audit records in; empty for the log only. The bot must be a member. */
+    auditChannel: z.string().regex(/^(?:|[CG][A-Z0-9]{2,20})$/, 'a Slack channel id like C0123ABCD, or empty'),
+    /** How long Slack user group member lists are cached. */
+    groupCacheSeconds: z.number().int().min(1).max(3600),
+  })
+  .strict();
+
+export type PolicySettings = z.infer<typeof policySettingsSchema>;
+
+export const DEFAULT_POLICY_SETTINGS: PolicySettings = { path: '', auditChannel: '', groupCacheSeconds: 60 };

@@ -1,12 +1,29 @@
 // The Web API client both roles use, and the few calls the worker makes into a job's thread.
 import { WebClient } from '@slack/web-api';
 import type { Config } from '../config/schema.js';
+import type { OutboxOp } from '../delivery/outbox.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { SlackMessage } from './render.js';
 
 export function createWebClient(config: Config): WebClient {
   return new WebClient(config.secrets.botToken, { slackApiUrl: config.slack.apiUrl });
 }
+
+/**
+ * For the worker's deliveries: a 429 fails at once with Slack's Retry-After (the delivery queue
+ * waits that long before the next attempt, without holding a worker), and no hidden retries.
+ */
+export function createDeliveryClient(config: Config): WebClient {
+  return new WebClient(config.secrets.botToken, { slackApiUrl: config.slack.apiUrl, rejectRateLimitedCalls: true, retryConfig: { retries: 0 } });
+}
+
+/** Which job and operation a posted reply belongs to, kept in the message's metadata. */
+export interface ReplyTag {
+  job: string;
+  seq: number;
+}
+
+const REPLY_EVENT = 'kdebug_reply';
 
 /** Posts into one job's thread: files only ever go to the thread of the request that produced them. */
 export class JobThread {
@@ -32,10 +49,31 @@ export class JobThread {
     await this.call('chat.update', () => this.client.chat.update({ channel: this.channel, ts: this.rootTs, text: message.text, blocks: message.blocks }));
   }
 
-  async reply(message: SlackMessage): Promise<void> {
+  async reply(message: SlackMessage, tag?: ReplyTag): Promise<void> {
     await this.call('chat.postMessage', () =>
-      this.client.chat.postMessage({ channel: this.channel, thread_ts: this.rootTs, text: message.text, blocks: message.blocks, unfurl_links: false, unfurl_media: false }),
+      this.client.chat.postMessage({
+        channel: this.channel,
+        thread_ts: this.rootTs,
+        text: message.text,
+        blocks: message.blocks,
+        unfurl_links: false,
+        unfurl_media: false,
+        ...(tag ? { metadata: { event_type: REPLY_EVENT, event_payload: { ...tag } } } : {}),
+      }),
     );
+  }
+
+  /** Whether an operation that was interrupted mid-call did reach the thread after all. */
+  async alreadyPosted(op: OutboxOp, tag: ReplyTag): Promise<boolean> {
+    if (op.kind === 'root') return false; // chat.update is idempotent: doing it again is harmless
+    const thread = await this.call('conversations.replies', () =>
+      this.client.conversations.replies({ channel: this.channel, ts: this.rootTs, include_all_metadata: true, limit: 1000 }),
+    );
+    return (thread.messages ?? []).some((m) => {
+      if (op.kind === 'file') return m.files?.some((f) => f.name === op.filename) ?? false;
+      const payload = m.metadata?.event_type === REPLY_EVENT ? (m.metadata.event_payload as Partial<ReplyTag> | undefined) : undefined;
+      return payload?.job === tag.job && payload.seq === tag.seq;
+    });
   }
 
   async attach(filename: string, content: string | Buffer, title = filename): Promise<void> {

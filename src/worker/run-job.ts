@@ -1,13 +1,15 @@
-// One diagnostic job, start to finish: find the pod, run the check's steps in a debug container,
-// interpret the output, and answer in the job's thread. Every failure becomes a message there.
+// One diagnostic job: find the pod, run the check's steps in a debug container, interpret the
+// output, and put the answer in the job's outbox for delivery. Every failure becomes an answer too.
+// Only progress updates of the root message go straight to Slack (best effort).
 import type { CheckDefinition, CheckSettings, Finding } from '../checks/types.js';
+import type { OutboxOp } from '../delivery/outbox.js';
 import { runInPod } from '../exec/pod-runner.js';
 import type { KubeClients } from '../kube/client.js';
 import { UserFacingError } from '../kube/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { debugContainerName, type DiagnosticJob } from '../queue/job.js';
-import { failureMessage, findingMessage, rootMessage } from '../slack/render.js';
+import { failureMessage, findingMessage, rootMessage, type SlackMessage } from '../slack/render.js';
 import type { JobThread } from '../slack/web.js';
 
 export interface JobSettings {
@@ -19,7 +21,7 @@ export interface JobSettings {
 }
 
 export interface JobOutcome {
-  status: 'done' | 'failed';
+  status: 'done' | 'failed' | 'recovered';
   verdict?: string;
   failure?: string;
   pod?: string;
@@ -34,9 +36,18 @@ export class JobHandedBack extends Error {
   }
 }
 
+/** Where a job's answer goes: written once, then posted by the delivery queue. */
+export interface AnswerSink {
+  write(jobId: string, ops: OutboxOp[]): Promise<boolean>;
+  exists(jobId: string): Promise<boolean>;
+  deliver(job: DiagnosticJob): Promise<void>;
+}
+
 export interface JobDeps {
   kube: KubeClients;
+  /** For progress updates of the root message only. */
   thread: JobThread;
+  answers: AnswerSink;
   settings: JobSettings;
   logger: Logger;
   metrics: Metrics;
@@ -54,16 +65,27 @@ async function progress(deps: JobDeps, job: DiagnosticJob, detail: string): Prom
   }
 }
 
+const reply = (message: SlackMessage): OutboxOp => ({ kind: 'reply', text: message.text, blocks: message.blocks });
+const root = (message: SlackMessage): OutboxOp => ({ kind: 'root', text: message.text, blocks: message.blocks });
+
 export async function runJob(job: DiagnosticJob, check: CheckDefinition<unknown>, args: unknown, deps: JobDeps): Promise<JobOutcome> {
+  const log = deps.logger.child({ jobId: job.id, check: job.check, namespace: job.namespace });
+  if (await deps.answers.exists(job.id)) {
+    // An earlier attempt finished the diagnostic and died before handing over the answer.
+    log.info('answer already written by an earlier attempt; delivering it');
+    await deps.answers.deliver(job);
+    return { status: 'recovered' };
+  }
   const now = deps.now ?? Date.now;
   const started = now();
   const deadline = job.enqueuedAt + job.timeoutSeconds * 1000;
-  const log = deps.logger.child({ jobId: job.id, check: job.check, namespace: job.namespace });
+  const containerName = debugContainerName(job.id);
+  const context = () => ({ settings: deps.settings.checks, now: new Date(now()) });
+  const ops: OutboxOp[] = [];
   let podName: string | undefined;
-  let containerName: string | undefined;
+  let outcome: JobOutcome;
   try {
     await progress(deps, job, `finding ${job.target.kind} ${job.target.name}`);
-    containerName = debugContainerName(job.id);
     const result = await runInPod(deps.kube, {
       namespace: job.namespace,
       target: job.target,
@@ -72,12 +94,14 @@ export async function runJob(job: DiagnosticJob, check: CheckDefinition<unknown>
       image: deps.settings.image,
       imagePullPolicy: deps.settings.imagePullPolicy,
       capabilities: check.capabilities,
-      steps: check.steps(args, { settings: deps.settings.checks, now: new Date(now()) }),
+      steps: check.steps(args, context()),
       timeoutSeconds: job.timeoutSeconds,
       deadline,
       maxLogBytes: deps.settings.maxLogBytes,
       signal: deps.signal,
-      onPodPicked: (note) => deps.thread.reply({ text: note, blocks: [{ type: 'context', elements: [{ type: 'mrkdwn', text: note }] }] }),
+      onPodPicked: (note) => {
+        ops.push(reply({ text: note, blocks: [{ type: 'context', elements: [{ type: 'mrkdwn', text: note }] }] }));
+      },
       onProgress: (status) => {
         log.info({ container: containerName, status }, 'debug container progress');
         void progress(deps, job, status);
@@ -85,29 +109,30 @@ export async function runJob(job: DiagnosticJob, check: CheckDefinition<unknown>
     });
     podName = result.pod;
     if (result.added) deps.metrics.containersAdded.inc({ namespace: job.namespace });
-    const results = result.results;
-    const finding: Finding = check.interpret(args, results, { settings: deps.settings.checks, now: new Date(now()) });
+    const finding: Finding = check.interpret(args, result.results, context());
     const rendered = findingMessage(finding, {
       maxInlineOutputChars: deps.settings.maxInlineOutputChars,
       fileBaseName: `${job.check}-${podName}-${job.id}`,
       note: `pod ${podName} · container ${result.targetContainer} · debug container ${containerName}${result.deadlineState ? ' · deadline reached, partial output' : ''}`,
     });
-    await deps.thread.reply(rendered);
-    if (rendered.file) await deps.thread.attach(rendered.file.filename, rendered.file.content, `${job.check} output for ${podName}`);
-    await deps.thread.updateRoot(rootMessage(job, { state: 'done', finding, durationMs: now() - started }));
-    log.info({ pod: podName, container: containerName, verdict: finding.verdict, durationMs: now() - started }, 'job done');
+    ops.push(reply(rendered));
+    if (rendered.file) ops.push({ kind: 'file', filename: rendered.file.filename, title: `${job.check} output for ${podName}`, contentBase64: Buffer.from(rendered.file.content).toString('base64') });
+    ops.push(root(rootMessage(job, { state: 'done', finding, durationMs: now() - started })));
     deps.metrics.verdicts.inc({ check: job.check, verdict: finding.verdict });
-    deps.metrics.jobDuration.observe({ check: job.check }, (now() - started) / 1000);
-    return { status: 'done', verdict: finding.verdict, pod: podName, container: containerName };
+    log.info({ pod: podName, container: containerName, verdict: finding.verdict, durationMs: now() - started }, 'job done');
+    outcome = { status: 'done', verdict: finding.verdict, pod: podName, container: containerName };
   } catch (err) {
     if (deps.signal?.aborted && deps.signal.reason instanceof JobHandedBack) throw deps.signal.reason;
     const failure = err instanceof UserFacingError ? err : new UserFacingError(`Internal error while running the diagnostic (${(err as Error)?.message ?? String(err)}). The worker's log has details for job ${job.id}.`, 'internal');
     log.warn({ kind: failure.kind, err: failure.message, pod: podName }, 'job failed');
     deps.metrics.verdicts.inc({ check: job.check, verdict: `failed:${failure.kind}` });
-    deps.metrics.jobDuration.observe({ check: job.check }, (now() - started) / 1000);
     if (!['internal', 'deadline', 'invalid-target', 'not-running'].includes(failure.kind)) deps.metrics.kubernetesErrors.inc({ kind: failure.kind });
-    await deps.thread.reply(failureMessage(failure.message));
-    await deps.thread.updateRoot(rootMessage(job, { state: 'failed', message: failure.message, durationMs: now() - started }));
-    return { status: 'failed', failure: failure.kind, pod: podName, container: containerName };
+    ops.push(reply(failureMessage(failure.message)));
+    ops.push(root(rootMessage(job, { state: 'failed', message: failure.message, durationMs: now() - started })));
+    outcome = { status: 'failed', failure: failure.kind, pod: podName, container: containerName };
   }
+  deps.metrics.jobDuration.observe({ check: job.check }, (now() - started) / 1000);
+  await deps.answers.write(job.id, ops);
+  await deps.answers.deliver(job);
+  return outcome;
 }

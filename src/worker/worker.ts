@@ -1,21 +1,30 @@
-// The worker role: takes diagnostic jobs off the queue and runs them.
+// The worker role: takes diagnostic jobs off the queue and runs them, and posts their answers
+// through the delivery queue.
 import { DelayedError, Worker } from 'bullmq';
 import type { WebClient } from '@slack/web-api';
+import type { Redis } from 'ioredis';
 import type { CheckDefinition } from '../checks/types.js';
 import type { Config } from '../config/schema.js';
+import { Outbox } from '../delivery/outbox.js';
+import { DeliveryQueue, startDeliveryWorker } from '../delivery/queue.js';
 import type { KubeClients } from '../kube/client.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { QUEUE_NAME, validateJob } from '../queue/job.js';
+import { diagnosticJobSchema, QUEUE_NAME, validateJob, type DiagnosticJob } from '../queue/job.js';
 import { createRedis } from '../queue/redis.js';
+import { failureMessage, rootMessage } from '../slack/render.js';
 import { JobThread } from '../slack/web.js';
-import { JobHandedBack, runJob, type JobOutcome } from './run-job.js';
+import { JobHandedBack, runJob, type AnswerSink, type JobOutcome } from './run-job.js';
 
 export interface WorkerDeps {
   config: Config;
   checks: ReadonlyMap<string, CheckDefinition<any>>;
   kube: KubeClients;
+  redis: Redis;
+  /** For progress updates (Bolt-style client). */
   slack: WebClient;
+  /** For deliveries: fails fast on 429 so the queue can wait Retry-After. */
+  deliverySlack: WebClient;
   logger: Logger;
   metrics: Metrics;
 }
@@ -28,7 +37,17 @@ export interface RunningWorker {
   stop(graceMs: number): Promise<void>;
 }
 
-export function startWorker({ config, checks, kube, slack, logger, metrics }: WorkerDeps): RunningWorker {
+export function startWorker({ config, checks, kube, redis, slack, deliverySlack, logger, metrics }: WorkerDeps): RunningWorker {
+  const prefix = config.redis.keyPrefix;
+  const outbox = new Outbox(redis, prefix);
+  const deliveries = new DeliveryQueue(redis, prefix, config.queue.keepCompletedSeconds);
+  const answers: AnswerSink = {
+    write: (jobId, ops) => outbox.write(jobId, ops),
+    exists: (jobId) => outbox.exists(jobId),
+    deliver: (job) => deliveries.enqueue({ jobId: job.id, channel: job.reply.channel, rootTs: job.reply.rootTs }),
+  };
+  const deliveryWorker = startDeliveryWorker({ redisUrl: config.redis.url, prefix, outbox, slack: deliverySlack, logger, metrics });
+
   const running = new Map<string, AbortController>();
   const worker = new Worker<unknown, JobOutcome>(
     QUEUE_NAME,
@@ -48,6 +67,7 @@ export function startWorker({ config, checks, kube, slack, logger, metrics }: Wo
         return await runJob(job, check, args, {
           kube,
           metrics,
+          answers,
           signal: controller.signal,
           thread: new JobThread(slack, job.reply.channel, job.reply.rootTs, metrics),
           settings: {
@@ -72,10 +92,35 @@ export function startWorker({ config, checks, kube, slack, logger, metrics }: Wo
         running.delete(job.id);
       }
     },
-    { connection: createRedis(config.redis.url), prefix: config.redis.keyPrefix, concurrency: config.queue.concurrency, autorun: true },
+    {
+      connection: createRedis(config.redis.url),
+      prefix,
+      concurrency: config.queue.concurrency,
+      lockDuration: config.queue.lockSeconds * 1000,
+      stalledInterval: Math.max(1000, (config.queue.lockSeconds * 1000) / 2),
+      maxStalledCount: config.queue.maxStalledCount,
+    },
   );
   worker.on('error', (err) => logger.error({ err: err.message }, 'worker error'));
-  worker.on('failed', (job, err) => logger.warn({ bullJobId: job?.id, err: err.message }, 'job failed'));
+  worker.on('failed', (bullJob, err) => {
+    logger.warn({ bullJobId: bullJob?.id, err: err.message }, 'job failed');
+    // A job that lost its worker too often still gets an answer, so nobody waits forever.
+    const job = diagnosticJobSchema.safeParse(bullJob?.data);
+    if (job.success) void answerLostJob(job.data, err.message);
+  });
+
+  async function answerLostJob(job: DiagnosticJob, reason: string): Promise<void> {
+    const message = `The diagnostic could not finish: ${reason}. Run the command again.`;
+    try {
+      await answers.write(job.id, [
+        { kind: 'reply', ...failureMessage(message) },
+        { kind: 'root', ...rootMessage(job, { state: 'failed', message, durationMs: Date.now() - job.enqueuedAt }) },
+      ]);
+      await answers.deliver(job);
+    } catch (err) {
+      logger.error({ jobId: job.id, err: (err as Error).message }, 'could not answer a failed job');
+    }
+  }
 
   return {
     worker,
@@ -91,6 +136,9 @@ export function startWorker({ config, checks, kube, slack, logger, metrics }: Wo
         await closing;
       }
       clearTimeout(timer);
+      // Answers already written keep their place in the delivery queue for any worker.
+      await deliveryWorker.close();
+      await deliveries.close();
     },
   };
 }

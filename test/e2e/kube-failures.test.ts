@@ -15,21 +15,47 @@ import { Metrics } from '../../src/observability/metrics.js';
 import { jobIdFor, validateJob, type DiagnosticJob } from '../../src/queue/job.js';
 import { JobThread } from '../../src/slack/web.js';
 import { runJob, type JobOutcome } from '../../src/worker/run-job.js';
+import { Redis } from 'ioredis';
+import { deliverOutbox } from '../../src/delivery/deliver.js';
+import { Outbox } from '../../src/delivery/outbox.js';
+import type { AnswerSink } from '../../src/worker/run-job.js';
 import { KubeEmulator } from '../support/kube-emulator.js';
+import { testRedis, type TestRedis } from '../support/redis.js';
 import { SlackEmulator } from '../support/slack-emulator.js';
 
 const CHANNEL = 'C0FAILURES';
 let slack: SlackEmulator;
 let client: WebClient;
 let counter = 0;
+let redis: TestRedis;
+let redisClient: Redis;
+let outbox: Outbox;
+
+/** Answers go through the real outbox in Redis and are delivered at once into the Slack emulator. */
+function answersFor(thread: JobThread): AnswerSink {
+  return {
+    write: (jobId, ops) => outbox.write(jobId, ops),
+    exists: (jobId) => outbox.exists(jobId),
+    deliver: async (job) => {
+      await deliverOutbox(job.id, outbox, thread);
+    },
+  };
+}
 
 beforeAll(async () => {
+  redis = await testRedis();
+  redisClient = new Redis(redis.url);
+  outbox = new Outbox(redisClient, redis.prefix);
   slack = new SlackEmulator();
   await slack.start();
   slack.addChannel(CHANNEL, { botIsMember: true });
   client = new WebClient(slack.botToken, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } });
 });
-afterAll(() => slack.stop());
+afterAll(async () => {
+  await slack.stop();
+  redisClient.disconnect();
+  await redis.stop();
+});
 
 async function emulator(opts: ConstructorParameters<typeof KubeEmulator>[0] = {}) {
   const kube = new KubeEmulator(opts);
@@ -61,9 +87,11 @@ async function runDns(kube: Awaited<ReturnType<typeof emulator>>, text: string, 
   };
   const valid = validateJob(job, checks);
   if (!valid.ok) throw new Error(valid.reason);
+  const jobThread = new JobThread(client, CHANNEL, root.ts!);
   const outcome: JobOutcome = await runJob(valid.job, valid.check, valid.args, {
     kube: kube.clients,
-    thread: new JobThread(client, CHANNEL, root.ts!),
+    thread: jobThread,
+    answers: answersFor(jobThread),
     settings: { image: imageOverride ?? 'nicolaka/netshoot', imagePullPolicy: 'IfNotPresent', maxLogBytes: 1 << 20, maxInlineOutputChars: 2800, checks: DEFAULT_CHECK_SETTINGS },
     logger: createLogger('silent'),
     metrics: new Metrics(false),
@@ -113,9 +141,11 @@ describe('Kubernetes failures become clear messages', () => {
         registry,
       );
       if (!job.ok) throw new Error(job.reason);
+      const jobThread = new JobThread(client, CHANNEL, root.ts!);
       const outcome = await runJob(job.job, job.check, job.args, {
         kube: env.clients,
-        thread: new JobThread(client, CHANNEL, root.ts!),
+        thread: jobThread,
+        answers: answersFor(jobThread),
         settings: { image: 'nicolaka/netshoot', imagePullPolicy: 'IfNotPresent', maxLogBytes: 1 << 20, maxInlineOutputChars: 2800, checks: DEFAULT_CHECK_SETTINGS },
         logger: createLogger('silent'),
         metrics: new Metrics(false),

@@ -429,6 +429,7 @@ export class SlackEmulator {
       'chat.delete': (a) => this.deleteMessage(a),
       'chat.postEphemeral': (a) => this.postEphemeral(a),
       'conversations.info': (a) => this.conversationInfo(a),
+      'conversations.replies': (a) => this.conversationReplies(a),
       'files.getUploadURLExternal': (a) => this.getUploadUrl(a),
       'files.completeUploadExternal': (a) => this.completeUpload(a),
     };
@@ -550,7 +551,28 @@ export class SlackEmulator {
     if (text.length > MAX_POST_TEXT) throw new SlackApiError('msg_too_long');
     // Like Slack, an unknown thread_ts is accepted (the reply just never shows in the channel).
     const msg = this.store({ channel: ch.id, user: this.botUserId, text, blocks, thread_ts: nonEmpty(args, 'thread_ts') });
+    const metadata = typeof args.metadata === 'string' ? (JSON.parse(args.metadata) as unknown) : args.metadata;
+    if (metadata !== undefined) {
+      const m = metadata as { event_type?: unknown; event_payload?: unknown };
+      if (typeof m.event_type !== 'string' || typeof m.event_payload !== 'object' || m.event_payload === null) throw new SlackApiError('invalid_metadata_format');
+      msg.metadata = { event_type: m.event_type, event_payload: m.event_payload as Record<string, unknown> };
+    }
     return { channel: ch.id, ts: msg.ts, message: this.wire(msg) };
+  }
+
+  /** The thread: its root, then the replies in order (one page is enough for tests). */
+  private conversationReplies(args: ApiArgs): Record<string, unknown> {
+    const ch = this.resolveChannel(str(args, 'channel'), true);
+    const ts = str(args, 'ts') ?? '';
+    const root = this.message(ch.id, ts);
+    if (!root || root.deleted) throw new SlackApiError('thread_not_found');
+    const withMetadata = String(args.include_all_metadata) === 'true';
+    const messages = [root, ...this.thread(ch.id, ts)].map((m) => {
+      const out = this.wire(m);
+      if (withMetadata && m.metadata) out.metadata = m.metadata;
+      return out;
+    });
+    return { messages, has_more: false, response_metadata: { next_cursor: '' } };
   }
 
   private ownMessage(args: ApiArgs, notMineError: string): StoredMessage {

@@ -25,6 +25,8 @@ export interface StoredMessage {
   text: string;
   blocks?: unknown[];
   files?: StoredFileRef[];
+  /** Message metadata (`metadata` on chat.postMessage), returned with include_all_metadata. */
+  metadata?: { event_type: string; event_payload: Record<string, unknown> };
   /** Every version including the current one, oldest first. */
   history: MessageVersion[];
   deleted: boolean;

@@ -1,0 +1,23 @@
+// Posts a job's outbox into its thread, in order, each operation once. A failed call throws, and
+// the delivery job is retried later (honouring Slack's Retry-After) from the first unsent operation.
+import type { JobThread } from '../slack/web.js';
+import type { Outbox } from './outbox.js';
+
+export async function deliverOutbox(jobId: string, outbox: Outbox, thread: JobThread): Promise<number> {
+  const interrupted = await outbox.inflight(jobId);
+  let posted = 0;
+  for (const { seq, op } of await outbox.pending(jobId)) {
+    // An earlier attempt died during this very call: Slack may already have it.
+    if (seq === interrupted && (await thread.alreadyPosted(op, { job: jobId, seq }))) {
+      await outbox.done(jobId, seq);
+      continue;
+    }
+    await outbox.begin(jobId, seq);
+    if (op.kind === 'reply') await thread.reply(op, { job: jobId, seq });
+    else if (op.kind === 'file') await thread.attach(op.filename, Buffer.from(op.contentBase64, 'base64'), op.title);
+    else await thread.updateRoot(op);
+    await outbox.done(jobId, seq);
+    posted += 1;
+  }
+  return posted;
+}

@@ -1,0 +1,87 @@
+// The delivery queue: one BullMQ job per diagnostic job, posting its outbox. Retries back off
+// exponentially, or by exactly Slack's Retry-After when Slack rate-limits us.
+import { Queue, Worker } from 'bullmq';
+import type { WebClient } from '@slack/web-api';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { createRedis } from '../queue/redis.js';
+import { JobThread } from '../slack/web.js';
+import { deliverOutbox } from './deliver.js';
+import type { Outbox } from './outbox.js';
+
+export const DELIVERY_QUEUE = 'deliveries';
+const BACKOFF = 'slack';
+
+export interface DeliveryData {
+  jobId: string;
+  channel: string;
+  rootTs: string;
+}
+
+/** Milliseconds before the next attempt: Slack's Retry-After when it sent one, else 1 s, 2 s, 4 s … 60 s. */
+export function deliveryBackoff(attemptsMade: number, err?: Error): number {
+  const retryAfter = (err as { retryAfter?: number } | undefined)?.retryAfter;
+  if (typeof retryAfter === 'number' && retryAfter >= 0) return retryAfter * 1000;
+  return Math.min(60_000, 1000 * 2 ** Math.max(0, attemptsMade - 1));
+}
+
+export class DeliveryQueue {
+  readonly queue: Queue<DeliveryData>;
+
+  constructor(redis: Redis, prefix: string, keepSeconds: number) {
+    this.queue = new Queue<DeliveryData>(DELIVERY_QUEUE, {
+      connection: redis,
+      prefix,
+      defaultJobOptions: {
+        // About an hour of retries: long enough to ride out a Slack incident.
+        attempts: 60,
+        backoff: { type: BACKOFF },
+        removeOnComplete: { age: keepSeconds },
+        removeOnFail: { age: keepSeconds },
+      },
+    });
+  }
+
+  /** Idempotent: the diagnostic job's id is the delivery's id. */
+  async enqueue(data: DeliveryData): Promise<void> {
+    await this.queue.add('deliver', data, { jobId: data.jobId });
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+  }
+}
+
+export interface DeliveryWorkerDeps {
+  redisUrl: string;
+  prefix: string;
+  outbox: Outbox;
+  slack: WebClient;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+export function startDeliveryWorker({ redisUrl, prefix, outbox, slack, logger, metrics }: DeliveryWorkerDeps): Worker<DeliveryData> {
+  const worker = new Worker<DeliveryData>(
+    DELIVERY_QUEUE,
+    async (job) => {
+      const { jobId, channel, rootTs } = job.data;
+      const posted = await deliverOutbox(jobId, outbox, new JobThread(slack, channel, rootTs, metrics));
+      logger.info({ jobId, posted, attempt: job.attemptsMade + 1 }, 'results delivered');
+    },
+    {
+      connection: createRedis(redisUrl),
+      prefix,
+      // One at a time per worker keeps each thread's replies in order and Slack's rate limits in mind.
+      concurrency: 1,
+      settings: { backoffStrategy: (attemptsMade, _type, err) => deliveryBackoff(attemptsMade, err) },
+    },
+  );
+  worker.on('failed', (job, err) => {
+    const retryAfter = (err as { retryAfter?: number }).retryAfter;
+    logger.warn({ jobId: job?.data.jobId, attempt: job?.attemptsMade, err: err.message, retryAfter }, 'delivery failed; will retry');
+  });
+  worker.on('error', (err) => logger.error({ err: err.message }, 'delivery worker error'));
+  return worker;
+}
