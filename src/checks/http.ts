@@ -224,12 +224,12 @@ function httpVersion(text: string | undefined): string {
 // Interpretation
 
 /** curl exit codes (libcurl-errors(3)) grouped by what they mean for the verdict. */
-const DNS_EXITS = new Set([5, 6]);
 const CONNECT_EXIT = 7;
 const TIMEOUT_EXIT = 28;
 const TLS_EXITS = new Set([35, 51, 53, 54, 58, 59, 60, 64, 66, 77, 80, 82, 83, 90, 91, 98]);
-/** The server was reached but its answer was missing or broken: empty reply, reset, garbage. */
-const BROKEN_ANSWER_EXITS = new Set([8, 16, 18, 52, 55, 56, 61, 92, 95]);
+const EMPTY_REPLY_EXIT = 52;
+/** The server was reached but its answer was broken: reset, garbage, cut short. */
+const BROKEN_ANSWER_EXITS = new Set([8, 16, 18, 55, 56, 61, 92, 95]);
 
 /** "10.0.0.5:8443", "[fd00::5]:443". */
 export function hostPort(host: string, port: number | string): string {
@@ -322,10 +322,13 @@ function classify(curl: CurlOutput, result: StepResult | undefined, target: Targ
 
   const error = curl.error ? `: ${curl.error}` : '';
   if (exit === undefined) {
-    const said = result ? firstLine(result.output) : '';
-    return { verdict: 'timeout', headline: `No HTTP answer from ${at}: curl did not finish in time${said && !status ? ` (last said: ${said})` : ''}` };
+    // The step itself was stopped (job deadline, container killed) before curl gave up.
+    if (status) return { verdict: 'timeout', headline: `${target.url} answered ${statusText(status)} but curl did not finish in time` };
+    const stage = result && result.output.trim() !== '' ? timeoutStage(curl) : 'it printed nothing';
+    return { verdict: 'timeout', headline: `no answer from ${at}: curl did not finish in time (${stage})` };
   }
-  if (DNS_EXITS.has(exit)) return { verdict: 'dns-failure', headline: `could not resolve ${target.host}${error}` };
+  if (exit === 5) return { verdict: 'dns-failure', headline: `could not resolve the proxy${error}` };
+  if (exit === 6) return { verdict: 'dns-failure', headline: `could not resolve ${target.host}` };
   if (exit === CONNECT_EXIT) {
     const failure = curl.connectFailures.at(-1);
     const ip = failure && failure.ip !== target.host.replace(/^\[|\]$/g, '') ? ` (${failure.ip})` : '';
@@ -336,7 +339,13 @@ function classify(curl: CurlOutput, result: StepResult | undefined, target: Targ
     if (status) return { verdict: 'timeout', headline: `${target.url} answered ${statusText(status)} but the response did not finish within ${seconds} s` };
     return { verdict: 'timeout', headline: `no answer from ${at} within ${seconds} s (${timeoutStage(curl)})` };
   }
-  if (TLS_EXITS.has(exit)) return { verdict: 'tls-error', headline: `TLS with ${at} failed${error}` };
+  if (TLS_EXITS.has(exit)) {
+    // "OpenSSL/3.0.22: error:0A00010B:SSL routines::wrong version number" → "wrong version number".
+    const reason = (curl.error ?? '').replace(/^OpenSSL\/[\w.]+: error:[0-9A-Fa-f]+:[^:]*:[^:]*:/, '');
+    const plain = /wrong version number|packet length too long|http request/i.test(reason) ? ' (the port answered, but not with TLS: plain HTTP?)' : '';
+    return { verdict: 'tls-error', headline: `TLS with ${at} failed${reason ? `: ${reason}` : ''}${plain}` };
+  }
+  if (exit === EMPTY_REPLY_EXIT) return { verdict: 'http-error', headline: `${at} closed the connection without an HTTP answer (curl: ${curl.error ?? 'Empty reply from server'})` };
   if (BROKEN_ANSWER_EXITS.has(exit)) {
     const partial = status ? ` after ${statusText(status)}` : '';
     return { verdict: 'http-error', headline: `${at} broke off the HTTP exchange${partial}${error || ` (curl exit code ${exit})`}` };

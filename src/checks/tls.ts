@@ -93,6 +93,8 @@ export function parseTlsTarget(text: string): { ok: true; host: string; port: nu
     } else if (isIPv6(raw)) {
       // A bare IPv6 address is never split at a colon; use [fd00::5]:8443 for a port.
       host = raw;
+    } else if (!raw.includes(':')) {
+      host = raw;
     } else if (withPort) {
       host = withPort[1] ?? '';
       portText = withPort[2];
@@ -154,6 +156,8 @@ export interface OpensslError {
   library: string;
   func: string;
   reason: string;
+  /** What follows file:line, e.g. "Name or service not known" after the generic "system lib". */
+  data?: string;
 }
 
 export interface VerifyError {
@@ -210,9 +214,13 @@ export function parseSClientOutput(text: string): SClientOutput {
       if (/write client hello/i.test(state)) out.clientHelloSent = true;
       if (/read server hello/i.test(state)) out.serverHelloSeen = true;
     }
-    // OpenSSL 3: 40B7…:error:8000006F:system library:BIO_connect:Connection refused:file:line:data
-    const error = /^[0-9A-Fa-f]+:error:[0-9A-Fa-f]+:([^:]*):([^:]*):([^:]*)(?::|$)/.exec(line);
-    if (error) out.errors.push({ library: error[1] ?? '', func: error[2] ?? '', reason: error[3] ?? '' });
+    // 40B7…:error:8000006F:system library:BIO_connect:Connection refused:../crypto/bio/bio_sock2.c:117:calling connect()
+    const error = /^[0-9A-Fa-f]+:error:[0-9A-Fa-f]+:([^:]*):([^:]*):([^:]*)(?::[^:]*:\d+:(.*))?/.exec(line);
+    if (error) {
+      const entry: OpensslError = { library: error[1] ?? '', func: error[2] ?? '', reason: error[3] ?? '' };
+      if (error[4]?.trim()) entry.data = error[4].trim();
+      out.errors.push(entry);
+    }
     const errno = /^(\w+):errno=(\d+)/.exec(line);
     if (errno) out.errnos.push({ op: errno[1] ?? '', errno: Number(errno[2]) });
 
@@ -380,7 +388,8 @@ function firstLine(text: string): string {
 /** Why there is no certificate to judge: name, connection, time or handshake. */
 function connectionProblem(sclient: SClientOutput, result: StepResult | undefined, host: string, at: string, seconds: number): { verdict: TlsVerdict; headline: string } {
   const lookup = sclient.errors.find((e) => /BIO_lookup|getaddrinfo/i.test(e.func));
-  if (lookup) return { verdict: 'dns-failure', headline: `could not resolve ${host} (${lookup.reason})` };
+  // The reason is a generic "system lib"; getaddrinfo's own words follow as data.
+  if (lookup) return { verdict: 'dns-failure', headline: `could not resolve ${host} (${lookup.data ?? lookup.reason})` };
   const connect = sclient.errors.find((e) => /system library/i.test(e.library) && /connect/i.test(e.func));
   const connectErrno = sclient.errnos.find((e) => e.op === 'connect' && e.errno !== 0);
   if (connect || connectErrno) {
@@ -439,7 +448,7 @@ function interpret(args: TlsArgs, results: StepResult[], context: CheckContext |
       if (rest.length > 0) headline += `; also ${rest.join(', ')}`;
     } else if (leaf) {
       verdict = 'ok';
-      headline = `certificate for ${host} is valid for ${span(leaf.notAfter.getTime() - now.getTime())} more (notAfter ${isoDay(leaf.notAfter)}), issued by ${leaf.issuer}`;
+      headline = `certificate for ${host} is valid for another ${span(leaf.notAfter.getTime() - now.getTime())} (notAfter ${isoDay(leaf.notAfter)}), issued by ${leaf.issuer}`;
     } else {
       verdict = 'ok';
       headline = `${at} completed the TLS handshake and openssl verified its certificate`;
@@ -466,7 +475,10 @@ function interpret(args: TlsArgs, results: StepResult[], context: CheckContext |
   if (sclient.verifyReturn && handshakeDone) facts.verifyResult = `${sclient.verifyReturn.code} (${sclient.verifyReturn.text})`;
   if (sclient.verifyErrors.length > 0) facts.verifyErrors = sclient.verifyErrors.map((e) => `depth ${e.depth}${e.subject ? ` ${e.subject}` : ''}: ${e.code} ${e.text}`);
   if (problems.length > 1) facts.problems = problems;
-  if (!handshakeDone && sclient.errors.length > 0) facts.error = [...new Set(sclient.errors.map((e) => `${e.func}: ${e.reason}`))].join('; ');
+  // Also after a completed handshake: a server demanding a client certificate says so only later.
+  if (sclient.errors.length > 0) {
+    facts.error = [...new Set(sclient.errors.map((e) => `${e.func}: ${e.reason}${e.data ? ` (${e.data})` : ''}`))].join('; ');
+  }
   return { check: 'tls', verdict, headline, facts, steps: results };
 }
 

@@ -41,7 +41,7 @@ export interface CheckOption {
 export interface CheckSettings {
   /** `tls`: a valid certificate expiring within this many days is `expiring-soon`. */
   tlsExpiringSoonDays: number;
-  /** `http`: curl's --max-time, seconds. */
+  /** `http` and `tls`: longest wait for the server (curl --max-time, timeout around s_client), seconds. */
   httpMaxSeconds: number;
   /** `ping`: echo requests sent. */
   pingCount: number;

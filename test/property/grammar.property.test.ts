@@ -145,7 +145,7 @@ describe('parseCommandText on hostile input', () => {
     const counts: Record<string, number> = { request: 0, help: 0, usage: 0 };
     for (const text of fc.sample(anyText, { numRuns: 2000, seed: 42 })) counts[parse(text).kind] = (counts[parse(text).kind] ?? 0) + 1;
     expect(Object.keys(counts).sort()).toEqual(['help', 'request', 'usage']); // never `local` from Slack text
-    expect(counts.request).toBeGreaterThan(200);
+    expect(counts.request).toBeGreaterThan(100);
     expect(counts.help).toBeGreaterThan(0);
     expect(counts.usage).toBeGreaterThan(200);
   });
