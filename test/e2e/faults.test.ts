@@ -1,0 +1,134 @@
+// Nothing lost, nothing doubled: Slack rate-limiting and failing while answers are posted, and a
+// worker killed (SIGKILL) at random points, again and again. Every accepted command must end in
+// exactly one answer in its thread, and every job must add at most one ephemeral container.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DnsServer } from '../support/dns-server.js';
+import { KubeEmulator } from '../support/kube-emulator.js';
+import { netnsAvailable } from '../support/netns.js';
+import { startRole, type RoleProcess } from '../support/processes.js';
+import { freePort, testRedis, type TestRedis } from '../support/redis.js';
+import { SlackEmulator, type StoredMessage } from '../support/slack-emulator.js';
+import { sendSlashCommand } from '../support/slack-signing.js';
+
+const SIGNING_SECRET = 'faults-signing-secret';
+const CHANNEL = 'C0FAULTS';
+let redis: TestRedis;
+let slack: SlackEmulator;
+let kube: KubeEmulator;
+let dns: DnsServer;
+let env: Record<string, string>;
+let botPort: number;
+let bot: RoleProcess;
+const workers: RoleProcess[] = [];
+
+beforeAll(async () => {
+  const missing = await netnsAvailable();
+  if (missing) throw new Error(`this end-to-end test runs dig in per-pod network namespaces, and ${missing}`);
+  redis = await testRedis();
+  slack = new SlackEmulator();
+  await slack.start();
+  slack.addChannel(CHANNEL, { botIsMember: true });
+  kube = new KubeEmulator({ netns: true });
+  await kube.start();
+  kube.addNamespace('prod');
+  const { network } = await kube.addPod({ namespace: 'prod', name: 'web-0', containers: [{ name: 'app', image: 'web:1' }] });
+  dns = new DnsServer({ host: network!.hostIp, port: 53 });
+  await dns.start();
+  dns.addRecord('kubernetes.default.svc.cluster.local', 'A', '10.96.0.1');
+  const kubeconfig = join(mkdtempSync(join(tmpdir(), 'kdebug-faults-')), 'kubeconfig');
+  kube.writeKubeconfig(kubeconfig);
+  botPort = await freePort();
+  env = {
+    SLACK_BOT_TOKEN: slack.botToken,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: slack.apiUrl,
+    REDIS_URL: redis.url,
+    KDEBUG_REDIS_KEY_PREFIX: redis.prefix,
+    KUBECONFIG: kubeconfig,
+    PORT: String(botPort),
+    // A dead worker's job goes back to the queue within seconds instead of the default 30.
+    KDEBUG_QUEUE_LOCK_SECONDS: '2',
+  };
+  bot = startRole('bot', env);
+  await bot.waitForOutput(/bot started/);
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all([bot, ...workers].map((p) => p?.stop()));
+  await dns?.stop();
+  await kube?.stop();
+  await slack?.stop();
+  await redis?.stop();
+});
+
+async function startWorker(): Promise<RoleProcess> {
+  const worker = startRole('worker', env);
+  workers.push(worker);
+  await worker.waitForOutput(/worker started/);
+  return worker;
+}
+
+async function command(text: string): Promise<StoredMessage> {
+  const before = roots().length;
+  const response = await sendSlashCommand(`http://127.0.0.1:${botPort}/slack/events`, SIGNING_SECRET, slack.slashCommand({ channel_id: CHANNEL, user_id: 'U0SRE', command: '/kdebug', text }));
+  expect(response.status).toBe(200);
+  return slack.waitFor(() => roots()[before], 5000, 'root message');
+}
+
+const roots = () => slack.messages(CHANNEL).filter((m) => !m.thread_ts);
+const isFinal = (root: StoredMessage) => /: (ok|failed): /.test(slack.message(CHANNEL, root.ts)!.text);
+const answers = (root: StoredMessage) => slack.thread(CHANNEL, root.ts).filter((m) => /^(ok|timeout|nxdomain): |^The diagnostic could not finish/.test(m.text));
+const jobIdOf = (root: StoredMessage) => /job `([0-9a-f]{16})`/.exec(JSON.stringify(root.blocks))![1]!;
+const containersOf = (jobId: string) => (kube.getPod('prod', 'web-0')!.spec?.ephemeralContainers ?? []).filter((c) => c.name === `kdebug-${jobId}`);
+
+test('Slack rate-limiting and failing: the finding waits, posting honours Retry-After, the diagnostic runs once', async () => {
+  const worker = await startWorker();
+  kube.setStartDelay(1000); // time to arm the faults after the root message is posted
+  const root = await command('dns web-0 -n prod');
+  slack.inject('chat.postMessage', { status: 429, retryAfter: 2 }, 1);
+  slack.inject('chat.postMessage', { status: 503 }, 1);
+  await slack.waitFor(() => isFinal(root) || undefined, 40_000, 'final answer');
+  kube.setStartDelay(50);
+  const posts = slack.callsTo('chat.postMessage').filter((c) => c.args.thread_ts === root.ts);
+  expect(posts.map((c) => c.status)).toEqual([429, 503, 200]);
+  // The second attempt came no sooner than Slack's Retry-After of 2 s.
+  expect(posts[1]!.time - posts[0]!.time).toBeGreaterThanOrEqual(2000);
+  expect(answers(root)).toHaveLength(1);
+  expect(containersOf(jobIdOf(root))).toHaveLength(1);
+  expect(worker.output()).toMatch(/"retryAfter":2,"msg":"delivery failed; will retry"/);
+  await worker.stop();
+}, 60_000);
+
+test('SIGKILL of the worker at random points, 20 times: 0 lost, 0 duplicated, 0 extra containers', async () => {
+  const KILLS = 20;
+  const sent: StoredMessage[] = [];
+  let worker = await startWorker();
+  // Container start and Slack posting are slowed a little, so kills land inside both.
+  kube.setStartDelay(300);
+  for (let i = 0; i < KILLS; i++) {
+    sent.push(await command('dns web-0 -n prod'));
+    if (i % 2 === 1) slack.inject('chat.postMessage', { delayMs: 400 }, 1);
+    await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 900)));
+    worker.child.kill('SIGKILL');
+    await new Promise((r) => worker.child.once('exit', r));
+    worker = await startWorker();
+  }
+  await slack.waitFor(() => sent.every(isFinal) || undefined, 120_000, 'every command answered');
+  // Give a late duplicate, if there were one, the time to show up.
+  await new Promise((r) => setTimeout(r, 3000));
+  kube.setStartDelay(50);
+
+  const answered = sent.filter((root) => answers(root).length >= 1).length;
+  const duplicated = sent.filter((root) => answers(root).length > 1).length;
+  const containers = sent.map((root) => containersOf(jobIdOf(root)).length);
+  const extra = containers.reduce((sum, n) => sum + Math.max(0, n - 1), 0);
+  const kdebugTotal = (kube.getPod('prod', 'web-0')!.spec?.ephemeralContainers ?? []).filter((c) => c.name.startsWith('kdebug-')).length;
+  process.stdout.write(`faults: kills=${KILLS} jobs=${sent.length} answers=${answered} lost=${sent.length - answered} duplicated=${duplicated} containers_added=${containers.reduce((a, b) => a + b, 0)} extra_containers=${extra}\n`);
+  expect(sent.length - answered).toBe(0);
+  expect(duplicated).toBe(0);
+  expect(extra).toBe(0);
+  // Every container on the pod belongs to one of these jobs or the first test's.
+  expect(kdebugTotal).toBeLessThanOrEqual(sent.length + 1);
+}, 240_000);
