@@ -200,7 +200,7 @@ function readableOutput(output: string, summary: PcapSummary | undefined): strin
     const bare = line.replace(/\r$/, '');
     if (bare === PCAP_BEGIN_LINE) {
       inside = true;
-      kept.push('[pcap: attached as a file]');
+      kept.push('[pcap data left out of this text; the summary follows]');
       continue;
     }
     if (bare === PCAP_END_LINE) {
@@ -237,7 +237,7 @@ function permissionHeadline(messages: string[]): string {
   if (dropUser) {
     return `tcpdump opened the capture but could not switch to user '${dropUser[1]}' (${dropUser[2]}): this image's tcpdump drops root after opening the capture, which needs the SETUID and SETGID capabilities the debug container does not get`;
   }
-  const said = messages.find((m) => PERMISSION.test(m)) ?? '';
+  const said = messages.find((m) => m.startsWith('tcpdump: ') && PERMISSION.test(m)) ?? '';
   return `tcpdump was not allowed to capture (${clip(said.replace(/^tcpdump: /, ''), 120)}): the debug container needs the NET_RAW capability, which the cluster's policy or runtime may be removing`;
 }
 
@@ -273,7 +273,8 @@ function interpret(args: CaptureArgs, results: StepResult[], settings: CheckSett
 
   let verdict: CaptureVerdict;
   let headline: string;
-  const permission = tool.messages.some((m) => PERMISSION.test(m));
+  // Only tcpdump's own complaints: "timeout: failed to run command 'tcpdump': Permission denied" is not about capabilities.
+  const permission = tool.messages.some((m) => m.startsWith('tcpdump: ') && PERMISSION.test(m));
   if (permission) {
     verdict = 'permission-denied';
     headline = permissionHeadline(tool.messages);
@@ -344,6 +345,7 @@ export const captureCheck: CheckDefinition<CaptureArgs> = {
   ].join('\n'),
   verdicts: ['ok', 'no-packets', 'permission-denied', 'invalid-filter', 'failed'],
   capabilities: ['NET_RAW'],
+  streamsPcap: true,
   options: [
     { name: 'duration', valueName: 'DURATION', description: 'Stop capturing after this long, e.g. 30s or 2m' },
     { name: 'packets', valueName: 'N', description: 'Stop after this many packets' },

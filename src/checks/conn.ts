@@ -235,7 +235,10 @@ export const connCheck: CheckDefinition<ConnArgs> = {
     let portText = given[1];
     if (portText === undefined) {
       const split = splitHostPort(hostText);
-      if (!split) return withUsage(`Which port on \`${hostText}\`? e.g. \`${hostText} 443\`.`);
+      if (!split || split.port === '') {
+        const shown = split?.host ?? hostText;
+        return withUsage(`Which port on \`${shown}\`? e.g. \`${shown} 443\`.`);
+      }
       hostText = split.host;
       portText = split.port;
     }

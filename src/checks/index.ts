@@ -1,9 +1,13 @@
 // Every check kdebug knows. Adding a check means writing its module and listing it here.
+import { captureCheck } from './capture.js';
+import { connCheck } from './conn.js';
 import { dnsCheck } from './dns.js';
 import { httpCheck } from './http.js';
+import { pingCheck } from './ping.js';
 import { tlsCheck } from './tls.js';
+import { traceCheck } from './trace.js';
 import type { CheckDefinition } from './types.js';
 
-const all: CheckDefinition<any>[] = [dnsCheck, httpCheck, tlsCheck];
+const all: CheckDefinition<any>[] = [dnsCheck, httpCheck, tlsCheck, pingCheck, connCheck, traceCheck, captureCheck];
 
 export const checks: ReadonlyMap<string, CheckDefinition<any>> = new Map(all.map((check) => [check.name, check]));

@@ -671,12 +671,13 @@ export class CaptureLogScanner {
   }
 
   private completeLine(last: Buffer, out: Buffer[], newline = true): void {
-    let line = this.lineBytes > 0 ? Buffer.concat([...this.line, last], this.lineBytes + last.length) : last;
+    const raw = this.lineBytes > 0 ? Buffer.concat([...this.line, last], this.lineBytes + last.length) : last;
     this.line = [];
     this.lineBytes = 0;
     const continued = this.lineIsData;
     this.lineIsData = false;
-    if (line.length > 0 && line[line.length - 1] === 0x0d) line = line.subarray(0, line.length - 1);
+    // Compared and decoded without a CR (a CRLF log); kept verbatim as text.
+    const line = raw.length > 0 && raw[raw.length - 1] === 0x0d ? raw.subarray(0, raw.length - 1) : raw;
 
     if (this.state === 'inside') {
       if (!continued && line.equals(END)) {
@@ -693,7 +694,7 @@ export class CaptureLogScanner {
       this.state = 'inside';
       return;
     }
-    text.add(newline ? Buffer.concat([line, Buffer.from('\n')]) : line);
+    text.add(newline ? Buffer.concat([raw, Buffer.from('\n')]) : raw);
   }
 
   /** Decodes the base64 collected so far (whole 4-character groups), keeping the rest for later. */

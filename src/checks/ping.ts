@@ -228,7 +228,7 @@ export function parsePingOutput(text: string): PingOutput {
   }
   // A summary cut off before the rtt line: rebuild it from the replies seen.
   if (!out.rtt && rtts.length > 0) {
-    out.rtt = { min: Math.min(...rtts), avg: rtts.reduce((a, b) => a + b, 0) / rtts.length, max: Math.max(...rtts) };
+    out.rtt = { min: rtts.reduce((a, b) => Math.min(a, b)), avg: rtts.reduce((a, b) => a + b, 0) / rtts.length, max: rtts.reduce((a, b) => Math.max(a, b)) };
   }
   return out;
 }
@@ -290,6 +290,12 @@ function interpret(args: PingArgs, result: StepResult | undefined): Finding {
         "ping could not run: the debug image's ping binary needs NET_RAW (a file capability), which the debug container does not get. Use an image whose ping works unprivileged, or test a TCP port with `conn`",
       );
     }
+    if (/are you root/i.test(out.permissionError)) {
+      return finding(
+        'permission-denied',
+        "ping could not run: the debug image's ping (busybox) only uses raw sockets, which need NET_RAW. Use an image with iputils ping, or test a TCP port with `conn`",
+      );
+    }
     return finding(
       'permission-denied',
       'ping is not allowed in this pod: unprivileged ICMP is off (sysctl net.ipv4.ping_group_range) and the debug container has no NET_RAW. Cluster admins can allow unprivileged ICMP; meanwhile test a TCP port with `conn`',
@@ -301,8 +307,8 @@ function interpret(args: PingArgs, result: StepResult | undefined): Finding {
 
   // No summary: ping was cut off (deadline), or never got going.
   if (out.replies > 0) {
-    const highest = Math.max(...out.replySeqs);
-    const lowest = Math.min(...out.replySeqs);
+    const highest = out.replySeqs.reduce((a, b) => Math.max(a, b));
+    const lowest = out.replySeqs.reduce((a, b) => Math.min(a, b));
     const sent = highest - Math.min(lowest, 1) + 1;
     const lost = Math.max(0, sent - out.replies);
     if (lost > 0) return finding('packet-loss', `${percent(lost, sent)} packet loss to ${who} (${lost} of the first ${sent} lost)${cutOff}`);

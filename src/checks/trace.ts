@@ -184,19 +184,19 @@ function interpret(args: TraceArgs, result: StepResult | undefined, maxHops: num
     if (last.annotation) {
       return finding('incomplete', `route to ${who} stops at hop ${last.hop}: ${last.address} reports ${describeAnnotation(last.annotation)}${stopped}`);
     }
-    const after = probed > last.hop ? `; nothing answered from hop ${last.hop + 1} to ${probed}` : '';
+    const after = probed > last.hop + 1 ? `; nothing answered from hop ${last.hop + 1} to ${probed}` : probed > last.hop ? `; nothing answered at hop ${probed}` : '';
     return finding('incomplete', `route to ${who} stops after hop ${last.hop} (${last.address})${after}${stopped}`);
   }
 
   if (out.dnsError) return finding('dns-failure', `Could not resolve ${host}: ${out.dnsError} (run \`dns ${host}\` for the details)`);
   if (out.permissionError) {
     facts.error = out.permissionError;
-    return finding('incomplete', `traceroute could not run: ${out.permissionError} (this traceroute needs the NET_RAW capability)`);
+    return finding('incomplete', `traceroute could not run: ${out.permissionError.replace(/^traceroute: /, '')} (this traceroute needs the NET_RAW capability)`);
   }
   const error = out.errors[0];
   if (error) {
     const why = /Network is unreachable/i.test(error) ? ': the pod has no route to it' : '';
-    return finding('incomplete', `No route to ${who}: ${error.replace(/^traceroute: /, '')}${why}`);
+    return finding('incomplete', `traceroute to ${who} failed: ${error.replace(/^traceroute: /, '')}${why}`);
   }
   // Not a traceroute outcome (traceroute missing, killed before printing). "incomplete" is the
   // closest verdict; the headline says what really happened.

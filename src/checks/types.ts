@@ -85,6 +85,11 @@ export interface CheckDefinition<A = unknown> {
   verdicts: readonly string[];
   /** Linux capabilities the container needs beyond none, e.g. ["NET_RAW"]. */
   capabilities: readonly string[];
+  /**
+   * The output carries a base64 pcap (see pcap-stream.ts): runners stream it into a .pcap file
+   * and hand interpret() the log with the capture replaced by its summary.
+   */
+  streamsPcap?: boolean;
   options: readonly CheckOption[];
   /** Validate positional arguments and check-specific options. Pure; never throws. */
   parseArgs(positional: string[], options: Record<string, string>): ArgsResult<A>;

@@ -1,6 +1,8 @@
 // Runs a check's steps in a pod: find the pod, add one debug container that runs the steps in
 // sequence, wait for it, and split its log back into step results. The worker and `kdebug run`
 // share it.
+import { createWriteStream } from 'node:fs';
+import { PcapLogDecoder } from '../checks/pcap-stream.js';
 import type { Step, StepResult } from '../checks/types.js';
 import type { Target } from '../commands/grammar.js';
 import type { KubeClients } from '../kube/client.js';
@@ -24,6 +26,8 @@ export interface PodRun {
   deadline: number;
   maxLogBytes: number;
   signal?: AbortSignal;
+  /** For checks that stream a pcap: where to write it, and the most bytes to keep. */
+  pcap?: { path: string; maxBytes: number };
   onProgress?: (status: string) => void;
   /** Told which pod a workload target resolved to, before the container is added. */
   onPodPicked?: (note: string) => Promise<void> | void;
@@ -47,6 +51,8 @@ export async function runInPod(kube: KubeClients, run: PodRun): Promise<PodRunRe
   const pod = resolved.pod.metadata!.name!;
   if (resolved.pickedFrom) await run.onPodPicked?.(resolved.pickedFrom);
   const marker = newMarker();
+  // Captures are decoded while they stream, straight into a file: memory stays flat.
+  const decoder = run.pcap ? new PcapLogDecoder({ sink: createWriteStream(run.pcap.path), maxBytes: run.pcap.maxBytes }) : undefined;
   const result = await runDebugContainer(kube, {
     namespace: run.namespace,
     pod: resolved.pod,
@@ -60,9 +66,11 @@ export async function runInPod(kube: KubeClients, run: PodRun): Promise<PodRunRe
     deadline: run.deadline,
     maxLogBytes: run.maxLogBytes,
     signal: run.signal,
+    logSink: decoder,
     onProgress: run.onProgress,
   });
-  const results = splitOutput(result.log, run.steps, markerOf(result.command) ?? marker);
+  const log = decoder ? (decoder.writableFinished ? decoder.result().text : '') : result.log;
+  const results = splitOutput(log, run.steps, markerOf(result.command) ?? marker);
   if (result.deadlineState && results.every((r) => r.exitCode === null)) {
     throw new UserFacingError(
       `No result within the ${run.timeoutSeconds} s deadline: the debug container (image ${run.image}) was ${result.deadlineState}. Retry with a longer --timeout, or check the image can be pulled in that cluster.`,

@@ -1,6 +1,7 @@
 // Adds one ephemeral debug container to a pod (what `kubectl debug --target` does), waits for it
 // with a watch until it terminates or the deadline passes, and reads its log.
 import {
+  Log,
   PatchStrategy,
   setHeaderOptions,
   Watch,
@@ -28,6 +29,12 @@ export interface DebugContainerRequest {
   maxLogBytes: number;
   /** Stops the wait early (the worker is shutting down); the container keeps running. */
   signal?: AbortSignal;
+  /**
+   * Follow the log into this stream from the moment the container runs (for captures, whose
+   * output is too large to read at the end and may be rotated by the kubelet). The stream is ended
+   * when the log ends; `log` in the result is then empty.
+   */
+  logSink?: NodeJS.WritableStream;
   onProgress?: (status: string) => void;
 }
 
@@ -194,6 +201,19 @@ async function readLog(kube: KubeClients, req: DebugContainerRequest): Promise<s
   }
 }
 
+/** Waits for `promise`, but no longer than the deadline (plus a moment for the last bytes). */
+async function waitUntil(promise: Promise<void>, deadline: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, deadline - Date.now()) + 5000);
+  });
+  try {
+    await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export async function runDebugContainer(kube: KubeClients, req: DebugContainerRequest): Promise<DebugContainerResult> {
   const podName = req.pod.metadata!.name!;
   const targetContainer = chooseTargetContainer(req.pod, req.container);
@@ -203,8 +223,23 @@ export async function runDebugContainer(kube: KubeClients, req: DebugContainerRe
   let pod = existing ? req.pod : await addContainer(kube, req, debugContainerSpec(req, targetContainer));
   req.onProgress?.(existing ? `found debug container ${req.containerName} from an earlier attempt` : `added debug container ${req.containerName} to pod ${podName}`);
 
+  let following: Promise<void> | undefined;
+  const follow = (p: V1Pod) => {
+    const state = containerState(p, req.containerName);
+    if (!req.logSink || following || !(state?.running || state?.terminated)) return;
+    const sink = req.logSink;
+    following = new Promise<void>((resolve, reject) => {
+      sink.once('finish', () => resolve());
+      sink.once('error', reject);
+      new Log(kube.kc).log(req.namespace, podName, req.containerName, sink as never, { follow: true }).catch((err: unknown) => {
+        reject(explainApiError(err, { action: `follow the log of debug container ${req.containerName}`, namespace: req.namespace, apiServer: kube.server }));
+      });
+    });
+    following.catch(() => undefined);
+  };
   let lastReported = '';
   const report = (p: V1Pod) => {
+    follow(p);
     const described = describeState(containerState(p, req.containerName));
     if (described !== lastReported) {
       lastReported = described;
@@ -233,6 +268,11 @@ export async function runDebugContainer(kube: KubeClients, req: DebugContainerRe
 
   req.signal?.throwIfAborted();
   const state = containerState(pod, req.containerName);
+  if (req.logSink) {
+    follow(pod);
+    if (following) await waitUntil(following, req.deadline);
+    return { containerName: req.containerName, added: !existing, command, targetContainer, log: '', exitCode: state?.terminated?.exitCode ?? null, ...(state?.terminated ? {} : { deadlineState: describeState(state) }) };
+  }
   if (state?.terminated) {
     return { containerName: req.containerName, added: !existing, command, targetContainer, log: await readLog(kube, req), exitCode: state.terminated.exitCode ?? null };
   }

@@ -1,6 +1,9 @@
 // One diagnostic job: find the pod, run the check's steps in a debug container, interpret the
 // output, and put the answer in the job's outbox for delivery. Every failure becomes an answer too.
 // Only progress updates of the root message go straight to Slack (best effort).
+import { readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { CheckDefinition, CheckSettings, Finding } from '../checks/types.js';
 import type { OutboxOp } from '../delivery/outbox.js';
 import { runInPod } from '../exec/pod-runner.js';
@@ -82,6 +85,7 @@ export async function runJob(job: DiagnosticJob, check: CheckDefinition<unknown>
   const containerName = debugContainerName(job.id);
   const context = () => ({ settings: deps.settings.checks, now: new Date(now()) });
   const ops: OutboxOp[] = [];
+  const pcapPath = check.streamsPcap ? join(tmpdir(), `kdebug-${job.id}.pcap`) : undefined;
   let podName: string | undefined;
   let outcome: JobOutcome;
   try {
@@ -99,6 +103,7 @@ export async function runJob(job: DiagnosticJob, check: CheckDefinition<unknown>
       deadline,
       maxLogBytes: deps.settings.maxLogBytes,
       signal: deps.signal,
+      ...(pcapPath ? { pcap: { path: pcapPath, maxBytes: deps.settings.checks.captureMaxBytes } } : {}),
       onPodPicked: (note) => {
         ops.push(reply({ text: note, blocks: [{ type: 'context', elements: [{ type: 'mrkdwn', text: note }] }] }));
       },
@@ -117,6 +122,10 @@ export async function runJob(job: DiagnosticJob, check: CheckDefinition<unknown>
     });
     ops.push(reply(rendered));
     if (rendered.file) ops.push({ kind: 'file', filename: rendered.file.filename, title: `${job.check} output for ${podName}`, contentBase64: Buffer.from(rendered.file.content).toString('base64') });
+    if (pcapPath) {
+      const pcap = await readFile(pcapPath).catch(() => Buffer.alloc(0));
+      if (pcap.length > 0) ops.push({ kind: 'file', filename: `capture-${podName}-${job.id}.pcap`, title: `packet capture from ${podName} (${job.namespace})`, contentBase64: pcap.toString('base64') });
+    }
     ops.push(root(rootMessage(job, { state: 'done', finding, durationMs: now() - started })));
     deps.metrics.verdicts.inc({ check: job.check, verdict: finding.verdict });
     log.info({ pod: podName, container: containerName, verdict: finding.verdict, durationMs: now() - started }, 'job done');
@@ -132,6 +141,7 @@ export async function runJob(job: DiagnosticJob, check: CheckDefinition<unknown>
     outcome = { status: 'failed', failure: failure.kind, pod: podName, container: containerName };
   }
   deps.metrics.jobDuration.observe({ check: job.check }, (now() - started) / 1000);
+  if (pcapPath) await rm(pcapPath, { force: true });
   await deps.answers.write(job.id, ops);
   await deps.answers.deliver(job);
   return outcome;

@@ -1,0 +1,282 @@
+// The capture check against the real tools: the exact container command the worker builds
+// (`timeout -s KILL N sh -c <script>` around the check's step argv) runs inside a per-pod network
+// namespace while this test makes traffic; its output is streamed through PcapLogDecoder the way
+// the worker streams a container log, then split and interpreted.
+//
+// Oracles: a second tcpdump capturing the same filter straight into a file (`-w file`), `base64 -d`
+// (coreutils) on the raw base64, and `tcpdump -r` reading the decoded file.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { captureCheck, type CaptureArgs } from '../../src/checks/capture.js';
+import { PCAP_BEGIN_LINE, PCAP_END_LINE, PcapLogDecoder, renderCaptureSummary, type CaptureLogResult } from '../../src/checks/pcap-stream.js';
+import { DEFAULT_CHECK_SETTINGS, type CheckSettings, type Finding, type Step } from '../../src/checks/types.js';
+import { newMarker, scriptCommand, splitOutput } from '../../src/exec/script.js';
+import { createPodNetwork, netnsAvailable, type PodNetwork } from '../support/netns.js';
+
+const execFileAsync = promisify(execFile);
+// A way to force a full collection without starting node with --expose-gc.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+const UDP_PORT = 7777;
+const TCP_PORT = 8080;
+const FLOOD_PORT = 7778;
+
+let net: PodNetwork;
+let udp: UdpSocket;
+let tcp: Server;
+let dir: string;
+
+beforeAll(async () => {
+  const missing = await netnsAvailable();
+  if (missing) throw new Error(`this end-to-end test runs tcpdump in a per-pod network namespace, and ${missing}`);
+  await execFileAsync('tcpdump', ['--version']).catch(() => {
+    throw new Error('tcpdump is not installed: apt-get install -y tcpdump');
+  });
+  dir = mkdtempSync(join(tmpdir(), 'kdebug-capture-e2e-'));
+  net = await createPodNetwork();
+  udp = createSocket('udp4');
+  await new Promise<void>((resolve) => udp.bind(UDP_PORT, net.hostIp, resolve));
+  tcp = createServer((socket) => {
+    socket.on('data', () => socket.end('hello from the host\n'));
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => tcp.listen(TCP_PORT, net.hostIp, resolve));
+}, 60_000);
+
+afterAll(async () => {
+  udp?.close();
+  tcp?.close();
+  await net?.destroy();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Waits until `count` tcpdump packet sockets in the namespace have their real filter attached. */
+async function waitForTcpdumps(count: number): Promise<void> {
+  for (let i = 0; i < 150; i++) {
+    const { stdout } = await execFileAsync('ip', ['netns', 'exec', net.netns, 'ss', '-0', '-p', '-b'], { timeout: 5_000 }).catch(() => ({ stdout: '' }));
+    const ready = stdout
+      .split(/\n(?=\S)/)
+      .filter((s) => s.includes('"tcpdump"'))
+      .filter((s) => Number(/bpf filter \((\d+)\)/.exec(s)?.[1] ?? 0) > 1);
+    if (ready.length >= count) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${count} tcpdump(s) did not start capturing within 15 s`);
+}
+
+/** The debug container's command, in the pod's namespace: what runJob gives the ephemeral container. */
+function runContainer(steps: Step[], marker: string, deadlineSeconds: number): ChildProcess {
+  const command = ['timeout', '-s', 'KILL', String(deadlineSeconds), ...scriptCommand(steps, marker)];
+  return spawn('ip', ['netns', 'exec', net.netns, ...command], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) resolve(child.exitCode);
+    else child.once('close', (code) => resolve(code));
+  });
+}
+
+/** Streams the container's stdout through the decoder into `pcapPath`, like the worker does with the log. */
+async function decodeContainer(child: ChildProcess, pcapPath: string, maxBytes: number, onChunk?: (chunk: Buffer) => void): Promise<CaptureLogResult> {
+  const decoder = new PcapLogDecoder({ sink: createWriteStream(pcapPath), maxBytes });
+  if (onChunk) child.stdout!.on('data', onChunk);
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  await pipeline(child.stdout!, decoder);
+  await exited(child);
+  expect(stderr).toBe(''); // the script joins stderr to stdout, as a container log does
+  return decoder.result();
+}
+
+function interpretLog(args: CaptureArgs, steps: Step[], marker: string, result: CaptureLogResult, settings: CheckSettings): Finding {
+  const results = splitOutput(result.text, steps, marker);
+  return captureCheck.interpret(args, results, { settings, now: new Date() });
+}
+
+/** From inside the pod: `count` UDP datagrams to the host side, then one TCP request/response. */
+async function podTraffic(count: number): Promise<void> {
+  const script = `
+    const dgram = require('node:dgram'); const net = require('node:net');
+    const [host, udpPort, tcpPort, count] = process.argv.slice(1);
+    const s = dgram.createSocket('udp4');
+    let sent = 0;
+    const next = () => {
+      if (sent === Number(count)) { s.close(); return request(); }
+      s.send('datagram ' + (++sent), Number(udpPort), host, () => setTimeout(next, 20));
+    };
+    const request = () => {
+      const c = net.connect(Number(tcpPort), host, () => c.end('hello from the pod\\n'));
+      c.on('data', () => {}); c.on('close', () => process.exit(0));
+      setTimeout(() => process.exit(2), 5000);
+    };
+    next();`;
+  await execFileAsync('ip', ['netns', 'exec', net.netns, process.execPath, '-e', script, net.hostIp, String(UDP_PORT), String(TCP_PORT), String(count)], { timeout: 15_000 });
+}
+
+/** The records of a little-endian microsecond pcap: time, and everything after the timestamp. */
+function records(pcap: Buffer): Array<{ timeUs: number; rest: Buffer }> {
+  const out: Array<{ timeUs: number; rest: Buffer }> = [];
+  for (let at = 24; at + 16 <= pcap.length; ) {
+    const length = pcap.readUInt32LE(at + 8);
+    out.push({ timeUs: pcap.readUInt32LE(at) * 1e6 + pcap.readUInt32LE(at + 4), rest: pcap.subarray(at + 8, at + 16 + length) });
+    at += 16 + length;
+  }
+  return out;
+}
+
+async function tcpdumpRead(file: string): Promise<{ lines: string[]; stderr: string }> {
+  const { stdout, stderr } = await execFileAsync('tcpdump', ['-r', file, '-nn', '-tt'], { maxBuffer: 64 * 1024 * 1024 });
+  return { lines: stdout.split('\n').filter(Boolean), stderr };
+}
+
+test('the decoded pcap is byte for byte what tcpdump wrote, matches a direct tcpdump -w capture, and tcpdump -r reads it', async () => {
+  const filter = `udp port ${UDP_PORT} or tcp port ${TCP_PORT}`;
+  const parsed = captureCheck.parseArgs(filter.split(' '), { duration: '4s' });
+  if (!parsed.ok) throw new Error(parsed.message);
+  const settings = DEFAULT_CHECK_SETTINGS;
+  const steps = captureCheck.steps(parsed.args, { settings, now: new Date() });
+  const marker = newMarker();
+
+  // The oracle starts first and stops later, so it sees every packet the check sees.
+  const directFile = join(dir, 'direct.pcap');
+  const direct = spawn('ip', ['netns', 'exec', net.netns, 'timeout', '6', 'tcpdump', '-i', 'any', '-p', '-U', '-w', directFile, '--', filter], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let directErr = '';
+  direct.stderr!.on('data', (c: Buffer) => (directErr += c.toString()));
+  await waitForTcpdumps(1);
+  const container = runContainer(steps, marker, 30);
+  const raw: Buffer[] = [];
+  const decodedFile = join(dir, 'decoded.pcap');
+  const decoding = decodeContainer(container, decodedFile, settings.captureMaxBytes, (c) => raw.push(c));
+  await waitForTcpdumps(2);
+  await podTraffic(5);
+  const result = await decoding;
+  await exited(direct);
+
+  // 1. The same file as the other tcpdump wrote with -w: same header, same records, same packet
+  // bytes. Only timestamps may differ by microseconds: for outgoing TCP the kernel stamps each
+  // capture socket's copy separately (the skb's own time is the TCP departure time).
+  const decoded = readFileSync(decodedFile);
+  const directBytes = readFileSync(directFile);
+  expect(directErr).toMatch(/15 packets captured/);
+  expect(decoded.length).toBe(directBytes.length);
+  expect(decoded.subarray(0, 24).equals(directBytes.subarray(0, 24))).toBe(true);
+  const ours = records(decoded);
+  const theirs = records(directBytes);
+  expect(ours).toHaveLength(15);
+  expect(ours.map((r) => r.rest.toString('hex'))).toEqual(theirs.map((r) => r.rest.toString('hex')));
+  for (const [i, r] of ours.entries()) expect(Math.abs(r.timeUs - theirs[i]!.timeUs)).toBeLessThan(1000);
+
+  // 2. Same bytes as coreutils' base64 -d makes of the raw log region.
+  const log = Buffer.concat(raw).toString('latin1');
+  const region = log.slice(log.indexOf(`${PCAP_BEGIN_LINE}\n`) + PCAP_BEGIN_LINE.length + 1, log.indexOf(`${PCAP_END_LINE}\n`));
+  expect(region.split('\n').filter(Boolean).every((line, i, all) => line.length === 76 || i === all.length - 1)).toBe(true);
+  writeFileSync(join(dir, 'region.b64'), region);
+  const { stdout: viaCoreutils } = await execFileAsync('base64', ['-d', join(dir, 'region.b64')], { encoding: 'buffer' });
+  expect(decoded.equals(viaCoreutils)).toBe(true);
+
+  // 3. tcpdump -r reads it whole, and the counts agree everywhere.
+  const read = await tcpdumpRead(decodedFile);
+  expect(read.stderr).not.toMatch(/truncated|error/i);
+  expect(read.lines).toHaveLength(15); // 5 datagrams + a 10-packet TCP exchange
+  expect(result.summary).toMatchObject({ found: true, complete: true, packets: 15, capped: false, droppedTrailingBytes: 0, fileBytes: decoded.length });
+
+  // 4. The summary names the conversations and ports; the finding says ok.
+  const tcpConversation = result.summary.conversations.find((c) => c.proto === 'TCP');
+  expect(tcpConversation).toMatchObject({ src: net.podIp, dst: net.hostIp, dstPort: TCP_PORT, packets: 10 });
+  expect(result.summary.conversations.find((c) => c.proto === 'UDP')).toMatchObject({ src: net.podIp, dst: net.hostIp, dstPort: UDP_PORT, packets: 5 });
+  expect(result.summary.ports.map((p) => `${p.port}/${p.proto}`)).toEqual([`${TCP_PORT}/tcp`, `${UDP_PORT}/udp`]);
+  const text = renderCaptureSummary(result.summary);
+  expect(text).toContain(`${net.podIp}:${tcpConversation?.srcPort} → ${net.hostIp}:${TCP_PORT} TCP: 10 packets`);
+  expect(text).toContain(`${TCP_PORT}/tcp: 10 packets`);
+
+  const finding = interpretLog(parsed.args, steps, marker, result, settings);
+  expect(finding.verdict).toBe('ok');
+  expect(finding.headline).toMatch(new RegExp(`^Captured 15 packets matching \`${filter}\` over .*; busiest ${net.podIp.replace(/\./g, '\\.')}:\\d+ → ${net.hostIp.replace(/\./g, '\\.')}:${TCP_PORT} TCP \\(10\\); ran the full 4s$`));
+  expect(finding.facts).toMatchObject({ packets: 15, tcpdumpCaptured: 15, tcpdumpExit: 124 });
+}, 60_000);
+
+test('several MB stream through the decoder with flat memory, stopped at the size limit, and the file stays readable', async () => {
+  const maxBytes = 16 * 1024 * 1024;
+  const settings: CheckSettings = { ...DEFAULT_CHECK_SETTINGS, captureMaxBytes: maxBytes, captureMaxPackets: 1_000_000 };
+  const args: CaptureArgs = { filter: `udp port ${FLOOD_PORT}`, durationSeconds: 30 };
+  const steps = captureCheck.steps(args, { settings, now: new Date() });
+  const marker = newMarker();
+
+  // Nothing listens on the flood port; the host's ICMP answers do not match the filter.
+  const flood = spawn(
+    'ip',
+    [
+      'netns', 'exec', net.netns, process.execPath, '-e',
+      `const s = require('node:dgram').createSocket('udp4'); const buf = Buffer.alloc(1400, 0x61);
+       let n = 0, stop = false; process.stdin.on('end', () => { stop = true; }); process.stdin.resume();
+       const loop = () => { if (stop || n >= 100000) { s.close(); process.exit(0); }
+         for (let i = 0; i < 20; i++, n++) s.send(buf, ${FLOOD_PORT}, '${net.hostIp}'); setTimeout(loop, 1); };
+       setTimeout(() => process.exit(0), 40000); loop();`,
+    ],
+    { stdio: ['pipe', 'ignore', 'ignore'] },
+  );
+
+  // Live memory is measured after a full collection every 512 KiB of log: without one, V8 simply
+  // has not collected the decoded chunks yet, which says nothing about what the decoder holds.
+  const live = () => {
+    gc();
+    const m = process.memoryUsage();
+    return m.heapUsed + m.external;
+  };
+  const baseline = live();
+  let peakLive = 0;
+  const series: number[] = [];
+  let peakRaw = 0;
+  let logBytes = 0;
+  let nextSample = 0;
+  const container = runContainer(steps, marker, 60);
+  const file = join(dir, 'big.pcap');
+  const result = await decodeContainer(container, file, maxBytes, (c) => {
+    logBytes += c.length;
+    const m = process.memoryUsage();
+    peakRaw = Math.max(peakRaw, m.heapUsed + m.external - baseline);
+    if (logBytes >= nextSample) {
+      nextSample += 512 * 1024;
+      const now = live() - baseline;
+      series.push(Math.round(now / 1024));
+      peakLive = Math.max(peakLive, now);
+    }
+  });
+  flood.stdin!.end();
+  await exited(flood);
+
+  const size = statSync(file).size;
+  const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+  console.log(
+    `capture memory: ${mib(logBytes)} of log decoded into a ${mib(size)} pcap; peak live growth (after GC, sampled every 512 KiB) ` +
+      `${mib(peakLive)} = ${((100 * peakLive) / size).toFixed(1)}% of the capture; peak growth without forcing GC ${mib(peakRaw)}`,
+  );
+  expect(logBytes).toBeGreaterThan(maxBytes); // the base64 is about 4/3 of the pcap
+  expect(result.summary.capped).toBe(true);
+  expect(result.summary.decodedBytes).toBe(maxBytes);
+  expect(size).toBe(result.summary.fileBytes);
+  expect(size + result.summary.droppedTrailingBytes).toBe(maxBytes);
+  // Holding the capture would cost at least its size (more, as base64 text). Streaming holds a few
+  // chunks plus a constant ~2 MiB (compiled code, stream buffers) that does not grow with the capture.
+  expect(peakLive).toBeLessThan(size / 4);
+  const half = Math.floor(series.length / 2);
+  expect(Math.max(...series.slice(half)) - Math.max(...series.slice(1, half))).toBeLessThan(2048);
+
+  const read = await tcpdumpRead(file);
+  expect(read.stderr).not.toMatch(/truncated/i);
+  expect(read.lines).toHaveLength(result.summary.packets);
+  expect(result.summary.conversations[0]).toMatchObject({ proto: 'UDP', src: net.podIp, dst: net.hostIp, dstPort: FLOOD_PORT });
+
+  const finding = interpretLog(args, steps, marker, result, settings);
+  expect(finding.verdict).toBe('ok');
+  expect(finding.headline).toMatch(/; stopped at the 16\.0 MiB size limit$/);
+}, 90_000);
