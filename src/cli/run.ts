@@ -2,6 +2,8 @@
 // --local, on this machine. Exit codes: 0 for ok/open, 1 for any other verdict or a failure,
 // 2 for bad usage.
 import { randomBytes } from 'node:crypto';
+import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { decodeCaptureLogSync } from '../checks/pcap-stream.js';
 import { checks } from '../checks/index.js';
 import { DEFAULT_CHECK_SETTINGS, type CheckContext, type Finding } from '../checks/types.js';
 import { parseTokens } from '../commands/grammar.js';
@@ -63,10 +65,17 @@ export async function runCommand(argv: string[], io: Io, env: NodeJS.ProcessEnv 
 
   let finding: Finding;
   let note: string | undefined;
+  // A capture's packets go to a file in the current directory, named in the report.
+  const pcapFile = check.streamsPcap ? `kdebug-${check.name}-${new Date().toISOString().replace(/[:.]/g, '-')}.pcap` : undefined;
   try {
     if (parsed.kind === 'local') {
       io.progress(`running ${check.name} on this machine…`);
-      finding = check.interpret(args.args, await runLocally(steps, timeoutSeconds), { ...context, now: new Date() });
+      const results = await runLocally(steps, timeoutSeconds);
+      if (pcapFile) {
+        const pcap = Buffer.concat(results.map((r) => decodeCaptureLogSync(r.output, { maxBytes: context.settings.captureMaxBytes }).pcap));
+        if (pcap.length > 0) writeFileSync(pcapFile, pcap);
+      }
+      finding = check.interpret(args.args, results, { ...context, now: new Date() });
     } else {
       const request = parsed.request;
       const namespace = request.namespace ?? config.kubernetes.defaultNamespace;
@@ -83,6 +92,7 @@ export async function runCommand(argv: string[], io: Io, env: NodeJS.ProcessEnv 
         timeoutSeconds,
         deadline: Date.now() + timeoutSeconds * 1000,
         maxLogBytes: config.kubernetes.maxLogBytes,
+        ...(pcapFile ? { pcap: { path: pcapFile, maxBytes: context.settings.captureMaxBytes } } : {}),
         onPodPicked: (text) => io.progress(text),
         onProgress: (status) => io.progress(status),
       });
@@ -94,6 +104,11 @@ export async function runCommand(argv: string[], io: Io, env: NodeJS.ProcessEnv 
     if (json) io.out(`${failureJson(check.name, failure.message, failure.kind)}\n`);
     else io.err(`kdebug run: ${failure.message}\n`);
     return 1;
+  }
+  if (pcapFile && existsSync(pcapFile) && statSync(pcapFile).size > 0) {
+    finding = { ...finding, facts: { ...finding.facts, pcapFile } };
+  } else if (pcapFile) {
+    rmSync(pcapFile, { force: true });
   }
   io.out(json ? `${findingJson(finding)}\n` : findingText(finding, note));
   return GOOD_VERDICTS.has(finding.verdict) ? 0 : 1;

@@ -1,0 +1,148 @@
+// The other checks through the whole path (signed slash command → bot → Redis → worker →
+// ephemeral container in the pod's network namespace → threaded reply): a packet capture whose
+// .pcap arrives in the thread and opens with the real tcpdump, and ping/conn against the host side.
+import { execFile } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { testCerts } from '../support/certs.js';
+import { KubeEmulator } from '../support/kube-emulator.js';
+import { startHttpServer, startHttpsServer, type Listening } from '../support/web-servers.js';
+import { netnsAvailable, type PodNetwork } from '../support/netns.js';
+import { startRole, type RoleProcess } from '../support/processes.js';
+import { freePort, testRedis, type TestRedis } from '../support/redis.js';
+import { SlackEmulator, type StoredMessage } from '../support/slack-emulator.js';
+import { sendSlashCommand } from '../support/slack-signing.js';
+
+const run = promisify(execFile);
+const SIGNING_SECRET = 'checks-signing-secret';
+const CHANNEL = 'C0CHECKS';
+let redis: TestRedis;
+let slack: SlackEmulator;
+let kube: KubeEmulator;
+let network: PodNetwork;
+let tcp: Server;
+let tcpPort: number;
+let web: Listening;
+let expiredTls: Listening;
+let bot: RoleProcess;
+let worker: RoleProcess;
+let botPort: number;
+
+beforeAll(async () => {
+  const missing = await netnsAvailable();
+  if (missing) throw new Error(`this end-to-end test runs tools in per-pod network namespaces, and ${missing}`);
+  redis = await testRedis();
+  slack = new SlackEmulator();
+  await slack.start();
+  slack.addChannel(CHANNEL, { botIsMember: true });
+  kube = new KubeEmulator({ netns: true });
+  await kube.start();
+  kube.addNamespace('prod');
+  network = (await kube.addPod({ namespace: 'prod', name: 'web-0', containers: [{ name: 'app', image: 'web:1' }] })).network!;
+  // A TCP service on the host side of the pod's link, for conn.
+  tcp = createServer((socket) => socket.end());
+  await new Promise<void>((resolve) => tcp.listen(0, network.hostIp, resolve));
+  tcpPort = (tcp.address() as { port: number }).port;
+  web = await startHttpServer({ host: network.hostIp });
+  expiredTls = await startHttpsServer((await testCerts()).certs.expired, { host: network.hostIp });
+  const kubeconfig = join(mkdtempSync(join(tmpdir(), 'kdebug-checks-')), 'kubeconfig');
+  kube.writeKubeconfig(kubeconfig);
+  botPort = await freePort();
+  const env = {
+    SLACK_BOT_TOKEN: slack.botToken,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: slack.apiUrl,
+    REDIS_URL: redis.url,
+    KDEBUG_REDIS_KEY_PREFIX: redis.prefix,
+    KUBECONFIG: kubeconfig,
+    PORT: String(botPort),
+  };
+  bot = startRole('bot', env);
+  worker = startRole('worker', env);
+  await Promise.all([bot.waitForOutput(/bot started/), worker.waitForOutput(/worker started/)]);
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all([bot?.stop(), worker?.stop()]);
+  await new Promise((r) => tcp?.close(r));
+  await web?.close();
+  await expiredTls?.close();
+  await kube?.stop();
+  await slack?.stop();
+  await redis?.stop();
+});
+
+const roots = () => slack.messages(CHANNEL).filter((m) => !m.thread_ts);
+
+async function runCommand(text: string): Promise<{ root: StoredMessage; thread: StoredMessage[] }> {
+  const before = roots().length;
+  const response = await sendSlashCommand(`http://127.0.0.1:${botPort}/slack/events`, SIGNING_SECRET, slack.slashCommand({ channel_id: CHANNEL, user_id: 'U0SRE', command: '/kdebug', text }));
+  expect(response.status).toBe(200);
+  const root = await slack.waitFor(() => roots()[before], 5000, `root for ${text}`);
+  const final = await slack.waitFor(() => {
+    const current = slack.message(CHANNEL, root.ts)!;
+    return /: queued$|: running/.test(current.text) ? undefined : current;
+  }, 60_000, `final status for ${text}`);
+  // Files are shared into the thread after the reply; wait for deliveries to settle.
+  await new Promise((r) => setTimeout(r, 300));
+  return { root: final, thread: slack.thread(CHANNEL, root.ts) };
+}
+
+test('capture: the .pcap arrives in the thread and the real tcpdump reads it', async () => {
+  // Traffic into the pod while it captures: UDP datagrams from the host side to the pod.
+  const sender = createSocket('udp4');
+  const timer = setInterval(() => sender.send(Buffer.from('kdebug-capture-probe'), 9999, network.podIp), 100);
+  try {
+    const { root, thread } = await runCommand('capture web-0 -n prod udp port 9999 --duration 3s --timeout 30s');
+    expect(root.text).toMatch(/^capture web-0 in prod: ok: /);
+    const withFile = thread.find((m) => m.files?.some((f) => f.name?.endsWith('.pcap')));
+    expect(withFile).toBeDefined();
+    const file = slack.files().find((f) => f.name?.endsWith('.pcap'))!;
+    expect(file.bytes.length).toBeGreaterThan(24);
+    const path = join(mkdtempSync(join(tmpdir(), 'kdebug-pcap-')), file.name!);
+    writeFileSync(path, file.bytes);
+    const { stdout } = await run('tcpdump', ['-r', path, '-nn'], { encoding: 'utf8' });
+    const packets = stdout.trim().split('\n').filter(Boolean);
+    expect(packets.length).toBeGreaterThan(5);
+    expect(packets.every((line) => line.includes(`${network.podIp}.9999`))).toBe(true);
+    // The reply's summary agrees with what tcpdump read.
+    const summary = thread.map((m) => JSON.stringify(m.blocks)).join('\n');
+    expect(summary).toContain(`${packets.length} packets`);
+    // NET_RAW and nothing more, in the container kdebug added.
+    const container = kube.getPod('prod', 'web-0')!.spec!.ephemeralContainers!.find((c) => c.command?.join(' ').includes('tcpdump'));
+    expect(container?.securityContext).toMatchObject({ capabilities: { drop: ['ALL'], add: ['NET_RAW'] }, privileged: false, allowPrivilegeEscalation: false });
+  } finally {
+    clearInterval(timer);
+    sender.close();
+  }
+});
+
+test('conn: open and refused ports, from inside the pod', async () => {
+  const open = await runCommand(`conn web-0 -n prod ${network.hostIp} ${tcpPort}`);
+  expect(open.root.text).toMatch(/^conn web-0 in prod: open: /);
+  const closed = await runCommand(`conn web-0 -n prod ${network.hostIp} 1`);
+  expect(closed.root.text).toMatch(/^conn web-0 in prod: connection-refused: /);
+});
+
+test('http: a healthy endpoint and a failing one, from inside the pod', async () => {
+  const ok = await runCommand(`http web-0 -n prod http://${network.hostIp}:${web.port}/healthz`);
+  expect(ok.root.text).toMatch(/^http web-0 in prod: ok: /);
+  const failing = await runCommand(`http web-0 -n prod http://${network.hostIp}:${web.port}/status/503`);
+  expect(failing.root.text).toMatch(/^http web-0 in prod: http-error: .*503/);
+});
+
+test('tls: an expired certificate is named with its date', async () => {
+  const { root } = await runCommand(`tls web-0 -n prod ${network.hostIp}:${expiredTls.port}`);
+  expect(root.text).toMatch(/^tls web-0 in prod: expired: certificate .* expired .* ago \(notAfter \d{4}-\d\d-\d\d\)/);
+});
+
+test('ping and trace reach the host side of the pod link', async () => {
+  const ping = await runCommand(`ping web-0 -n prod ${network.hostIp}`);
+  expect(ping.root.text).toMatch(/^ping web-0 in prod: ok: /);
+  const trace = await runCommand(`trace web-0 -n prod ${network.hostIp}`);
+  expect(trace.root.text).toMatch(/^trace web-0 in prod: ok: /);
+});
