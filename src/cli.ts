@@ -9,6 +9,9 @@ import { createKubeClients } from './kube/client.js';
 import { startHealthServer, type HealthServer, type ReadinessCheck } from './observability/health.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
+import { AuditLog } from './policy/audit.js';
+import { Limits } from './policy/limits.js';
+import { GroupMembership, PolicyError, PolicyStore, resolvePolicyPath, slackGroupLister } from './policy/policy.js';
 import { DiagnosticQueue } from './queue/queue.js';
 import { connectRedis, RedisUnavailableError } from './queue/redis.js';
 import { createBotApp, type BotApp } from './slack/app.js';
@@ -43,6 +46,7 @@ const ROLES: readonly Role[] = ['bot', 'worker', 'all'];
 interface Running {
   bot?: BotApp;
   worker?: RunningWorker;
+  policy?: PolicyStore;
   queue: DiagnosticQueue;
   redis: Redis;
   health: HealthServer;
@@ -60,14 +64,20 @@ async function start(role: Role, config: Config, logger: Logger): Promise<Runnin
   };
   let worker: RunningWorker | undefined;
   let bot: BotApp | undefined;
+  let policy: PolicyStore | undefined;
+  const slack = createWebClient(config);
+  const limits = new Limits(redis, config.redis.keyPrefix, config.limits);
+  const audit = new AuditLog({ logger, ...(config.policy.auditChannel ? { slack: { client: slack, channel: config.policy.auditChannel } } : {}) });
   if (role === 'worker' || role === 'all') {
     const kube = createKubeClients(config);
-    worker = startWorker({ config, checks, kube, redis, slack: createWebClient(config), deliverySlack: createDeliveryClient(config), logger, metrics });
+    worker = startWorker({ config, checks, kube, redis, slack, deliverySlack: createDeliveryClient(config), logger, metrics, limits, audit });
     readiness.queue = () => worker!.problem();
     logger.info({ kubernetes: kube.server, concurrency: config.queue.concurrency }, 'worker started');
   }
   if (role === 'bot' || role === 'all') {
-    bot = createBotApp({ config, checks, queue, logger, metrics });
+    policy = new PolicyStore({ path: resolvePolicyPath(config.policy.path), logger, knownChecks: checks.keys() });
+    const groups = new GroupMembership({ list: slackGroupLister(slack), ttlSeconds: config.policy.groupCacheSeconds, logger });
+    bot = createBotApp({ config, checks, queue, logger, metrics, access: { policy, groups, limits, audit } });
     readiness.slack = () => bot!.slackProblem();
     await bot.start();
     const transport = slackTransport(config);
@@ -75,7 +85,7 @@ async function start(role: Role, config: Config, logger: Logger): Promise<Runnin
   }
   const health = await startHealthServer(config.health.port, readiness, metrics);
   logger.info({ port: health.port }, 'health endpoints on /healthz, /readyz, /metrics');
-  return { bot, worker, queue, redis, health };
+  return { bot, worker, policy, queue, redis, health };
 }
 
 /**
@@ -87,6 +97,7 @@ async function stop(running: Running, config: Config, logger: Logger): Promise<v
   running.health.markStopping();
   await running.bot?.stop().catch((err: Error) => logger.warn({ err: err.message }, 'bot stop failed'));
   await running.worker?.stop(config.shutdown.graceSeconds * 1000).catch((err: Error) => logger.warn({ err: err.message }, 'worker stop failed'));
+  running.policy?.close();
   await running.queue.close().catch(() => undefined);
   await running.health.close();
   running.redis.disconnect();
@@ -134,20 +145,22 @@ async function main(argv: string[]): Promise<number> {
     throw err;
   }
   const logger = createLogger(config.log.level);
+  // Listen before starting: a SIGTERM during start-up still stops the process once it is up.
+  const stopRequested = new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
   let running: Running;
   try {
     running = await start(role, config, logger);
   } catch (err) {
-    if (err instanceof RedisUnavailableError || err instanceof ConfigError) {
+    if (err instanceof RedisUnavailableError || err instanceof ConfigError || err instanceof PolicyError) {
       process.stderr.write(`kdebug: ${err.message}\n`);
       return 1;
     }
     throw err;
   }
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
-  });
+  await stopRequested;
   await stop(running, config, logger);
   return 0;
 }

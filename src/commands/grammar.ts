@@ -24,6 +24,8 @@ export interface DiagnosticRequest {
   namespace?: string;
   container?: string;
   timeoutSeconds?: number;
+  /** `--override-budget`: add a container past the pod's budget, where the policy allows it. */
+  overrideBudget?: boolean;
   /** Arguments after the target, as typed; the worker re-validates them with check.parseArgs. */
   positional: string[];
   /** Check-specific options by option name (`--server 10.0.0.10` → `{ server: '10.0.0.10' }`). */
@@ -257,12 +259,14 @@ export function parseTimeout(text: string): TimeoutResult {
 
 type FlagSpec =
   | { kind: 'common'; key: 'namespace' | 'container' | 'timeout'; long: string; example: string }
+  | { kind: 'switch'; key: 'overrideBudget'; long: string; example: string }
   | { kind: 'check'; key: string; long: string; example: string };
 
 const COMMON_FLAGS: ReadonlyArray<{ spellings: string[]; spec: FlagSpec }> = [
   { spellings: ['-n', '--namespace'], spec: { kind: 'common', key: 'namespace', long: '--namespace', example: 'prod' } },
   { spellings: ['-c', '--container'], spec: { kind: 'common', key: 'container', long: '--container', example: 'app' } },
   { spellings: ['--timeout'], spec: { kind: 'common', key: 'timeout', long: '--timeout', example: '30s' } },
+  { spellings: ['--override-budget'], spec: { kind: 'switch', key: 'overrideBudget', long: '--override-budget', example: '' } },
 ];
 
 /** Every spelling this check accepts, mapped to what it means. Common flags win over a clashing check option. */
@@ -378,6 +382,12 @@ function parseCheckArgs(found: Found, rest: readonly string[], local: boolean): 
       return usage(`${inlineCode(spelling)} isn't an option of \`${key}\`.${hint}`, found);
     }
 
+    if (flag.kind === 'switch') {
+      if (eq !== -1) return usage(`${inlineCode(flag.long)} takes no value.`, found);
+      if (local) return usage(`${inlineCode(flag.long)} is about a pod's container budget; with --local there is no pod.`, found);
+      request[flag.key] = true;
+      continue;
+    }
     let value: string | undefined;
     if (eq !== -1) {
       value = token.slice(eq + 1);

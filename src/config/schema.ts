@@ -1,5 +1,7 @@
 // The one configuration schema. Defaults live in config/kdebug.yaml; this schema says what is valid.
 import { z } from 'zod';
+import { limitSettingsSchema } from '../policy/limits.js';
+import { policySettingsSchema } from '../policy/schema.js';
 
 const seconds = (max: number) => z.number().int().min(1).max(max);
 
@@ -53,6 +55,8 @@ export const configSchema = z
         captureMaxBytes: z.number().int().min(1024),
       })
       .strict(),
+    policy: policySettingsSchema,
+    limits: limitSettingsSchema,
     replies: z.object({ maxInlineOutputChars: z.number().int().min(100).max(2900) }).strict(),
     shutdown: z.object({ graceSeconds: z.number().int().min(1).max(3600) }).strict(),
     health: z.object({ port: z.number().int().min(0).max(65535) }).strict(),

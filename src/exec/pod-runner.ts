@@ -3,6 +3,7 @@
 // share it.
 import { createWriteStream } from 'node:fs';
 import { PcapLogDecoder } from '../checks/pcap-stream.js';
+import type { V1Pod } from '@kubernetes/client-node';
 import type { Step, StepResult } from '../checks/types.js';
 import type { Target } from '../commands/grammar.js';
 import type { KubeClients } from '../kube/client.js';
@@ -31,6 +32,11 @@ export interface PodRun {
   onProgress?: (status: string) => void;
   /** Told which pod a workload target resolved to, before the container is added. */
   onPodPicked?: (note: string) => Promise<void> | void;
+  /**
+   * Before a new container is added to the pod: may refuse (throw), e.g. past the pod's budget.
+   * Returns a release function called once the container is in the pod's spec or was refused.
+   */
+  beforeAdd?: (pod: V1Pod) => Promise<() => Promise<void>>;
 }
 
 export interface PodRunResult {
@@ -50,10 +56,12 @@ export async function runInPod(kube: KubeClients, run: PodRun): Promise<PodRunRe
   });
   const pod = resolved.pod.metadata!.name!;
   if (resolved.pickedFrom) await run.onPodPicked?.(resolved.pickedFrom);
+  const isNew = !resolved.pod.spec?.ephemeralContainers?.some((c) => c.name === run.containerName);
+  const release = isNew && run.beforeAdd ? await run.beforeAdd(resolved.pod) : undefined;
   const marker = newMarker();
   // Captures are decoded while they stream, straight into a file: memory stays flat.
   const decoder = run.pcap ? new PcapLogDecoder({ sink: createWriteStream(run.pcap.path), maxBytes: run.pcap.maxBytes }) : undefined;
-  const result = await runDebugContainer(kube, {
+  const running = runDebugContainer(kube, {
     namespace: run.namespace,
     pod: resolved.pod,
     containerName: run.containerName,
@@ -69,6 +77,8 @@ export async function runInPod(kube: KubeClients, run: PodRun): Promise<PodRunRe
     logSink: decoder,
     onProgress: run.onProgress,
   });
+  // A reservation only bridges the time until the container is in the pod's spec (or refused).
+  const result = await running.finally(() => release?.());
   const log = decoder ? (decoder.writableFinished ? decoder.result().text : '') : result.log;
   const results = splitOutput(log, run.steps, markerOf(result.command) ?? marker);
   if (result.deadlineState && results.every((r) => r.exitCode === null)) {

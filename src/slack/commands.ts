@@ -8,6 +8,9 @@ import { checkHelp, generalHelp } from '../commands/help.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { AuditLog } from '../policy/audit.js';
+import type { Limits } from '../policy/limits.js';
+import { admit, type GroupMembership, type PolicyStore } from '../policy/policy.js';
 import { jobIdFor, type DiagnosticJob } from '../queue/job.js';
 import type { DiagnosticQueue } from '../queue/queue.js';
 import { escapeText, rootMessage } from './render.js';
@@ -18,6 +21,15 @@ export interface CommandDeps {
   queue: DiagnosticQueue;
   logger: Logger;
   metrics: Metrics;
+  access: AccessControl;
+}
+
+/** Who may do what (policy and user groups), how often (limits), and the record of it (audit). */
+export interface AccessControl {
+  policy: PolicyStore;
+  groups: GroupMembership;
+  limits: Limits;
+  audit: AuditLog;
 }
 
 export interface CommandIo {
@@ -34,7 +46,15 @@ export function slackError(err: unknown): string | undefined {
 }
 
 export async function handleSlashCommand(command: SlashCommand, io: CommandIo, deps: CommandDeps): Promise<void> {
-  const { config, checks, queue, logger, metrics } = deps;
+  const { config, checks, queue, logger, metrics, access } = deps;
+  if (/^\s*whoami\s*$/i.test(command.text ?? '')) {
+    await io.ack();
+    const groups = await access.groups.groupsOf(command.user_id, access.policy.groupIds());
+    // whoami's text carries Slack mentions and links, already escaped where needed.
+    await io.respond({ response_type: 'ephemeral', text: access.policy.whoami(command.user_id, command.channel_id, groups, { checkNames: [...checks.keys()] }) });
+    metrics.requests.inc({ check: '', outcome: 'whoami' });
+    return;
+  }
   const parsed = parseCommandText(command.text ?? '', checks);
   const count = (outcome: string, check = parsed.kind === 'request' ? parsed.request.check : '') => metrics.requests.inc({ check, outcome });
   if (parsed.kind === 'help') {
@@ -82,7 +102,18 @@ export async function handleSlashCommand(command: SlashCommand, io: CommandIo, d
     requestedBy: { teamId: command.team_id, userId: command.user_id, userName: command.user_name },
     reply: { channel: command.channel_id, rootTs: '' },
     enqueuedAt: Date.now(),
+    ...(request.overrideBudget ? { overrideBudget: true } : {}),
   };
+
+  // Policy, then the same request already in flight, then the user's rate: refusals are audited
+  // and answered only to the requester; nothing is enqueued.
+  const admission = await admit(access, command, job, job.enqueuedAt);
+  if (!admission.ok) {
+    count(admission.outcome);
+    await io.respond({ response_type: 'ephemeral', text: admission.reply }).catch((e: Error) => log.warn({ err: e.message }, 'response_url failed'));
+    return;
+  }
+  job.policy = { rule: admission.verdict.rule, allowBudgetOverride: admission.verdict.limits.allowBudgetOverride };
 
   let rootTs: string;
   try {
@@ -92,6 +123,7 @@ export async function handleSlashCommand(command: SlashCommand, io: CommandIo, d
   } catch (err) {
     await queue.releaseCommand(id);
     const code = slackError(err);
+    await admission.notEnqueued(code ?? 'root message failed');
     metrics.slackErrors.inc({ method: 'chat.postMessage', error: code ?? 'request-failed' });
     count(code && NOT_IN_CHANNEL.has(code) ? 'not-in-channel' : 'slack-error');
     log.warn({ slackError: code ?? (err as Error).message }, 'could not post the root message');
@@ -106,10 +138,12 @@ export async function handleSlashCommand(command: SlashCommand, io: CommandIo, d
   job.reply.rootTs = rootTs;
   try {
     await queue.enqueue(job);
+    await admission.enqueued();
     count('enqueued');
     log.info({ check: job.check, target: job.target, namespace: job.namespace }, 'job enqueued');
   } catch (err) {
     await queue.releaseCommand(id).catch(() => undefined);
+    await admission.notEnqueued('queue unavailable').catch(() => undefined);
     count('enqueue-failed');
     log.error({ err: (err as Error).message }, 'enqueue failed');
     await io.client.chat

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CheckDefinition, CheckSettings, Finding } from '../checks/types.js';
 import type { OutboxOp } from '../delivery/outbox.js';
-import { runInPod } from '../exec/pod-runner.js';
+import { runInPod, type PodRun } from '../exec/pod-runner.js';
 import type { KubeClients } from '../kube/client.js';
 import { UserFacingError } from '../kube/errors.js';
 import type { Logger } from '../observability/logger.js';
@@ -48,6 +48,8 @@ export interface AnswerSink {
 
 export interface JobDeps {
   kube: KubeClients;
+  /** Checks the pod's container budget before a container is added (see PodRun.beforeAdd). */
+  beforeAdd?: PodRun['beforeAdd'];
   /** For progress updates of the root message only. */
   thread: JobThread;
   answers: AnswerSink;
@@ -103,6 +105,7 @@ export async function runJob(job: DiagnosticJob, check: CheckDefinition<unknown>
       deadline,
       maxLogBytes: deps.settings.maxLogBytes,
       signal: deps.signal,
+      beforeAdd: deps.beforeAdd,
       ...(pcapPath ? { pcap: { path: pcapPath, maxBytes: deps.settings.checks.captureMaxBytes } } : {}),
       onPodPicked: (note) => {
         ops.push(reply({ text: note, blocks: [{ type: 'context', elements: [{ type: 'mrkdwn', text: note }] }] }));

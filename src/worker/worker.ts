@@ -12,6 +12,9 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { diagnosticJobSchema, QUEUE_NAME, validateJob, type DiagnosticJob } from '../queue/job.js';
 import { createRedis } from '../queue/redis.js';
+import { auditEntryForJob, type AuditLog } from '../policy/audit.js';
+import { dedupeSubjectForJob, kdebugContainerNames, type Limits } from '../policy/limits.js';
+import { UserFacingError } from '../kube/errors.js';
 import { failureMessage, rootMessage } from '../slack/render.js';
 import { JobThread } from '../slack/web.js';
 import { JobHandedBack, runJob, type AnswerSink, type JobOutcome } from './run-job.js';
@@ -27,6 +30,8 @@ export interface WorkerDeps {
   deliverySlack: WebClient;
   logger: Logger;
   metrics: Metrics;
+  limits: Limits;
+  audit: AuditLog;
 }
 
 export interface RunningWorker {
@@ -37,7 +42,7 @@ export interface RunningWorker {
   stop(graceMs: number): Promise<void>;
 }
 
-export function startWorker({ config, checks, kube, redis, slack, deliverySlack, logger, metrics }: WorkerDeps): RunningWorker {
+export function startWorker({ config, checks, kube, redis, slack, deliverySlack, logger, metrics, limits, audit }: WorkerDeps): RunningWorker {
   const prefix = config.redis.keyPrefix;
   const outbox = new Outbox(redis, prefix);
   const deliveries = new DeliveryQueue(redis, prefix, config.queue.keepCompletedSeconds);
@@ -61,11 +66,38 @@ export function startWorker({ config, checks, kube, redis, slack, deliverySlack,
       }
       const { job, check, args } = validated;
       if (bullJob.processedOn) metrics.queueWait.observe(Math.max(0, bullJob.processedOn - bullJob.timestamp) / 1000);
+
+      // The global cap on running diagnostics: wait in the queue for a slot until the deadline.
+      const slot = await limits.acquireSlot(job.id, job.timeoutSeconds + 60);
+      if (!slot.ok) {
+        if (Date.now() < job.enqueuedAt + job.timeoutSeconds * 1000 && token) {
+          await bullJob.moveToDelayed(Date.now() + Math.min(slot.retryAfterSeconds, 5) * 1000, token);
+          throw new DelayedError();
+        }
+        await answerWithFailure(job, `kdebug is busy: ${slot.running} diagnostics are running, the most allowed at once (limits.concurrency.maxRunning), and this one waited past its deadline. Try again in a minute.`);
+        await audit.record(auditEntryForJob(job, { status: 'failed', failure: 'busy' }));
+        return { status: 'failed', failure: 'busy' };
+      }
+
       const controller = new AbortController();
       running.set(job.id, controller);
+      let handedBack = false;
       try {
-        return await runJob(job, check, args, {
+        const outcome = await runJob(job, check, args, {
           kube,
+          beforeAdd: async (pod) => {
+            const uid = pod.metadata?.uid ?? `${job.namespace}/${pod.metadata?.name}`;
+            const containerName = `kdebug-${job.id}`;
+            const budget = await limits.claimPodBudget({
+              podUid: uid,
+              existing: kdebugContainerNames(pod),
+              containerName,
+              override: job.overrideBudget ?? false,
+              overrideAllowed: job.policy?.allowBudgetOverride ?? false,
+            });
+            if (!budget.ok) throw new UserFacingError(budget.reason, 'budget');
+            return () => limits.releasePodBudget(uid, containerName);
+          },
           metrics,
           answers,
           signal: controller.signal,
@@ -79,8 +111,13 @@ export function startWorker({ config, checks, kube, redis, slack, deliverySlack,
           },
           logger,
         });
+        if (outcome.status !== 'recovered') {
+          await audit.record(auditEntryForJob(job, { ...outcome, status: outcome.status }, { ...(job.policy ? { policy: { allowed: true, rule: job.policy.rule } } : {}), budgetOverride: job.overrideBudget ?? false }));
+        }
+        return outcome;
       } catch (err) {
         if (err instanceof JobHandedBack && token) {
+          handedBack = true;
           // Back to the queue at once: another worker finds the container this job added
           // (its name derives from the job id) and reads its result instead of adding another.
           logger.info({ jobId: job.id }, 'handing the job back to the queue');
@@ -90,6 +127,11 @@ export function startWorker({ config, checks, kube, redis, slack, deliverySlack,
         throw err;
       } finally {
         running.delete(job.id);
+        // A handed-back job keeps its slot and dedupe claim: the next attempt takes them over.
+        if (!handedBack) {
+          await limits.releaseSlot(job.id).catch(() => undefined);
+          await limits.releaseDedupe(dedupeSubjectForJob(job), job.id).catch(() => undefined);
+        }
       }
     },
     {
@@ -106,11 +148,10 @@ export function startWorker({ config, checks, kube, redis, slack, deliverySlack,
     logger.warn({ bullJobId: bullJob?.id, err: err.message }, 'job failed');
     // A job that lost its worker too often still gets an answer, so nobody waits forever.
     const job = diagnosticJobSchema.safeParse(bullJob?.data);
-    if (job.success) void answerLostJob(job.data, err.message);
+    if (job.success && !(err instanceof DelayedError)) void answerWithFailure(job.data, `The diagnostic could not finish: ${err.message}. Run the command again.`);
   });
 
-  async function answerLostJob(job: DiagnosticJob, reason: string): Promise<void> {
-    const message = `The diagnostic could not finish: ${reason}. Run the command again.`;
+  async function answerWithFailure(job: DiagnosticJob, message: string): Promise<void> {
     try {
       await answers.write(job.id, [
         { kind: 'reply', ...failureMessage(message) },

@@ -102,9 +102,9 @@ test('capture: the .pcap arrives in the thread and the real tcpdump reads it', a
     const withFile = thread.find((m) => m.files?.some((f) => f.name?.endsWith('.pcap')));
     expect(withFile).toBeDefined();
     const file = slack.files().find((f) => f.name?.endsWith('.pcap'))!;
-    expect(file.bytes.length).toBeGreaterThan(24);
+    expect(file.bytes?.length).toBeGreaterThan(24);
     const path = join(mkdtempSync(join(tmpdir(), 'kdebug-pcap-')), file.name!);
-    writeFileSync(path, file.bytes);
+    writeFileSync(path, file.bytes!);
     const { stdout } = await run('tcpdump', ['-r', path, '-nn'], { encoding: 'utf8' });
     const packets = stdout.trim().split('\n').filter(Boolean);
     expect(packets.length).toBeGreaterThan(5);

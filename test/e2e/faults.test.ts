@@ -70,9 +70,9 @@ async function startWorker(): Promise<RoleProcess> {
   return worker;
 }
 
-async function command(text: string): Promise<StoredMessage> {
+async function command(text: string, userId = 'U0SRE'): Promise<StoredMessage> {
   const before = roots().length;
-  const response = await sendSlashCommand(`http://127.0.0.1:${botPort}/slack/events`, SIGNING_SECRET, slack.slashCommand({ channel_id: CHANNEL, user_id: 'U0SRE', command: '/kdebug', text }));
+  const response = await sendSlashCommand(`http://127.0.0.1:${botPort}/slack/events`, SIGNING_SECRET, slack.slashCommand({ channel_id: CHANNEL, user_id: userId, command: '/kdebug', text }));
   expect(response.status).toBe(200);
   return slack.waitFor(() => roots()[before], 5000, 'root message');
 }
@@ -108,7 +108,8 @@ test('SIGKILL of the worker at random points, 20 times: 0 lost, 0 duplicated, 0 
   // Container start and Slack posting are slowed a little, so kills land inside both.
   kube.setStartDelay(300);
   for (let i = 0; i < KILLS; i++) {
-    sent.push(await command('dns web-0 -n prod'));
+    // A different user each time: the same user's identical request in flight would reuse its job.
+    sent.push(await command('dns web-0 -n prod', `U0SRE${i}`));
     if (i % 2 === 1) slack.inject('chat.postMessage', { delayMs: 400 }, 1);
     await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 900)));
     worker.child.kill('SIGKILL');

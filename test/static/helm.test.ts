@@ -328,7 +328,7 @@ describe.each(VARIANTS)('rendered with %s', (variant) => {
     const objects = objectsOf(variant);
     for (const component of ['bot', 'worker'] as const) {
       const d = deployment(objects, component);
-      const path = envValue(mainContainer(d), 'KDEBUG_POLICY')?.value;
+      const path = envValue(mainContainer(d), 'KDEBUG_POLICY_PATH')?.value;
       if (!values.policy?.enabled) {
         expect(path).toBeUndefined();
         continue;

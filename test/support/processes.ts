@@ -2,8 +2,23 @@
 // so tests can wait on it, show it when something fails, and search it for leaked secrets.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 const CLI = 'dist/cli.js';
+/** The shipped policy refuses everything; tests start from one that allows everything. */
+export const ALLOW_ALL_POLICY = fileURLToPath(new URL('../fixtures/policy/allow-all.yaml', import.meta.url));
+
+/**
+ * What every test process starts with unless the test says otherwise: a free health port (parallel
+ * suites never collide), the allow-all policy, and pod budgets that suites adding many containers
+ * to one pod do not reach (the budget has a test of its own).
+ */
+const TEST_DEFAULTS: Record<string, string> = {
+  KDEBUG_HEALTH_PORT: '0',
+  KDEBUG_POLICY_PATH: ALLOW_ALL_POLICY,
+  KDEBUG_LIMITS_POD_BUDGET_MAX_CONTAINERS: '1000',
+  KDEBUG_LIMITS_POD_BUDGET_OVERRIDE_MAX_CONTAINERS: '1000',
+};
 
 export interface RoleProcess {
   child: ChildProcess;
@@ -15,8 +30,7 @@ export interface RoleProcess {
 
 export function startRole(role: 'bot' | 'worker' | 'all', env: Record<string, string>): RoleProcess {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
-  // Health port 0: each process gets a free port, so parallel suites never collide.
-  const child = spawn(process.execPath, [CLI, role], { env: { PATH: process.env.PATH ?? '', KDEBUG_HEALTH_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, role], { env: { PATH: process.env.PATH ?? '', ...TEST_DEFAULTS, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer) => {

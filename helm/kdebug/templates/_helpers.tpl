@@ -228,7 +228,7 @@ checksum/slack-secret: {{ include (print .root.Template.BasePath "/secret.yaml")
 - name: KDEBUG_HEALTH_PORT
   value: {{ .root.Values.health.port | quote }}
 {{- if .root.Values.policy.enabled }}
-- name: KDEBUG_POLICY
+- name: KDEBUG_POLICY_PATH
   value: /etc/kdebug/policy/policy.yaml
 {{- end }}
 {{ include "kdebug.redisEnv" .root | trim }}
