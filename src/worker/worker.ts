@@ -95,7 +95,7 @@ export function startWorker({ config, checks, kube, redis, slack, deliverySlack,
               override: job.overrideBudget ?? false,
               overrideAllowed: job.policy?.allowBudgetOverride ?? false,
             });
-            if (!budget.ok) throw new UserFacingError(budget.reason, 'budget');
+            if (!budget.ok) throw new UserFacingError(`Not adding another debug container to pod ${pod.metadata?.name}: ${budget.reason}.`, 'budget');
             return () => limits.releasePodBudget(uid, containerName);
           },
           metrics,

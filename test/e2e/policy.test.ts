@@ -1,0 +1,171 @@
+// Who may debug what, through the real bot and worker processes: policy refusals with the rule
+// and whom to ask, whoami, the per-user rate limit, the per-pod container budget and its override,
+// and one structured audit record per request, allowed or refused.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DnsServer } from '../support/dns-server.js';
+import { KubeEmulator } from '../support/kube-emulator.js';
+import { netnsAvailable } from '../support/netns.js';
+import { startRole, type RoleProcess } from '../support/processes.js';
+import { freePort, testRedis, type TestRedis } from '../support/redis.js';
+import { SlackEmulator, type StoredMessage } from '../support/slack-emulator.js';
+import { sendSlashCommand } from '../support/slack-signing.js';
+
+const SIGNING_SECRET = 'policy-signing-secret-4242';
+const CHANNEL = 'C0POLICY';
+const SRE = 'U0SRE';
+const DEV = 'U0DEV';
+const POLICY = `
+version: 1
+contact: "#platform-team"
+defaults: { rate: { requests: 2, windowSeconds: 300 }, allowBudgetOverride: false }
+rules:
+  - name: sre-everything
+    users: [${SRE}]
+    namespaces: ["*"]
+    checks: ["*"]
+    limits: { rate: { requests: 100, windowSeconds: 60 }, allowBudgetOverride: true }
+  - name: devs-dns-in-prod
+    users: [${DEV}]
+    namespaces: [prod]
+    checks: [dns]
+`;
+
+let redis: TestRedis;
+let slack: SlackEmulator;
+let kube: KubeEmulator;
+let dns: DnsServer;
+let bot: RoleProcess;
+let worker: RoleProcess;
+let botPort: number;
+
+beforeAll(async () => {
+  const missing = await netnsAvailable();
+  if (missing) throw new Error(`this end-to-end test runs dig in per-pod network namespaces, and ${missing}`);
+  redis = await testRedis();
+  slack = new SlackEmulator();
+  await slack.start();
+  slack.addChannel(CHANNEL, { botIsMember: true });
+  kube = new KubeEmulator({ netns: true });
+  await kube.start();
+  kube.addNamespace('prod');
+  kube.addNamespace('kube-system');
+  const { network } = await kube.addPod({ namespace: 'prod', name: 'web-0', containers: [{ name: 'app', image: 'web:1' }] });
+  dns = new DnsServer({ host: network!.hostIp, port: 53 });
+  await dns.start();
+  dns.addRecord('kubernetes.default.svc.cluster.local', 'A', '10.96.0.1');
+  const dir = mkdtempSync(join(tmpdir(), 'kdebug-policy-'));
+  writeFileSync(join(dir, 'policy.yaml'), POLICY);
+  kube.writeKubeconfig(join(dir, 'kubeconfig'));
+  botPort = await freePort();
+  const env = {
+    SLACK_BOT_TOKEN: slack.botToken,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: slack.apiUrl,
+    REDIS_URL: redis.url,
+    KDEBUG_REDIS_KEY_PREFIX: redis.prefix,
+    KUBECONFIG: join(dir, 'kubeconfig'),
+    PORT: String(botPort),
+    KDEBUG_POLICY_PATH: join(dir, 'policy.yaml'),
+    KDEBUG_LIMITS_POD_BUDGET_MAX_CONTAINERS: '2',
+    KDEBUG_LIMITS_POD_BUDGET_OVERRIDE_MAX_CONTAINERS: '3',
+  };
+  bot = startRole('bot', env);
+  worker = startRole('worker', env);
+  await Promise.all([bot.waitForOutput(/bot started/), worker.waitForOutput(/worker started/)]);
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all([bot?.stop(), worker?.stop()]);
+  await dns?.stop();
+  await kube?.stop();
+  await slack?.stop();
+  await redis?.stop();
+});
+
+const roots = () => slack.messages(CHANNEL).filter((m) => !m.thread_ts);
+type Audit = { audit: true; outcome: string; user: string; command: string; namespace?: string; pod?: string; container?: string; verdict?: string; durationMs?: number; policy?: { allowed: boolean; rule?: string; reason?: string }; reason?: string; retryAfterSeconds?: number; jobId?: string; team: string; channel: string; requestTime: string };
+const audits = (p: RoleProcess): Audit[] =>
+  p.output().split('\n').filter((l) => l.includes('"audit":true')).map((l) => JSON.parse(l) as Audit);
+
+/** Sends a command; returns the ephemeral reply (if any) and the root message (if one was posted). */
+async function send(user: string, text: string): Promise<{ reply?: string; root?: StoredMessage }> {
+  const before = roots().length;
+  const fields = slack.slashCommand({ channel_id: CHANNEL, user_id: user, command: '/kdebug', text });
+  const response = await sendSlashCommand(`http://127.0.0.1:${botPort}/slack/events`, SIGNING_SECRET, fields);
+  expect(response.status).toBe(200);
+  const outcome = await slack.waitFor(() => {
+    const reply = slack.responses(fields.response_url)[0];
+    if (reply) return { reply: (reply.body as { text: string }).text };
+    const root = roots()[before];
+    return root ? { root } : undefined;
+  }, 5000, `outcome of ${text}`);
+  return outcome;
+}
+
+async function finalText(root: StoredMessage): Promise<string> {
+  return slack.waitFor(() => {
+    const text = slack.message(CHANNEL, root.ts)!.text;
+    return /: queued$|: running/.test(text) ? undefined : text;
+  }, 40_000, 'final status');
+}
+
+test('a request no rule allows is refused with the reason and whom to ask, audited, and nothing is enqueued', async () => {
+  const rootsBefore = roots().length;
+  const { reply, root } = await send(DEV, 'dns coredns-0 -n kube-system');
+  expect(root).toBeUndefined();
+  expect(reply).toMatch(/^You can't run `dns` in namespace `kube-system`: .*default deny.*Ask #platform-team/);
+  expect(roots()).toHaveLength(rootsBefore);
+  const record = await slack.waitFor(() => audits(bot).find((a) => a.outcome === 'refused' && a.namespace === 'kube-system'), 3000, 'audit record');
+  expect(record).toMatchObject({ user: DEV, channel: CHANNEL, command: '/kdebug dns coredns-0 -n kube-system', policy: { allowed: false } });
+  expect(record.requestTime).toMatch(/^\d{4}-\d\d-\d\dT/);
+});
+
+test('capture needs an explicit grant', async () => {
+  const { reply } = await send(DEV, 'capture web-0 -n prod');
+  expect(reply).toMatch(/You can't run `capture` in namespace `prod`/);
+});
+
+test('whoami shows what the user may run where', async () => {
+  const { reply } = await send(DEV, 'whoami');
+  expect(reply).toContain('devs-dns-in-prod');
+  expect(reply).toMatch(/`dns`/);
+  expect(reply).toMatch(/`prod`/);
+});
+
+test('an allowed request runs and both sides audit it: enqueued by the bot, done by the worker', async () => {
+  const { root } = await send(DEV, 'dns web-0 -n prod');
+  expect(await finalText(root!)).toMatch(/: ok: /);
+  const enqueued = await slack.waitFor(() => audits(bot).find((a) => a.outcome === 'enqueued' && a.user === DEV), 3000, 'enqueued audit');
+  const done = await slack.waitFor(() => audits(worker).find((a) => a.outcome === 'done' && a.jobId === enqueued.jobId), 3000, 'done audit');
+  expect(enqueued.policy).toMatchObject({ allowed: true, rule: 'devs-dns-in-prod' });
+  expect(done).toMatchObject({ user: DEV, namespace: 'prod', pod: 'web-0', verdict: 'ok', container: `kdebug-${enqueued.jobId}` });
+  expect(done.durationMs).toBeGreaterThan(0);
+});
+
+test('the per-pod container budget refuses past its limit, and only a permitted override passes it', async () => {
+  // Budget 2 (override ceiling 3); the previous test added one container to web-0.
+  const second = await send(SRE, 'dns web-0 -n prod second.cluster.local.');
+  expect(await finalText(second.root!)).toMatch(/: nxdomain: /);
+  const third = await send(SRE, 'dns web-0 -n prod third.cluster.local.');
+  expect(await finalText(third.root!)).toMatch(/failed: Not adding another debug container to pod web-0: this pod already has 2 kdebug debug containers \(budget 2\); ephemeral containers stay until the pod is replaced/);
+  expect(await slack.waitFor(() => audits(worker).find((a) => a.outcome === 'budget-exceeded'), 3000, 'budget audit')).toMatchObject({ user: SRE });
+  const devOverride = await send(DEV, 'dns web-0 -n prod devtry.cluster.local. --override-budget');
+  expect(await finalText(devOverride.root!)).toMatch(/failed: Not adding another debug container/);
+  const sreOverride = await send(SRE, 'dns web-0 -n prod override.cluster.local. --override-budget');
+  expect(await finalText(sreOverride.root!)).toMatch(/: nxdomain: /);
+  expect(kube.getPod('prod', 'web-0')!.spec!.ephemeralContainers!.filter((c) => c.name.startsWith('kdebug-'))).toHaveLength(3);
+});
+
+test('the per-user rate limit answers with when to try again', async () => {
+  // DEV's rule has the default rate: 2 requests per 300 s; both were used above.
+  const { reply } = await send(DEV, 'dns web-0 -n prod again.cluster.local.');
+  expect(reply).toMatch(/the most allowed\. Try again in \d+ s\./);
+  expect(await slack.waitFor(() => audits(bot).find((a) => a.outcome === 'rate-limited'), 3000, 'rate audit')).toMatchObject({ user: DEV });
+});
+
+test('no secret appears in anything the processes logged', () => {
+  const logs = bot.output() + worker.output();
+  for (const secret of [slack.botToken, SIGNING_SECRET]) expect(logs).not.toContain(secret);
+});
