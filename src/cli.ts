@@ -69,7 +69,10 @@ async function start(role: Role, config: Config, logger: Logger): Promise<Runnin
   const limits = new Limits(redis, config.redis.keyPrefix, config.limits);
   const audit = new AuditLog({ logger, ...(config.policy.auditChannel ? { slack: { client: slack, channel: config.policy.auditChannel } } : {}) });
   if (role === 'worker' || role === 'all') {
-    const kube = createKubeClients(config);
+    const kube = createKubeClients(config, (err, attempt) => {
+      metrics.kubernetesErrors.inc({ kind: 'retried' });
+      logger.warn({ err: (err as Error).message, attempt }, 'Kubernetes API call failed; retrying');
+    });
     worker = startWorker({ config, checks, kube, redis, slack, deliverySlack: createDeliveryClient(config), logger, metrics, limits, audit });
     readiness.queue = () => worker!.problem();
     logger.info({ kubernetes: kube.server, concurrency: config.queue.concurrency }, 'worker started');

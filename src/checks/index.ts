@@ -6,8 +6,9 @@ import { httpCheck } from './http.js';
 import { pingCheck } from './ping.js';
 import { tlsCheck } from './tls.js';
 import { traceCheck } from './trace.js';
+import { triageCheck } from './triage.js';
 import type { CheckDefinition } from './types.js';
 
-const all: CheckDefinition<any>[] = [dnsCheck, httpCheck, tlsCheck, pingCheck, connCheck, traceCheck, captureCheck];
+const all: CheckDefinition<any>[] = [dnsCheck, httpCheck, tlsCheck, pingCheck, connCheck, traceCheck, captureCheck, triageCheck];
 
 export const checks: ReadonlyMap<string, CheckDefinition<any>> = new Map(all.map((check) => [check.name, check]));

@@ -35,6 +35,7 @@ export const configSchema = z
         imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']),
         kubeconfig: z.string(),
         maxLogBytes: z.number().int().min(1024),
+        requestTimeoutSeconds: z.number().int().min(1).max(300),
       })
       .strict(),
     jobs: z

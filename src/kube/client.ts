@@ -2,6 +2,7 @@
 import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { ConfigError } from '../config/load.js';
 import type { Config } from '../config/schema.js';
+import { retrying, type RetryPolicy } from './retry.js';
 
 export interface KubeClients {
   kc: KubeConfig;
@@ -12,7 +13,7 @@ export interface KubeClients {
 }
 
 /** An explicit kubeconfig path wins; otherwise in-cluster inside a pod, else ~/.kube/config. */
-export function createKubeClients(config: Config): KubeClients {
+export function createKubeClients(config: Config, onRetry?: RetryPolicy['onRetry']): KubeClients {
   const kc = new KubeConfig();
   try {
     if (config.kubernetes.kubeconfig) kc.loadFromFile(config.kubernetes.kubeconfig);
@@ -23,5 +24,11 @@ export function createKubeClients(config: Config): KubeClients {
   if (!kc.getCurrentCluster()) {
     throw new ConfigError('no Kubernetes cluster configured: set KUBECONFIG to a kubeconfig with a current context, or run kdebug in a pod with a service account');
   }
-  return { kc, core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api), server: kc.getCurrentCluster()?.server ?? '(no cluster)' };
+  const policy: RetryPolicy = { attempts: 4, baseDelayMs: 300, timeoutMs: config.kubernetes.requestTimeoutSeconds * 1000, onRetry };
+  return {
+    kc,
+    core: retrying(kc.makeApiClient(CoreV1Api), policy),
+    apps: retrying(kc.makeApiClient(AppsV1Api), policy),
+    server: kc.getCurrentCluster()?.server ?? '(no cluster)',
+  };
 }

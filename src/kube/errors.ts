@@ -36,7 +36,7 @@ export function statusOf(err: unknown): { code: number; status: KubeStatus } | u
 }
 
 /** Network-level failures (no HTTP answer at all). */
-function networkCode(err: unknown): string | undefined {
+export function networkCode(err: unknown): string | undefined {
   for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && /^E[A-Z]+/.test(code)) return code;

@@ -15,7 +15,7 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { stringify } from 'yaml';
-import { createHandler, type DenyRule, type RecordedRequest } from './kube/apiserver.js';
+import { createHandler, type ApiFault, type DenyRule, type RecordedRequest } from './kube/apiserver.js';
 import { Kubelet } from './kube/kubelet.js';
 import { ObjectStore } from './kube/store.js';
 import { servingCert } from './kube/tls.js';
@@ -23,7 +23,7 @@ import { clone, k8sTime, type ContainerSpec, type ContainerStatus, type KubeObje
 import { defaultContainer } from './kube/validation.js';
 import { createPodNetwork, netnsAvailable, type PodNetwork, type PodNetworkOptions } from './netns.js';
 
-export type { RecordedRequest } from './kube/apiserver.js';
+export type { ApiFault, RecordedRequest } from './kube/apiserver.js';
 export type { Pod, KubeObject, ContainerStatus } from './kube/types.js';
 
 export interface KubeEmulatorOptions {
@@ -72,6 +72,7 @@ export class KubeEmulator {
   /** Networks of deleted pods, destroyed by stop(). */
   private readonly retiredNetworks: PodNetwork[] = [];
   private readonly denyRules: DenyRule[] = [];
+  private readonly faults: Array<{ verb: string; resource: string; subresource: string; fault: ApiFault; times: number }> = [];
   private readonly failingImages = new Set<string>();
   private readonly streams = new Set<ServerResponse>();
   private startDelayMs = 50;
@@ -133,6 +134,12 @@ export class KubeEmulator {
       bookmarkIntervalMs: this.opts.bookmarkIntervalMs,
       requests: this.requests,
       isDenied: (req) => this.denyRules.some((d) => d.verb === req.verb && d.resource === req.resource && (d.subresource ?? '') === (req.subresource ?? '')),
+      takeFault: (req) => {
+        const entry = this.faults.find((f) => f.times > 0 && f.verb === req.verb && f.resource === req.resource && f.subresource === (req.subresource ?? ''));
+        if (!entry) return undefined;
+        entry.times -= 1;
+        return entry.fault;
+      },
       streams: this.streams,
       deletePod: (ns, name) => this.deletePod(ns, name),
     });
@@ -336,6 +343,15 @@ export class KubeEmulator {
   }
 
   /** Ephemeral containers using exactly this image go ErrImagePull, then ImagePullBackOff forever. */
+  /**
+   * The next `times` requests with this verb on this resource (e.g. 'patch', 'pods/ephemeralcontainers')
+   * get `fault`: a 5xx or 429, a late answer, a watch cut short, or a watch told its version expired.
+   */
+  injectFault(verb: RecordedRequest['verb'], resource: string, fault: ApiFault, times = 1): void {
+    const [res, sub] = resource.split('/');
+    this.faults.push({ verb, resource: res ?? resource, subresource: sub ?? '', fault, times });
+  }
+
   failImagePull(image: string): void {
     this.failingImages.add(image);
   }

@@ -30,6 +30,17 @@ export interface DenyRule {
   subresource?: string;
 }
 
+/** A fault to inject into matching requests (see KubeEmulator.injectFault). */
+export type ApiFault =
+  /** Answer with this HTTP status and the API server's Status body. */
+  | { status: 429 | 500 | 502 | 503 | 504; delayMs?: number }
+  /** Answer normally, only late (longer than a client's timeout, say). */
+  | { delayMs: number }
+  /** Watches: cut the stream (no clean end) after this long. */
+  | { dropAfterMs: number }
+  /** Watches: send the ERROR event a real server sends when the resourceVersion expired (410). */
+  | { expired: true };
+
 /** What the handlers need from the emulator. */
 export interface ApiServerState {
   store: ObjectStore;
@@ -40,6 +51,8 @@ export interface ApiServerState {
   bookmarkIntervalMs: number;
   requests: RecordedRequest[];
   isDenied(req: RecordedRequest): boolean;
+  /** The next injected fault for this request, if any (each is used up once). */
+  takeFault(req: RecordedRequest): ApiFault | undefined;
   /** Deletes a pod the way the emulator's deletePod() does (kills its processes, frees its network). */
   deletePod(namespace: string, name: string): KubeObject | undefined;
   /** Responses kept open (watches, followed logs), closed by stop(). */
@@ -198,6 +211,18 @@ async function handle(state: ApiServerState, req: IncomingMessage, res: ServerRe
   if (r.name !== undefined) attrs.name = r.name;
   state.requests.push(attrs);
   if (state.isDenied(attrs)) throw forbidden(groupResource(r), r.name, rbacReason(state.user, attrs));
+  const fault = state.takeFault(attrs);
+  if (fault && 'delayMs' in fault && fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+  if (fault && 'status' in fault) {
+    const reasons: Record<number, string> = { 429: 'TooManyRequests', 500: 'InternalError', 502: 'InternalError', 503: 'ServiceUnavailable', 504: 'Timeout' };
+    throw new ApiError(status(fault.status, reasons[fault.status] ?? 'InternalError', fault.status === 429 ? 'the server has received too many requests and has asked us to try again later' : 'the server is currently unable to handle the request'));
+  }
+  if (fault && 'expired' in fault) {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(`${JSON.stringify({ type: 'ERROR', object: status(410, 'Expired', 'too old resource version: 1 (2)') })}\n`);
+    return;
+  }
+  if (fault && 'dropAfterMs' in fault) setTimeout(() => res.destroy(), fault.dropAfterMs);
 
   if (r.subresource === 'ephemeralcontainers') {
     // Old clusters (or the feature gate off) do not serve the subresource at all.

@@ -256,7 +256,7 @@ describe('usage errors', () => {
     ['dns web --namspace prod', ['Did you mean `--namespace`?']],
     ['dns web --Namespace prod', ['Did you mean `--namespace`?']],
     ['dns web --timout 30s', ['Did you mean `--timeout`?']],
-    ['dns web --zzzzzz 1', ["`--zzzzzz` isn't an option of `dns`.", 'Options: `--server`, `-n`, `--namespace`, `-c`, `--container`, `--timeout`.']],
+    ['dns web --zzzzzz 1', ["`--zzzzzz` isn't an option of `dns`.", 'Options: `--server`, `-n`, `--namespace`, `-c`, `--container`, `--timeout`, `--override-budget`.']],
     ['tls web api.example.com --server 1.1.1.1', ["`--server` isn't an option of `tls`.", '`--sni`']],
     ['dns web -x', ["`-x` isn't an option of `dns`."]],
     // timeouts
@@ -532,4 +532,27 @@ describe('never throws', () => {
     for (const text of ['', 'help', 'help dns', 'dns web', '-n x', '--help']) assertValid(parseCommandText(text, new Map()), text);
     expect(usageOf('dns web', new Map())).toContain('No checks are installed.');
   });
+});
+
+describe('--override-budget and --local', () => {
+  test('--override-budget is a switch on a pod request', () => {
+    const parsed = parseCommandText('dns web-0 -n prod --override-budget', checks);
+    expect(parsed).toMatchObject({ kind: 'request', request: { overrideBudget: true, target: { kind: 'pod', name: 'web-0' } } });
+    expect(usageOf('dns web-0 --override-budget=yes')).toContain('`--override-budget` takes no value.');
+  });
+
+  test('--local requests have no target, refuse pod flags and accept local-only options', () => {
+    expect(parseTokens(['dns', 'a.example'], checks, { local: true })).toMatchObject({ kind: 'local', request: { check: 'dns', positional: ['a.example'] } });
+    const podFlag = parseTokens(['dns', '-n', 'prod'], checks, { local: true });
+    expect(podFlag.kind === 'usage' && podFlag.message).toMatch(/with --local the check runs on this machine/);
+    const budget = parseTokens(['dns', '--override-budget'], checks, { local: true });
+    expect(budget.kind === 'usage' && budget.message).toMatch(/with --local there is no pod/);
+  });
+});
+
+test('an option that names a file on this machine is refused from Slack', async () => {
+  const { checks: real } = await import('../../../src/checks/index.js');
+  const parsed = parseCommandText('http web-0 https://api.prod/ --cacert /etc/ssl/ca.pem', real);
+  expect(parsed.kind === 'usage' && parsed.message).toMatch(/^`--cacert` names a file on your machine, so it only works with `kdebug run http --local`\./);
+  expect(parseTokens(['http', 'https://api.prod/', '--cacert', '/etc/ssl/ca.pem'], real, { local: true }).kind).toBe('local');
 });
