@@ -64,7 +64,8 @@ async function emulator(opts: ConstructorParameters<typeof KubeEmulator>[0] = {}
   await kube.addPod({ namespace: 'prod', name: 'web-0', containers: [{ name: 'app', image: 'web:1' }, { name: 'sidecar', image: 'proxy:1' }] });
   const path = join(mkdtempSync(join(tmpdir(), 'kdebug-kc-')), 'kubeconfig');
   kube.writeKubeconfig(path);
-  return { kube, clients: createKubeClients(loadConfig({ env: { KUBECONFIG: path } })) };
+  // A short request timeout, so a late answer is retried within the test's time.
+  return { kube, clients: createKubeClients(loadConfig({ env: { KUBECONFIG: path, KDEBUG_KUBERNETES_REQUEST_TIMEOUT_SECONDS: '1' } })) };
 }
 
 /** Runs one dns job through the real runner and returns its outcome and the thread's text. */
@@ -206,4 +207,54 @@ test('target container: -c, else the default-container annotation, else the firs
   expect(chooseTargetContainer(pod({ 'kubectl.kubernetes.io/default-container': 'b' }))).toBe('b');
   expect(chooseTargetContainer(pod({ 'kubectl.kubernetes.io/default-container': 'gone' }))).toBe('a');
   expect(chooseTargetContainer(pod())).toBe('a');
+});
+
+describe('Kubernetes API faults are retried or resumed; final answers are not retried', () => {
+  const count = (kube: KubeEmulator, verb: string, resource: string, subresource?: string) =>
+    kube.requests.filter((r) => r.verb === verb && r.resource === resource && (r.subresource ?? '') === (subresource ?? '')).length;
+
+  test('5xx, 429 and a late answer are retried; the job still ends with its verdict and one container', async () => {
+    const env = await emulator();
+    try {
+      env.kube.injectFault('get', 'pods', { status: 503 }, 1);
+      env.kube.injectFault('get', 'pods', { status: 429 }, 1);
+      env.kube.injectFault('patch', 'pods/ephemeralcontainers', { status: 500 }, 1);
+      env.kube.injectFault('get', 'pods/log', { delayMs: 1500 }, 1);
+      const { outcome } = await runDns(env, 'dns web-0 -n prod');
+      expect(outcome.status).toBe('done');
+      expect(count(env.kube, 'get', 'pods')).toBeGreaterThanOrEqual(3);
+      expect(count(env.kube, 'patch', 'pods', 'ephemeralcontainers')).toBe(2);
+      expect(env.kube.getPod('prod', 'web-0')!.spec!.ephemeralContainers!.filter((c) => c.name === outcome.container)).toHaveLength(1);
+    } finally {
+      await env.kube.stop();
+    }
+  });
+
+  test('a dropped watch and an expired resourceVersion (410) are resumed', async () => {
+    const env = await emulator();
+    try {
+      env.kube.setStartDelay(1500);
+      env.kube.injectFault('watch', 'pods', { dropAfterMs: 200 }, 1);
+      env.kube.injectFault('watch', 'pods', { expired: true }, 1);
+      const { outcome } = await runDns(env, 'dns web-0 -n prod');
+      expect(outcome.status).toBe('done');
+      expect(count(env.kube, 'watch', 'pods')).toBeGreaterThanOrEqual(3);
+    } finally {
+      await env.kube.stop();
+    }
+  });
+
+  test('403 and 404 are answered at once, without retries', async () => {
+    const env = await emulator();
+    try {
+      env.kube.deny('patch', 'pods', 'ephemeralcontainers');
+      expect((await runDns(env, 'dns web-0 -n prod')).outcome.failure).toBe('forbidden');
+      expect(count(env.kube, 'patch', 'pods', 'ephemeralcontainers')).toBe(1);
+      const before = count(env.kube, 'get', 'pods');
+      expect((await runDns(env, 'dns web-9 -n prod', { target: { kind: 'pod', name: 'web-9' } })).outcome.failure).toBe('not-found');
+      expect(count(env.kube, 'get', 'pods') - before).toBe(1);
+    } finally {
+      await env.kube.stop();
+    }
+  });
 });
