@@ -12,6 +12,8 @@ import { Metrics } from './observability/metrics.js';
 import { AuditLog } from './policy/audit.js';
 import { Limits } from './policy/limits.js';
 import { GroupMembership, PolicyError, PolicyStore, resolvePolicyPath, slackGroupLister } from './policy/policy.js';
+import { createAnswers, type Answers } from './delivery/answers.js';
+import { Cancellations } from './queue/cancel.js';
 import { DiagnosticQueue } from './queue/queue.js';
 import { connectRedis, RedisUnavailableError } from './queue/redis.js';
 import { createBotApp, type BotApp } from './slack/app.js';
@@ -47,6 +49,7 @@ interface Running {
   bot?: BotApp;
   worker?: RunningWorker;
   policy?: PolicyStore;
+  answers?: Answers;
   queue: DiagnosticQueue;
   redis: Redis;
   health: HealthServer;
@@ -65,6 +68,7 @@ async function start(role: Role, config: Config, logger: Logger): Promise<Runnin
   let worker: RunningWorker | undefined;
   let bot: BotApp | undefined;
   let policy: PolicyStore | undefined;
+  let answers: Answers | undefined;
   const slack = createWebClient(config);
   const limits = new Limits(redis, config.redis.keyPrefix, config.limits);
   const audit = new AuditLog({ logger, ...(config.policy.auditChannel ? { slack: { client: slack, channel: config.policy.auditChannel } } : {}) });
@@ -80,7 +84,9 @@ async function start(role: Role, config: Config, logger: Logger): Promise<Runnin
   if (role === 'bot' || role === 'all') {
     policy = new PolicyStore({ path: resolvePolicyPath(config.policy.path), logger, knownChecks: checks.keys() });
     const groups = new GroupMembership({ list: slackGroupLister(slack), ttlSeconds: config.policy.groupCacheSeconds, logger });
-    bot = createBotApp({ config, checks, queue, logger, metrics, access: { policy, groups, limits, audit } });
+    answers = createAnswers(redis, config.redis.keyPrefix, config.queue.keepCompletedSeconds);
+    const cancellations = new Cancellations(redis, config.redis.keyPrefix);
+    bot = createBotApp({ config, checks, queue, logger, metrics, access: { policy, groups, limits, audit }, cancellations, answers: answers.sink });
     readiness.slack = () => bot!.slackProblem();
     await bot.start();
     const transport = slackTransport(config);
@@ -88,7 +94,7 @@ async function start(role: Role, config: Config, logger: Logger): Promise<Runnin
   }
   const health = await startHealthServer(config.health.port, readiness, metrics);
   logger.info({ port: health.port }, 'health endpoints on /healthz, /readyz, /metrics');
-  return { bot, worker, policy, queue, redis, health };
+  return { bot, worker, policy, answers, queue, redis, health };
 }
 
 /**
@@ -101,6 +107,7 @@ async function stop(running: Running, config: Config, logger: Logger): Promise<v
   await running.bot?.stop().catch((err: Error) => logger.warn({ err: err.message }, 'bot stop failed'));
   await running.worker?.stop(config.shutdown.graceSeconds * 1000).catch((err: Error) => logger.warn({ err: err.message }, 'worker stop failed'));
   running.policy?.close();
+  await running.answers?.close().catch(() => undefined);
   await running.queue.close().catch(() => undefined);
   await running.health.close();
   running.redis.disconnect();

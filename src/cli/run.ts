@@ -52,6 +52,10 @@ export async function runCommand(argv: string[], io: Io, env: NodeJS.ProcessEnv 
     io.err(`kdebug run: ${parsed.message.replace(/`\/kdebug /g, '`kdebug run ')}\n`);
     return 2;
   }
+  if (parsed.kind === 'cancel') {
+    io.err('kdebug run: cancel is a Slack command (/kdebug cancel <job id>); stop a terminal run with Ctrl-C\n');
+    return 2;
+  }
   const config = loadConfig({ env });
   const check = checks.get(parsed.request.check)!;
   const args = check.parseArgs(parsed.request.positional, parsed.request.options);

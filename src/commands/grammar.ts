@@ -36,6 +36,8 @@ export type ParseResult =
   | { kind: 'request'; request: DiagnosticRequest }
   /** `kdebug run <check> --local …`: no pod; the steps run on this machine. */
   | { kind: 'local'; request: LocalRequest }
+  /** `/kdebug cancel <job id>`: stop a queued or running job. */
+  | { kind: 'cancel'; jobId: string }
   | { kind: 'help'; check?: string }
   | { kind: 'usage'; message: string };
 
@@ -321,6 +323,20 @@ function helpFor(name: string | undefined, checks: CheckRegistry): ParseResult {
   return found ? { kind: 'help', check: found.key } : unknownCheck(name, checks);
 }
 
+const JOB_ID = /^[0-9a-f]{16}$/;
+
+/** `cancel <job id>`: the id is shown under every root message. */
+function cancelFor(rest: readonly string[]): ParseResult {
+  const [id, ...extra] = rest;
+  if (id === undefined || extra.length > 0 || !JOB_ID.test(id.toLowerCase())) {
+    return {
+      kind: 'usage',
+      message: `Which job? Give the job id shown under the root message, e.g. \`/kdebug cancel 3f9a0c1e5b7d2a64\`, or use its Cancel button.\nUsage: \`/kdebug cancel <job id>\``,
+    };
+  }
+  return { kind: 'cancel', jobId: id.toLowerCase() };
+}
+
 /** Parse slash-command text (as Slack sends it) into a request, a help request or a usage error. */
 export function parseCommandText(text: string, checks: CheckRegistry): ParseResult {
   const tokenized = tokenize(text);
@@ -335,6 +351,7 @@ export function parseTokens(tokens: readonly string[], checks: CheckRegistry, op
   const first = tokens[0];
   if (first === undefined) return { kind: 'help' };
   if (first.toLowerCase() === 'help') return helpFor(tokens[1], checks);
+  if (first.toLowerCase() === 'cancel' && !opts.local) return cancelFor(tokens.slice(1));
 
   const end = tokens.indexOf('--');
   const wantsHelp = (end === -1 ? tokens : tokens.slice(0, end)).some(isHelpFlag);

@@ -22,7 +22,9 @@ export type AuditOutcome =
   /** Ran to a finding. */
   | 'done'
   | 'failed'
-  | 'timed-out';
+  | 'timed-out'
+  /** Stopped by /kdebug cancel or the Cancel button. */
+  | 'cancelled';
 
 export const AUDIT_OUTCOMES: readonly AuditOutcome[] = [
   'refused',
@@ -35,6 +37,7 @@ export const AUDIT_OUTCOMES: readonly AuditOutcome[] = [
   'done',
   'failed',
   'timed-out',
+  'cancelled',
 ];
 
 export interface AuditPolicyVerdict {
@@ -181,7 +184,7 @@ export interface AuditJob {
 
 /** What runJob returned (structurally a JobOutcome). */
 export interface AuditJobResult {
-  status: 'done' | 'failed';
+  status: 'done' | 'failed' | 'cancelled';
   verdict?: string;
   /** UserFacingError kind, e.g. "deadline". */
   failure?: string;
@@ -195,6 +198,7 @@ export interface AuditJobResult {
  */
 export function outcomeOf(result: AuditJobResult): AuditOutcome {
   if (result.status === 'done') return 'done';
+  if (result.status === 'cancelled') return 'cancelled';
   if (result.failure === 'deadline') return 'timed-out';
   if (result.failure === 'budget') return 'budget-exceeded';
   if (result.failure === 'busy') return 'busy';
@@ -265,6 +269,7 @@ const OUTCOME_EMOJI: Record<AuditOutcome, string> = {
   done: ':white_check_mark:',
   failed: ':x:',
   'timed-out': ':alarm_clock:',
+  cancelled: ':no_entry_sign:',
 };
 
 const slackEscape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

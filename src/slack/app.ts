@@ -3,7 +3,8 @@
 import { App, LogLevel, SocketModeReceiver, type Logger as BoltLogger } from '@slack/bolt';
 import { slackTransport } from '../config/load.js';
 import type { Logger } from '../observability/logger.js';
-import { handleSlashCommand, type CommandDeps } from './commands.js';
+import { cancelJob, handleSlashCommand, type CommandDeps } from './commands.js';
+import { CANCEL_ACTION } from './render.js';
 
 /** Bolt logs through pino, so every line is structured JSON with secrets redacted. */
 function boltLogger(logger: Logger): BoltLogger {
@@ -57,6 +58,14 @@ export function createBotApp(deps: CommandDeps): BotApp {
     } finally {
       inFlight.delete(handling);
     }
+  });
+  // The Cancel button on a root message.
+  app.action(CANCEL_ACTION, async ({ ack, body, action, respond }) => {
+    await ack();
+    const jobId = 'value' in action && typeof action.value === 'string' ? action.value : '';
+    const channelId = 'channel' in body && body.channel ? body.channel.id : '';
+    const reply = /^[0-9a-f]{16}$/.test(jobId) ? await cancelJob(jobId, body.user.id, channelId, deps) : 'That Cancel button carries no job id.';
+    await respond({ response_type: 'ephemeral', replace_original: false, text: reply });
   });
   app.error(async (err) => {
     deps.logger.error({ err: err.message }, 'unhandled error in a Slack listener');

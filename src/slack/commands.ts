@@ -11,7 +11,9 @@ import type { Metrics } from '../observability/metrics.js';
 import type { AuditLog } from '../policy/audit.js';
 import type { Limits } from '../policy/limits.js';
 import { admit, type GroupMembership, type PolicyStore } from '../policy/policy.js';
-import { jobIdFor, type DiagnosticJob } from '../queue/job.js';
+import { diagnosticJobSchema, jobIdFor, type DiagnosticJob } from '../queue/job.js';
+import type { Cancellations } from '../queue/cancel.js';
+import { cancelledOps, type AnswerSink } from '../worker/run-job.js';
 import type { DiagnosticQueue } from '../queue/queue.js';
 import { escapeText, rootMessage } from './render.js';
 
@@ -22,6 +24,9 @@ export interface CommandDeps {
   logger: Logger;
   metrics: Metrics;
   access: AccessControl;
+  cancellations: Cancellations;
+  /** Where the bot puts the answer of a job it cancelled before any worker took it. */
+  answers: AnswerSink;
 }
 
 /** Who may do what (policy and user groups), how often (limits), and the record of it (audit). */
@@ -66,6 +71,10 @@ export async function handleSlashCommand(command: SlashCommand, io: CommandIo, d
   if (parsed.kind === 'usage') {
     count('usage');
     await io.ack({ response_type: 'ephemeral', text: escapeText(parsed.message) });
+    return;
+  }
+  if (parsed.kind === 'cancel') {
+    await io.ack({ response_type: 'ephemeral', text: await cancelJob(parsed.jobId, command.user_id, command.channel_id, deps) });
     return;
   }
   if (parsed.kind !== 'request') throw new Error('slash commands never parse as local requests');
@@ -150,4 +159,39 @@ export async function handleSlashCommand(command: SlashCommand, io: CommandIo, d
       .update({ channel: command.channel_id, ts: rootTs, text: 'Could not queue the diagnostic (the job queue is unavailable). Run the command again in a minute.' })
       .catch(() => undefined);
   }
+}
+
+/**
+ * Cancel a job for a user (the /kdebug cancel command and the Cancel button): the requester, or
+ * anyone the policy lets run that check in that namespace. Returns the reply for the user.
+ */
+export async function cancelJob(jobId: string, userId: string, channelId: string, deps: CommandDeps): Promise<string> {
+  const { queue, cancellations, access, answers, logger, metrics } = deps;
+  const bullJob = await queue.queue.getJob(jobId);
+  const parsed = diagnosticJobSchema.safeParse(bullJob?.data);
+  if (!bullJob || !parsed.success) return `There's no job \`${jobId}\` (finished jobs are forgotten after a day). The id is under the command's root message.`;
+  const job = parsed.data;
+  if (job.requestedBy.userId !== userId) {
+    const groups = await access.groups.groupsOf(userId, access.policy.groupIds());
+    const verdict = access.policy.evaluate({ userId, channelId, namespace: job.namespace, check: job.check, userGroups: groups });
+    if (!verdict.allowed) return `Only <@${job.requestedBy.userId}>, or someone allowed to run \`${job.check}\` in \`${job.namespace}\`, can cancel job \`${jobId}\`.`;
+  }
+  const state = await bullJob.getState();
+  if (state === 'completed' || state === 'failed') return `Job \`${jobId}\` has already finished; its answer is in its thread.`;
+  await cancellations.request(jobId, userId);
+  metrics.requests.inc({ check: job.check, outcome: 'cancel' });
+  logger.info({ jobId, by: userId, state }, 'cancellation requested');
+  if (state !== 'active') {
+    // Nobody runs it yet: take it off the queue and answer right away.
+    const removed = await bullJob.remove().then(
+      () => true,
+      () => false, // a worker took it meanwhile; the flag stops it
+    );
+    if (removed) {
+      await answers.write(job.id, cancelledOps(job, userId, Date.now() - job.enqueuedAt, false));
+      await answers.deliver(job);
+      return `Cancelled job \`${jobId}\` before it started.`;
+    }
+  }
+  return `Cancelling job \`${jobId}\`: the worker running it stops and says so in the thread.`;
 }

@@ -44,7 +44,11 @@ export type RootStatus =
   | { state: 'queued' }
   | { state: 'running'; detail: string }
   | { state: 'done'; finding: Finding; durationMs: number }
-  | { state: 'failed'; message: string; durationMs: number };
+  | { state: 'failed'; message: string; durationMs: number }
+  | { state: 'cancelled'; by: string; durationMs: number };
+
+/** The action id of the Cancel button on a root message. */
+export const CANCEL_ACTION = 'kdebug_cancel';
 
 export function formatDuration(ms: number): string {
   return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
@@ -73,14 +77,20 @@ export function rootMessage(job: DiagnosticJob, status: RootStatus): SlackMessag
       line = `:x: *${what}*, ${who}: failed after ${formatDuration(status.durationMs)}: ${escapeText(status.message)}`;
       plain = `${describeJob(job)}: failed: ${status.message}`;
       break;
+    case 'cancelled':
+      line = `:no_entry_sign: *${what}*, ${who}: cancelled by <@${status.by}> after ${formatDuration(status.durationMs)}`;
+      plain = `${describeJob(job)}: cancelled`;
+      break;
   }
-  return {
-    text: clip(plain, 3000),
-    blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text: clip(line, SECTION_LIMIT) } },
-      { type: 'context', elements: [{ type: 'mrkdwn', text: `job \`${job.id}\` · \`${escapeText(clip(job.commandText, 200))}\`` }] },
-    ],
-  };
+  const blocks: KnownBlock[] = [
+    { type: 'section', text: { type: 'mrkdwn', text: clip(line, SECTION_LIMIT) } },
+    { type: 'context', elements: [{ type: 'mrkdwn', text: `job \`${job.id}\` · \`${escapeText(clip(job.commandText, 200))}\`` }] },
+  ];
+  // A job still to finish can be stopped from its root message.
+  if (status.state === 'queued' || status.state === 'running') {
+    blocks.push({ type: 'actions', elements: [{ type: 'button', action_id: CANCEL_ACTION, text: { type: 'plain_text', text: 'Cancel' }, value: job.id, style: 'danger' }] });
+  }
+  return { text: clip(plain, 3000), blocks };
 }
 
 function factLines(facts: Finding['facts']): string {

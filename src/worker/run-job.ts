@@ -12,7 +12,7 @@ import { UserFacingError } from '../kube/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { debugContainerName, type DiagnosticJob } from '../queue/job.js';
-import { failureMessage, findingMessage, rootMessage, type SlackMessage } from '../slack/render.js';
+import { failureMessage, findingMessage, formatDuration, rootMessage, type SlackMessage } from '../slack/render.js';
 import type { JobThread } from '../slack/web.js';
 
 export interface JobSettings {
@@ -24,7 +24,7 @@ export interface JobSettings {
 }
 
 export interface JobOutcome {
-  status: 'done' | 'failed' | 'recovered';
+  status: 'done' | 'failed' | 'cancelled' | 'recovered';
   verdict?: string;
   failure?: string;
   pod?: string;
@@ -36,6 +36,14 @@ export class JobHandedBack extends Error {
   override name = 'JobHandedBack';
   constructor() {
     super('the worker is shutting down; the job goes back to the queue');
+  }
+}
+
+/** Someone cancelled the job (/kdebug cancel or the Cancel button). */
+export class JobCancelled extends Error {
+  override name = 'JobCancelled';
+  constructor(readonly by: string) {
+    super(`cancelled by ${by}`);
   }
 }
 
@@ -73,6 +81,18 @@ async function progress(deps: JobDeps, job: DiagnosticJob, detail: string): Prom
 const reply = (message: SlackMessage): OutboxOp => ({ kind: 'reply', text: message.text, blocks: message.blocks });
 const root = (message: SlackMessage): OutboxOp => ({ kind: 'root', text: message.text, blocks: message.blocks });
 
+/** The answer to a cancelled job: who stopped it, and what happens to a container already added. */
+export function cancelledOps(job: DiagnosticJob, by: string, durationMs: number, containerAdded: boolean): OutboxOp[] {
+  const container = containerAdded
+    ? ` The debug container kdebug-${job.id} may keep running until its own deadline (${job.timeoutSeconds} s): ephemeral containers cannot be stopped or removed.`
+    : '';
+  const text = `Cancelled by <@${by}> after ${formatDuration(durationMs)}.${container}`;
+  return [
+    { kind: 'reply', text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] },
+    root(rootMessage(job, { state: 'cancelled', by, durationMs })),
+  ];
+}
+
 export async function runJob(job: DiagnosticJob, check: CheckDefinition<unknown>, args: unknown, deps: JobDeps): Promise<JobOutcome> {
   const log = deps.logger.child({ jobId: job.id, check: job.check, namespace: job.namespace });
   if (await deps.answers.exists(job.id)) {
@@ -89,8 +109,10 @@ export async function runJob(job: DiagnosticJob, check: CheckDefinition<unknown>
   const ops: OutboxOp[] = [];
   const pcapPath = check.streamsPcap ? join(tmpdir(), `kdebug-${job.id}.pcap`) : undefined;
   let podName: string | undefined;
+  let containerAdded = false;
   let outcome: JobOutcome;
   try {
+    deps.signal?.throwIfAborted();
     await progress(deps, job, `finding ${job.target.kind} ${job.target.name}`);
     const result = await runInPod(deps.kube, {
       namespace: job.namespace,
@@ -111,6 +133,7 @@ export async function runJob(job: DiagnosticJob, check: CheckDefinition<unknown>
         ops.push(reply({ text: note, blocks: [{ type: 'context', elements: [{ type: 'mrkdwn', text: note }] }] }));
       },
       onProgress: (status) => {
+        if (/^(added|found) debug container/.test(status)) containerAdded = true;
         log.info({ container: containerName, status }, 'debug container progress');
         void progress(deps, job, status);
       },
@@ -135,6 +158,14 @@ export async function runJob(job: DiagnosticJob, check: CheckDefinition<unknown>
     outcome = { status: 'done', verdict: finding.verdict, pod: podName, container: containerName };
   } catch (err) {
     if (deps.signal?.aborted && deps.signal.reason instanceof JobHandedBack) throw deps.signal.reason;
+    if (deps.signal?.aborted && deps.signal.reason instanceof JobCancelled) {
+      const by = deps.signal.reason.by;
+      log.info({ by }, 'job cancelled');
+      ops.push(...cancelledOps(job, by, now() - started, containerAdded));
+      await deps.answers.write(job.id, ops);
+      await deps.answers.deliver(job);
+      return { status: 'cancelled', pod: podName, container: containerName };
+    }
     const failure = err instanceof UserFacingError ? err : new UserFacingError(`Internal error while running the diagnostic (${(err as Error)?.message ?? String(err)}). The worker's log has details for job ${job.id}.`, 'internal');
     log.warn({ kind: failure.kind, err: failure.message, pod: podName }, 'job failed');
     deps.metrics.verdicts.inc({ check: job.check, verdict: `failed:${failure.kind}` });

@@ -5,8 +5,8 @@ import type { WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
 import type { CheckDefinition } from '../checks/types.js';
 import type { Config } from '../config/schema.js';
-import { Outbox } from '../delivery/outbox.js';
-import { DeliveryQueue, startDeliveryWorker } from '../delivery/queue.js';
+import { createAnswers } from '../delivery/answers.js';
+import { startDeliveryWorker } from '../delivery/queue.js';
 import type { KubeClients } from '../kube/client.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -17,7 +17,8 @@ import { dedupeSubjectForJob, kdebugContainerNames, type Limits } from '../polic
 import { UserFacingError } from '../kube/errors.js';
 import { failureMessage, rootMessage } from '../slack/render.js';
 import { JobThread } from '../slack/web.js';
-import { JobHandedBack, runJob, type AnswerSink, type JobOutcome } from './run-job.js';
+import { Cancellations } from '../queue/cancel.js';
+import { cancelledOps, JobCancelled, JobHandedBack, runJob, type JobOutcome } from './run-job.js';
 
 export interface WorkerDeps {
   config: Config;
@@ -44,16 +45,16 @@ export interface RunningWorker {
 
 export function startWorker({ config, checks, kube, redis, slack, deliverySlack, logger, metrics, limits, audit }: WorkerDeps): RunningWorker {
   const prefix = config.redis.keyPrefix;
-  const outbox = new Outbox(redis, prefix);
-  const deliveries = new DeliveryQueue(redis, prefix, config.queue.keepCompletedSeconds);
-  const answers: AnswerSink = {
-    write: (jobId, ops) => outbox.write(jobId, ops),
-    exists: (jobId) => outbox.exists(jobId),
-    deliver: (job) => deliveries.enqueue({ jobId: job.id, channel: job.reply.channel, rootTs: job.reply.rootTs }),
-  };
+  const { sink: answers, outbox, close: closeAnswers } = createAnswers(redis, prefix, config.queue.keepCompletedSeconds);
   const deliveryWorker = startDeliveryWorker({ redisUrl: config.redis.url, prefix, outbox, slack: deliverySlack, logger, metrics });
 
   const running = new Map<string, AbortController>();
+  const cancellations = new Cancellations(redis, prefix);
+  // A cancellation reaches whichever worker runs the job.
+  const unsubscribe = cancellations.subscribe((jobId, userId) => {
+    running.get(jobId)?.abort(new JobCancelled(userId));
+  });
+  unsubscribe.catch((err: Error) => logger.error({ err: err.message }, 'cannot listen for cancellations'));
   const worker = new Worker<unknown, JobOutcome>(
     QUEUE_NAME,
     async (bullJob, token) => {
@@ -66,6 +67,13 @@ export function startWorker({ config, checks, kube, redis, slack, deliverySlack,
       }
       const { job, check, args } = validated;
       if (bullJob.processedOn) metrics.queueWait.observe(Math.max(0, bullJob.processedOn - bullJob.timestamp) / 1000);
+      const cancelledBy = await cancellations.cancelledBy(job.id);
+      if (cancelledBy) {
+        // Cancelled while it waited (or while another worker had it): nothing runs.
+        await answers.write(job.id, cancelledOps(job, cancelledBy, Date.now() - job.enqueuedAt, false));
+        await answers.deliver(job);
+        return { status: 'cancelled' };
+      }
 
       // The global cap on running diagnostics: wait in the queue for a slot until the deadline.
       const slot = await limits.acquireSlot(job.id, job.timeoutSeconds + 60);
@@ -81,6 +89,9 @@ export function startWorker({ config, checks, kube, redis, slack, deliverySlack,
 
       const controller = new AbortController();
       running.set(job.id, controller);
+      // A cancellation published before the line above would have found no controller.
+      const lateCancel = await cancellations.cancelledBy(job.id);
+      if (lateCancel) controller.abort(new JobCancelled(lateCancel));
       let handedBack = false;
       try {
         const outcome = await runJob(job, check, args, {
@@ -178,8 +189,9 @@ export function startWorker({ config, checks, kube, redis, slack, deliverySlack,
       }
       clearTimeout(timer);
       // Answers already written keep their place in the delivery queue for any worker.
+      await (await unsubscribe.catch(() => undefined))?.();
       await deliveryWorker.close();
-      await deliveries.close();
+      await closeAnswers();
     },
   };
 }

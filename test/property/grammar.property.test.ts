@@ -91,11 +91,12 @@ function jobFor(text: string, request: Extract<ParseResult, { kind: 'request' }>
 }
 
 describe('parseCommandText on hostile input', () => {
-  test('never throws and always ends in exactly one of request, help or usage (never a local run from Slack)', () => {
+  test('never throws and always ends in exactly one of request, help, cancel or usage (never a local run from Slack)', () => {
     fc.assert(
       fc.property(anyText, (text) => {
         const result = parse(text);
-        expect(['request', 'help', 'usage']).toContain(result.kind);
+        expect(['request', 'help', 'cancel', 'usage']).toContain(result.kind);
+        if (result.kind === 'cancel') expect(result.jobId).toMatch(/^[0-9a-f]{16}$/);
         if (result.kind === 'usage') {
           expect(typeof result.message).toBe('string');
           expect(result.message.length).toBeGreaterThan(0);
@@ -144,7 +145,7 @@ describe('parseCommandText on hostile input', () => {
   test('the generators really reach requests, help and usage (the properties are not vacuous)', () => {
     const counts: Record<string, number> = { request: 0, help: 0, usage: 0 };
     for (const text of fc.sample(anyText, { numRuns: 2000, seed: 42 })) counts[parse(text).kind] = (counts[parse(text).kind] ?? 0) + 1;
-    expect(Object.keys(counts).sort()).toEqual(['help', 'request', 'usage']); // never `local` from Slack text
+    expect(Object.keys(counts).filter((k) => k !== 'cancel').sort()).toEqual(['help', 'request', 'usage']); // never `local` from Slack text
     expect(counts.request).toBeGreaterThan(100);
     expect(counts.help).toBeGreaterThan(0);
     expect(counts.usage).toBeGreaterThan(200);

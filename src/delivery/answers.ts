@@ -1,0 +1,26 @@
+// A job's answer: written once to its outbox, then posted by the delivery queue. Workers write
+// answers of the jobs they run; the bot writes the answer of a job it cancelled before it ran.
+import type { Redis } from 'ioredis';
+import type { AnswerSink } from '../worker/run-job.js';
+import { Outbox } from './outbox.js';
+import { DeliveryQueue } from './queue.js';
+
+export interface Answers {
+  sink: AnswerSink;
+  outbox: Outbox;
+  close(): Promise<void>;
+}
+
+export function createAnswers(redis: Redis, prefix: string, keepSeconds: number): Answers {
+  const outbox = new Outbox(redis, prefix);
+  const deliveries = new DeliveryQueue(redis, prefix, keepSeconds);
+  return {
+    outbox,
+    sink: {
+      write: (jobId, ops) => outbox.write(jobId, ops),
+      exists: (jobId) => outbox.exists(jobId),
+      deliver: (job) => deliveries.enqueue({ jobId: job.id, channel: job.reply.channel, rootTs: job.reply.rootTs }),
+    },
+    close: () => deliveries.close(),
+  };
+}
