@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(redis-server redis-tools dnsutils iproute2 curl openssl iputils-ping tcpdump netcat-openbsd traceroute unzip)
+APT_PACKAGES=(redis-server redis-tools dnsutils iproute2 curl openssl iputils-ping tcpdump netcat-openbsd traceroute unzip busybox util-linux)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -8,7 +8,7 @@ import { checks } from '../checks/index.js';
 import { DEFAULT_CHECK_SETTINGS, type CheckContext, type Finding } from '../checks/types.js';
 import { parseTokens } from '../commands/grammar.js';
 import { checkHelp, generalHelp } from '../commands/help.js';
-import { loadConfig } from '../config/load.js';
+import { defaultTimeoutFor, loadConfig } from '../config/load.js';
 import { runLocally } from '../exec/local-runner.js';
 import { runInPod } from '../exec/pod-runner.js';
 import { createKubeClients } from '../kube/client.js';
@@ -63,7 +63,7 @@ export async function runCommand(argv: string[], io: Io, env: NodeJS.ProcessEnv 
     io.err(`kdebug run: ${args.message}\n`);
     return 2;
   }
-  const timeoutSeconds = parsed.request.timeoutSeconds ?? config.jobs.defaultTimeoutSeconds;
+  const timeoutSeconds = parsed.request.timeoutSeconds ?? defaultTimeoutFor(config, check.name);
   const context: CheckContext = { settings: { ...DEFAULT_CHECK_SETTINGS, ...config.checks }, now: new Date() };
   const steps = check.steps(args.args, context);
 

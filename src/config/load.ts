@@ -146,3 +146,8 @@ export function requireSecretsFor(role: Role, config: Config): void {
     throw new ConfigError('SLACK_SIGNING_SECRET is not set (needed in HTTP mode); copy the Signing Secret from your Slack app\'s "Basic Information" page, or set SLACK_APP_TOKEN to use Socket Mode');
   }
 }
+
+/** A job's deadline when the command gives no --timeout: the check's own, else the default. */
+export function defaultTimeoutFor(config: Config, check: string): number {
+  return config.jobs.checkTimeoutSeconds[check] ?? config.jobs.defaultTimeoutSeconds;
+}

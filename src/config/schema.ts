@@ -42,6 +42,7 @@ export const configSchema = z
       .object({
         defaultTimeoutSeconds: seconds(3600),
         maxTimeoutSeconds: seconds(3600),
+        checkTimeoutSeconds: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,19}$/), seconds(3600)),
       })
       .strict(),
     checks: z

@@ -5,6 +5,7 @@ import type { WebClient } from '@slack/web-api';
 import type { CheckDefinition } from '../checks/types.js';
 import { parseCommandText } from '../commands/grammar.js';
 import { checkHelp, generalHelp } from '../commands/help.js';
+import { defaultTimeoutFor } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -79,7 +80,7 @@ export async function handleSlashCommand(command: SlashCommand, io: CommandIo, d
   }
   if (parsed.kind !== 'request') throw new Error('slash commands never parse as local requests');
   const request = parsed.request;
-  const timeoutSeconds = request.timeoutSeconds ?? config.jobs.defaultTimeoutSeconds;
+  const timeoutSeconds = request.timeoutSeconds ?? defaultTimeoutFor(config, request.check);
   if (timeoutSeconds > config.jobs.maxTimeoutSeconds) {
     count('usage');
     await io.ack({ response_type: 'ephemeral', text: `--timeout can be at most ${config.jobs.maxTimeoutSeconds}s on this installation.` });

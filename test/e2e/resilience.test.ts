@@ -13,6 +13,8 @@ import { SlackEmulator } from '../support/slack-emulator.js';
 import { sendSlashCommand } from '../support/slack-signing.js';
 
 const SIGNING_SECRET = 'resilience-signing-secret';
+// Redis with a password, as a real installation has: it must never show in a log or a message.
+const REDIS_PASSWORD = 'r3dis-pa55word-do-not-log';
 const CHANNEL = 'C0RESILIENCE';
 
 let slack: SlackEmulator;
@@ -26,10 +28,10 @@ const processes: RoleProcess[] = [];
 
 async function startRedis(): Promise<void> {
   // As the Helm chart ships it: append-only file on, noeviction.
-  redisServer = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', redisDir, '--appendonly', 'yes', '--save', '', '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
+  redisServer = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', redisDir, '--appendonly', 'yes', '--save', '', '--maxmemory-policy', 'noeviction', '--requirepass', REDIS_PASSWORD], { stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
     const ok = await new Promise<boolean>((resolve) => {
-      const ping = spawn('redis-cli', ['-p', String(redisPort), 'ping'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      const ping = spawn('redis-cli', ['-p', String(redisPort), '--no-auth-warning', '-a', REDIS_PASSWORD, 'ping'], { stdio: ['ignore', 'pipe', 'ignore'] });
       let out = '';
       ping.stdout.on('data', (d: Buffer) => (out += d.toString()));
       ping.on('close', () => resolve(out.trim() === 'PONG'));
@@ -55,7 +57,7 @@ function env(extra: Record<string, string> = {}): Record<string, string> {
     SLACK_BOT_TOKEN: slack.botToken,
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     SLACK_API_URL: slack.apiUrl,
-    REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+    REDIS_URL: `redis://:${REDIS_PASSWORD}@127.0.0.1:${redisPort}`,
     KUBECONFIG: kubeconfig,
     ...extra,
   };
@@ -204,5 +206,25 @@ test('a Redis restart loses no acknowledged command; readiness follows the outag
   await command(port, 'dns web-0 -n prod');
   const next = await slack.waitFor(() => roots()[before + 1], 5000, 'second root');
   await slack.waitFor(() => /: ok: /.test(finalText(next.ts)) || undefined, 30_000, 'answer after the restart');
+
+  // A longer outage with the worker running all along (BullMQ workers have been known to stop
+  // taking jobs after one): once Redis is back, the same worker answers a new command.
+  await stopRedis();
+  await new Promise((r) => setTimeout(r, 8000));
+  await startRedis();
+  for (let i = 0; i < 100 && (await get(botHealth, '/readyz')).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+  await command(port, 'dns web-0 -n prod');
+  const afterLongOutage = await slack.waitFor(() => roots()[before + 2], 10_000, 'third root');
+  await slack.waitFor(() => /: ok: /.test(finalText(afterLongOutage.ts)) || undefined, 40_000, 'answer from the worker that lived through the outage');
   await Promise.all([bot.stop(), replacement.stop()]);
+}, 120_000);
+
+test('the Redis password never appears in what the processes logged or posted', () => {
+  const logs = processes.map((p) => p.output()).join('\n');
+  expect(logs.length).toBeGreaterThan(0);
+  expect(logs).not.toContain(REDIS_PASSWORD);
+  expect(logs).not.toContain(slack.botToken);
+  expect(logs).not.toContain(SIGNING_SECRET);
+  const posted = JSON.stringify(slack.calls.map((c) => c.args));
+  for (const secret of [REDIS_PASSWORD, SIGNING_SECRET]) expect(posted).not.toContain(secret);
 });

@@ -111,3 +111,10 @@ describe('secrets per role', () => {
     expect(configError(() => requireSecretsFor('worker', base({ SLACK_BOT_TOKEN: 'xoxp-user' })))).toMatch(/must be a bot token/);
   });
 });
+
+test('per-check deadlines apply when the command gives no --timeout', async () => {
+  const { defaultTimeoutFor } = await import('../../../src/config/load.js');
+  const config = loadConfig({ env: {} });
+  expect(defaultTimeoutFor(config, 'capture')).toBe(120);
+  expect(defaultTimeoutFor(config, 'dns')).toBe(config.jobs.defaultTimeoutSeconds);
+});
