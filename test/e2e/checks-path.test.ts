@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { testCerts } from '../support/certs.js';
 import { KubeEmulator } from '../support/kube-emulator.js';
-import { startHttpServer, startHttpsServer, type Listening } from '../support/web-servers.js';
+import { startHttpServer, startHttpsServer, startSilentServer, type Listening } from '../support/web-servers.js';
+import type { CertKind } from '../support/certs.js';
 import { netnsAvailable, type PodNetwork } from '../support/netns.js';
 import { startRole, type RoleProcess } from '../support/processes.js';
 import { freePort, testRedis, type TestRedis } from '../support/redis.js';
@@ -27,7 +28,8 @@ let network: PodNetwork;
 let tcp: Server;
 let tcpPort: number;
 let web: Listening;
-let expiredTls: Listening;
+let silent: Listening;
+const tlsServers = new Map<CertKind, Listening>();
 let bot: RoleProcess;
 let worker: RoleProcess;
 let botPort: number;
@@ -48,7 +50,9 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => tcp.listen(0, network.hostIp, resolve));
   tcpPort = (tcp.address() as { port: number }).port;
   web = await startHttpServer({ host: network.hostIp });
-  expiredTls = await startHttpsServer((await testCerts()).certs.expired, { host: network.hostIp });
+  silent = await startSilentServer({ host: network.hostIp });
+  const certs = await testCerts();
+  for (const kind of ['expired', 'not-yet-valid', 'self-signed', 'valid'] as const) tlsServers.set(kind, await startHttpsServer(certs.certs[kind], { host: network.hostIp }));
   const kubeconfig = join(mkdtempSync(join(tmpdir(), 'kdebug-checks-')), 'kubeconfig');
   kube.writeKubeconfig(kubeconfig);
   botPort = await freePort();
@@ -60,6 +64,8 @@ beforeAll(async () => {
     KDEBUG_REDIS_KEY_PREFIX: redis.prefix,
     KUBECONFIG: kubeconfig,
     PORT: String(botPort),
+    // curl and openssl give up after 2 s, so the server that never answers costs little time.
+    KDEBUG_CHECKS_HTTP_MAX_SECONDS: '2',
   };
   bot = startRole('bot', env);
   worker = startRole('worker', env);
@@ -70,7 +76,8 @@ afterAll(async () => {
   await Promise.all([bot?.stop(), worker?.stop()]);
   await new Promise((r) => tcp?.close(r));
   await web?.close();
-  await expiredTls?.close();
+  await silent?.close();
+  for (const server of tlsServers.values()) await server.close();
   await kube?.stop();
   await slack?.stop();
   await redis?.stop();
@@ -128,16 +135,33 @@ test('conn: open and refused ports, from inside the pod', async () => {
   expect(closed.root.text).toMatch(/^conn web-0 in prod: connection-refused: /);
 });
 
-test('http: a healthy endpoint and a failing one, from inside the pod', async () => {
+test('http: a healthy endpoint, a failing one and one that never answers, from inside the pod', async () => {
   const ok = await runCommand(`http web-0 -n prod http://${network.hostIp}:${web.port}/healthz`);
   expect(ok.root.text).toMatch(/^http web-0 in prod: ok: /);
   const failing = await runCommand(`http web-0 -n prod http://${network.hostIp}:${web.port}/status/503`);
   expect(failing.root.text).toMatch(/^http web-0 in prod: http-error: .*503/);
+  const never = await runCommand(`http web-0 -n prod http://${network.hostIp}:${silent.port}/`);
+  expect(never.root.text).toMatch(/^http web-0 in prod: timeout: /);
 });
 
-test('tls: an expired certificate is named with its date', async () => {
-  const { root } = await runCommand(`tls web-0 -n prod ${network.hostIp}:${expiredTls.port}`);
-  expect(root.text).toMatch(/^tls web-0 in prod: expired: certificate .* expired .* ago \(notAfter \d{4}-\d\d-\d\d\)/);
+test.each([
+  ['expired', /^tls web-0 in prod: expired: certificate .* expired .* ago \(notAfter \d{4}-\d\d-\d\d\)/],
+  ['not-yet-valid', /^tls web-0 in prod: not-yet-valid: /],
+  ['self-signed', /^tls web-0 in prod: (self-signed|hostname-mismatch): /],
+  // The test CA is not in the pod's trust store, so a certificate that is otherwise fine is untrusted there.
+  ['valid', /^tls web-0 in prod: (untrusted-issuer|hostname-mismatch): /],
+] as const)('tls: certificate %s, from inside the pod', async (kind, verdict) => {
+  const { root } = await runCommand(`tls web-0 -n prod ${network.hostIp}:${tlsServers.get(kind)!.port}`);
+  expect(root.text).toMatch(verdict);
+});
+
+test('triage: dns, ping, conn and http in one container, one verdict table', async () => {
+  const { root, thread } = await runCommand(`triage web-0 -n prod http://${network.hostIp}:${web.port}/healthz`);
+  expect(root.text).toMatch(/^triage web-0 in prod: ok: all \d checks ok/);
+  const shown = thread.map((m) => JSON.stringify(m.blocks)).join('\n');
+  for (const part of ['ping', 'conn', 'http']) expect(shown).toMatch(new RegExp(`\\*${part}:\\* (ok|open) — `));
+  expect(shown).toContain('*dns:* skipped');
+  expect(kube.getPod('prod', 'web-0')!.spec!.ephemeralContainers!.filter((c) => c.command?.join(' ').includes('curl') && c.command.join(' ').includes('nc'))).toHaveLength(1);
 });
 
 test('ping and trace reach the host side of the pod link', async () => {

@@ -124,10 +124,14 @@ async function runToCompletion(text: string) {
   await send(text);
   const root = await slack.waitFor(() => rootsIn(CHANNEL)[before], 5000, `root message for "${text}"`);
   expect(root.history[0]!.text).toMatch(/: queued$/);
-  const final = await slack.waitFor(() => {
-    const current = slack.message(CHANNEL, root.ts)!;
-    return /: (ok|nxdomain|servfail|refused|timeout|no-answer|failed)\b/.test(current.text) ? current : undefined;
-  }, 45_000, `final status for "${text}"`);
+  const final = await slack
+    .waitFor(() => {
+      const current = slack.message(CHANNEL, root.ts)!;
+      return /: (ok|nxdomain|servfail|refused|timeout|no-answer|failed)\b/.test(current.text) ? current : undefined;
+    }, 45_000, `final status for "${text}"`)
+    .catch((err: Error) => {
+      throw new Error(`${err.message}\n--- root ---\n${slack.message(CHANNEL, root.ts)!.text}\n--- worker ---\n${worker.output().slice(-6000)}`);
+    });
   return { root: final, thread: slack.thread(CHANNEL, root.ts) };
 }
 
@@ -243,6 +247,15 @@ describe('/kdebug dns, end to end', () => {
     expect((await sendSlashCommand(`${botUrl}/slack/events`, SIGNING_SECRET, command('dns web-0 -n prod'), { badSignature: true })).status).toBe(401);
     const stale = Math.floor(Date.now() / 1000) - 6 * 60;
     expect((await sendSlashCommand(`${botUrl}/slack/events`, SIGNING_SECRET, command('dns web-0 -n prod'), { timestamp: stale })).status).toBe(401);
+  });
+
+  test('one request id follows a command from Slack through the queue to the reply, in JSON logs', () => {
+    type Line = { msg?: string; jobId?: string };
+    const lines = (p: RoleProcess): Line[] => p.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Line);
+    const enqueued = lines(bot).find((l) => l.msg === 'job enqueued');
+    expect(enqueued?.jobId).toMatch(/^[0-9a-f]{16}$/);
+    const workerMessages = lines(worker).filter((l) => l.jobId === enqueued!.jobId).map((l) => l.msg);
+    expect(workerMessages).toEqual(expect.arrayContaining(['debug container progress', 'job done', 'results delivered']));
   });
 
   test('no secret appears in anything the processes logged', () => {
