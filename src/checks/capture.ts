@@ -15,6 +15,7 @@ import {
   renderCaptureSummary,
   type PcapSummary,
 } from './pcap-stream.js';
+import { interpretSafely } from './guard.js';
 import { DEFAULT_CHECK_SETTINGS, type CheckDefinition, type CheckSettings, type Finding, type Step, type StepResult } from './types.js';
 
 export interface CaptureArgs {
@@ -392,16 +393,6 @@ export const captureCheck: CheckDefinition<CaptureArgs> = {
 
   interpret(args, results, context) {
     const settings = context?.settings ?? DEFAULT_CHECK_SETTINGS;
-    try {
-      return interpret(args, Array.isArray(results) ? results : [], settings);
-    } catch (err) {
-      return {
-        check: 'capture',
-        verdict: 'failed',
-        headline: `Could not interpret tcpdump's output: ${err instanceof Error ? err.message : String(err)}`,
-        facts: {},
-        steps: Array.isArray(results) ? results : [],
-      };
-    }
+    return interpretSafely({ check: 'capture', verdict: 'failed', tool: 'tcpdump' }, results, () => interpret(args, Array.isArray(results) ? results : [], settings));
   },
 };

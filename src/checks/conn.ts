@@ -6,6 +6,7 @@
 // connection, so a silent exit 1 counts as refused; its other messages come from its source
 // (networking/nc_bloaty.c) and are covered by unit tests, not recordings.
 import { isIPv6 } from 'node:net';
+import { interpretSafely } from './guard.js';
 import type { CheckDefinition, Finding, Step, StepResult } from './types.js';
 import { describeFailure, describeHost, findStep, firstLine, hostProblem, normalizeHost, RESOLVER_FAILURE } from './ping.js';
 
@@ -255,17 +256,6 @@ export const connCheck: CheckDefinition<ConnArgs> = {
   },
 
   interpret(args, results) {
-    try {
-      return interpret(args, findStep(results, STEP_ID));
-    } catch (err) {
-      // interpret() is built not to throw; this is the last guard so a reply still goes out.
-      return {
-        check: 'conn',
-        verdict: 'timeout',
-        headline: `Could not interpret nc's output: ${err instanceof Error ? err.message : String(err)}`,
-        facts: {},
-        steps: Array.isArray(results) ? results : [],
-      };
-    }
+    return interpretSafely({ check: 'conn', verdict: 'timeout', tool: 'nc' }, results, () => interpret(args, findStep(results, STEP_ID)));
   },
 };

@@ -1,6 +1,7 @@
 // The `dns` check: read the pod's resolv.conf, then resolve each name with dig the way the pod's
 // own resolver would (same nameservers, same search path), and say in one line what went wrong.
 import { isIPv4, isIPv6 } from 'node:net';
+import { interpretSafely } from './guard.js';
 import type { CheckDefinition, Finding, Step, StepResult } from './types.js';
 
 export interface DnsArgs {
@@ -441,17 +442,6 @@ export const dnsCheck: CheckDefinition<DnsArgs> = {
   },
 
   interpret(args, results) {
-    try {
-      return interpret(args, Array.isArray(results) ? results : []);
-    } catch (err) {
-      // interpret() is built not to throw; this is the last guard so a reply still goes out.
-      return {
-        check: 'dns',
-        verdict: 'timeout',
-        headline: `Could not interpret dig's output: ${err instanceof Error ? err.message : String(err)}`,
-        facts: {},
-        steps: Array.isArray(results) ? results : [],
-      };
-    }
+    return interpretSafely({ check: 'dns', verdict: 'timeout', tool: 'dig' }, results, () => interpret(args, Array.isArray(results) ? results : []));
   },
 };

@@ -2,6 +2,7 @@
 // came back: the status, or why nothing did (name, connection, TLS, time), with a timing breakdown.
 import { STATUS_CODES } from 'node:http';
 import { isIPv4, isIPv6 } from 'node:net';
+import { interpretSafely } from './guard.js';
 import { DEFAULT_CHECK_SETTINGS, type CheckContext, type CheckDefinition, type Finding, type Step, type StepResult } from './types.js';
 
 export interface HttpArgs {
@@ -386,6 +387,19 @@ function interpret(args: HttpArgs, results: StepResult[], context: CheckContext 
 
 // ---------------------------------------------------------------------------------------------
 
+/** `--cacert FILE`, the one option of http and tls (and triage, which passes it on). */
+export function cacertOption(check: string, options: Record<string, string> | undefined): { ok: true; cacert?: string } | { ok: false; message: string } {
+  let cacert: string | undefined;
+  for (const [key, value] of Object.entries(options ?? {})) {
+    const option = key.replace(/^-+/, '');
+    if (option !== 'cacert') return { ok: false, message: `The ${check} check has no option \`--${clip(option)}\`.` };
+    const problem = cacertProblem(String(value ?? ''));
+    if (problem) return { ok: false, message: `${problem}.` };
+    cacert = String(value);
+  }
+  return { ok: true, ...(cacert !== undefined ? { cacert } : {}) };
+}
+
 export const httpCheck: CheckDefinition<HttpArgs> = {
   name: 'http',
   summary: 'Make an HTTP(S) request from inside the pod and say what answered, how, and how fast',
@@ -414,14 +428,9 @@ export const httpCheck: CheckDefinition<HttpArgs> = {
   options: [{ name: 'cacert', valueName: 'FILE', description: 'Trust the CA certificates in this PEM file', localOnly: true }],
 
   parseArgs(positional, options) {
-    let cacert: string | undefined;
-    for (const [key, value] of Object.entries(options ?? {})) {
-      const option = key.replace(/^-+/, '');
-      if (option !== 'cacert') return withUsage(`The http check has no option \`--${clip(option)}\`.`);
-      const problem = cacertProblem(String(value ?? ''));
-      if (problem) return withUsage(`${problem}.`);
-      cacert = String(value);
-    }
+    const option = cacertOption('http', options);
+    if (!option.ok) return withUsage(option.message);
+    const { cacert } = option;
     const given = (positional ?? []).map((p) => String(p));
     if (given.length === 0) return withUsage('Which URL? e.g. `http://payments.prod.svc.cluster.local:8080/healthz`.');
     if (given.length > 1) return withUsage(`One URL per check (got ${given.length}).`);
@@ -435,17 +444,6 @@ export const httpCheck: CheckDefinition<HttpArgs> = {
   },
 
   interpret(args, results, context) {
-    try {
-      return interpret(args, Array.isArray(results) ? results : [], context);
-    } catch (err) {
-      // interpret() is built not to throw; this is the last guard so a reply still goes out.
-      return {
-        check: 'http',
-        verdict: 'timeout',
-        headline: `Could not interpret curl's output: ${err instanceof Error ? err.message : String(err)}`,
-        facts: {},
-        steps: Array.isArray(results) ? results : [],
-      };
-    }
+    return interpretSafely({ check: 'http', verdict: 'timeout', tool: 'curl' }, results, () => interpret(args, Array.isArray(results) ? results : [], context));
   },
 };

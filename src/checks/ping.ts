@@ -8,6 +8,7 @@
 //
 // The host validation and a few formatting helpers here are shared with conn.ts and trace.ts.
 import { isIPv4, isIPv6 } from 'node:net';
+import { interpretSafely } from './guard.js';
 import { DEFAULT_CHECK_SETTINGS, type CheckContext, type CheckDefinition, type Finding, type Step, type StepResult } from './types.js';
 
 export interface PingArgs {
@@ -383,17 +384,6 @@ export const pingCheck: CheckDefinition<PingArgs> = {
   },
 
   interpret(args, results) {
-    try {
-      return interpret(args, findStep(results, STEP_ID));
-    } catch (err) {
-      // interpret() is built not to throw; this is the last guard so a reply still goes out.
-      return {
-        check: 'ping',
-        verdict: 'unreachable',
-        headline: `Could not interpret ping's output: ${err instanceof Error ? err.message : String(err)}`,
-        facts: {},
-        steps: Array.isArray(results) ? results : [],
-      };
-    }
+    return interpretSafely({ check: 'ping', verdict: 'unreachable', tool: 'ping' }, results, () => interpret(args, findStep(results, STEP_ID)));
   },
 };

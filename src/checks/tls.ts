@@ -6,7 +6,8 @@
 // against the check's `now`, so "expires in 3 days" and the verdict always agree.
 import { X509Certificate } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
-import { cacertProblem, hostPort, hostProblem } from './http.js';
+import { cacertOption, hostPort, hostProblem } from './http.js';
+import { interpretSafely } from './guard.js';
 import { DEFAULT_CHECK_SETTINGS, type CheckContext, type CheckDefinition, type Finding, type Step, type StepResult } from './types.js';
 
 export interface TlsArgs {
@@ -514,14 +515,9 @@ export const tlsCheck: CheckDefinition<TlsArgs> = {
   options: [{ name: 'cacert', valueName: 'FILE', description: 'Trust the CA certificates in this PEM file', localOnly: true }],
 
   parseArgs(positional, options) {
-    let cacert: string | undefined;
-    for (const [key, value] of Object.entries(options ?? {})) {
-      const option = key.replace(/^-+/, '');
-      if (option !== 'cacert') return withUsage(`The tls check has no option \`--${clip(option)}\`.`);
-      const problem = cacertProblem(String(value ?? ''));
-      if (problem) return withUsage(`${problem}.`);
-      cacert = String(value);
-    }
+    const option = cacertOption('tls', options);
+    if (!option.ok) return withUsage(option.message);
+    const { cacert } = option;
     const given = (positional ?? []).map((p) => String(p));
     if (given.length === 0) return withUsage('Which host? e.g. `api.prod.svc.cluster.local` or `api.prod:8443`.');
     if (given.length > 1) return withUsage(`One host per check (got ${given.length}).`);
@@ -535,17 +531,6 @@ export const tlsCheck: CheckDefinition<TlsArgs> = {
   },
 
   interpret(args, results, context) {
-    try {
-      return interpret(args, Array.isArray(results) ? results : [], context);
-    } catch (err) {
-      // interpret() is built not to throw; this is the last guard so a reply still goes out.
-      return {
-        check: 'tls',
-        verdict: 'timeout',
-        headline: `Could not interpret openssl's output: ${err instanceof Error ? err.message : String(err)}`,
-        facts: {},
-        steps: Array.isArray(results) ? results : [],
-      };
-    }
+    return interpretSafely({ check: 'tls', verdict: 'timeout', tool: 'openssl' }, results, () => interpret(args, Array.isArray(results) ? results : [], context));
   },
 };

@@ -11,6 +11,7 @@
 // probes one hop at a time, so a path that goes silent costs up to hops × TRACE_WAIT_SECONDS;
 // Butskoy sends up to 16 probes at once and finishes within a few waits.
 import { isIP } from 'node:net';
+import { interpretSafely } from './guard.js';
 import { DEFAULT_CHECK_SETTINGS, type CheckContext, type CheckDefinition, type Finding, type Step, type StepResult } from './types.js';
 import { describeFailure, describeHost, findStep, formatMs, hostProblem, normalizeHost, plural, RESOLVER_FAILURE } from './ping.js';
 
@@ -252,17 +253,6 @@ export const traceCheck: CheckDefinition<TraceArgs> = {
   },
 
   interpret(args, results, context) {
-    try {
-      return interpret(args, findStep(results, STEP_ID), context?.settings?.traceMaxHops ?? DEFAULT_CHECK_SETTINGS.traceMaxHops);
-    } catch (err) {
-      // interpret() is built not to throw; this is the last guard so a reply still goes out.
-      return {
-        check: 'trace',
-        verdict: 'incomplete',
-        headline: `Could not interpret traceroute's output: ${err instanceof Error ? err.message : String(err)}`,
-        facts: {},
-        steps: Array.isArray(results) ? results : [],
-      };
-    }
+    return interpretSafely({ check: 'trace', verdict: 'incomplete', tool: 'traceroute' }, results, () => interpret(args, findStep(results, STEP_ID), context?.settings?.traceMaxHops ?? DEFAULT_CHECK_SETTINGS.traceMaxHops));
   },
 };

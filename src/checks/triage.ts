@@ -13,6 +13,7 @@ import { dnsCheck, type DnsArgs } from './dns.js';
 import { hostPort, httpCheck, type HttpArgs } from './http.js';
 import { pingCheck, type PingArgs } from './ping.js';
 import { tlsCheck, type TlsArgs } from './tls.js';
+import { interpretSafely } from './guard.js';
 import type { ArgsResult, CheckContext, CheckDefinition, Finding, Step, StepResult } from './types.js';
 
 export type TriagePart =
@@ -375,17 +376,6 @@ export const triageCheck: CheckDefinition<TriageArgs> = {
   },
 
   interpret(args, results, context) {
-    try {
-      return interpret(args, results, context);
-    } catch (err) {
-      // interpret() is built not to throw; this is the last guard so a reply still goes out.
-      return {
-        check: 'triage',
-        verdict: 'timeout',
-        headline: `Could not interpret the output: ${err instanceof Error ? err.message : String(err)}`,
-        facts: {},
-        steps: Array.isArray(results) ? results.filter(isStepResult) : [],
-      };
-    }
+    return interpretSafely({ check: 'triage', verdict: 'timeout', tool: 'its tools' }, results, () => interpret(args, results, context));
   },
 };
