@@ -75,7 +75,13 @@ export async function handleSlashCommand(command: SlashCommand, io: CommandIo, d
     return;
   }
   if (parsed.kind === 'cancel') {
-    await io.ack({ response_type: 'ephemeral', text: await cancelJob(parsed.jobId, command.user_id, command.channel_id, deps) });
+    // Acknowledge first: the answer needs Redis, and Slack's 3 seconds do not wait for it.
+    await io.ack();
+    const text = await cancelJob(parsed.jobId, command.user_id, command.channel_id, deps).catch((err: Error) => {
+      logger.error({ err: err.message, jobId: parsed.jobId }, 'cancel failed');
+      return `Could not cancel job \`${parsed.jobId}\` right now (the job queue is unavailable). Try again in a minute.`;
+    });
+    await io.respond({ response_type: 'ephemeral', text }).catch((e: Error) => logger.warn({ err: e.message }, 'response_url failed'));
     return;
   }
   if (parsed.kind !== 'request') throw new Error('slash commands never parse as local requests');
@@ -156,9 +162,8 @@ export async function handleSlashCommand(command: SlashCommand, io: CommandIo, d
     await admission.notEnqueued('queue unavailable').catch(() => undefined);
     count('enqueue-failed');
     log.error({ err: (err as Error).message }, 'enqueue failed');
-    await io.client.chat
-      .update({ channel: command.channel_id, ts: rootTs, text: 'Could not queue the diagnostic (the job queue is unavailable). Run the command again in a minute.' })
-      .catch(() => undefined);
+    const failed = rootMessage(job, { state: 'failed', message: 'Could not queue the diagnostic (the job queue is unavailable). Run the command again in a minute.', durationMs: Date.now() - job.enqueuedAt });
+    await io.client.chat.update({ channel: command.channel_id, ts: rootTs, text: failed.text, blocks: failed.blocks }).catch(() => undefined);
   }
 }
 

@@ -77,6 +77,16 @@ async function command(text: string, user = 'U0SRE'): Promise<string> {
   return response.body;
 }
 
+/** A cancel is acknowledged at once; its answer comes through the response URL. */
+async function cancel(args: string, user = 'U0SRE'): Promise<string> {
+  const fields = slack.slashCommand({ channel_id: CHANNEL, user_id: user, command: '/kdebug', text: `cancel ${args}`.trim() });
+  const response = await sendSlashCommand(`http://127.0.0.1:${botPort}/slack/events`, SIGNING_SECRET, fields);
+  expect(response.status).toBe(200);
+  if (response.body) return (JSON.parse(response.body) as { text: string }).text;
+  const reply = await slack.waitFor(() => slack.responses(fields.response_url)[0], 5000, 'cancel reply');
+  return (reply.body as { text: string }).text;
+}
+
 async function startJob(user: string): Promise<StoredMessage> {
   const before = roots().length;
   await command('dns web-0 -n prod', user);
@@ -98,8 +108,7 @@ test('/kdebug cancel stops a running job; the thread says so', async () => {
   // The root message offers a Cancel button while the job is queued or running.
   expect(JSON.stringify(root.blocks)).toContain('"action_id":"kdebug_cancel"');
   await slack.waitFor(() => containersOf(jobId).length === 1 || undefined, 10_000, 'container added');
-  const ack = JSON.parse(await command(`cancel ${jobId}`, 'U0A')) as { text: string };
-  expect(ack.text).toMatch(/^Cancelling job `[0-9a-f]{16}`/);
+  expect(await cancel(jobId, 'U0A')).toMatch(/^Cancelling job `[0-9a-f]{16}`/);
   await cancelled(root);
   expect(slack.thread(CHANNEL, root.ts).at(-1)!.text).toMatch(/may keep running until its own deadline/);
   expect(JSON.stringify(slack.message(CHANNEL, root.ts)!.blocks)).not.toContain('kdebug_cancel');
@@ -140,14 +149,13 @@ test('the Cancel button stops a running job', async () => {
 test('a queued job is taken off the queue: nothing runs, and the answer comes when a worker is up', async () => {
   const root = await startJob('U0C');
   const jobId = jobIdOf(root);
-  const ack = JSON.parse(await command(`cancel ${jobId}`, 'U0C')) as { text: string };
-  expect(ack.text).toBe(`Cancelled job \`${jobId}\` before it started.`);
+  expect(await cancel(jobId, 'U0C')).toBe(`Cancelled job \`${jobId}\` before it started.`);
   await worker();
   await cancelled(root);
   expect(containersOf(jobId)).toHaveLength(0);
 });
 
 test('cancel needs a job id, and says when the job is unknown', async () => {
-  expect((JSON.parse(await command('cancel')) as { text: string }).text).toMatch(/^Which job\?/);
-  expect((JSON.parse(await command('cancel 0000000000000000')) as { text: string }).text).toMatch(/^There's no job `0000000000000000`/);
+  expect(await cancel('')).toMatch(/^Which job\?/);
+  expect(await cancel('0000000000000000')).toMatch(/^There's no job `0000000000000000`/);
 });
