@@ -18,7 +18,7 @@ import { UserFacingError } from '../kube/errors.js';
 import { failureMessage, rootMessage } from '../slack/render.js';
 import { JobThread } from '../slack/web.js';
 import { Cancellations } from '../queue/cancel.js';
-import { cancelledOps, JobCancelled, JobHandedBack, runJob, type JobOutcome } from './run-job.js';
+import { JobCancelled, JobHandedBack, runJob, type JobOutcome } from './run-job.js';
 
 export interface WorkerDeps {
   config: Config;
@@ -67,33 +67,28 @@ export function startWorker({ config, checks, kube, redis, slack, deliverySlack,
       }
       const { job, check, args } = validated;
       if (bullJob.processedOn) metrics.queueWait.observe(Math.max(0, bullJob.processedOn - bullJob.timestamp) / 1000);
-      const cancelledBy = await cancellations.cancelledBy(job.id);
-      if (cancelledBy) {
-        // Cancelled while it waited (or while another worker had it): nothing runs.
-        await answers.write(job.id, cancelledOps(job, cancelledBy, Date.now() - job.enqueuedAt, false));
-        await answers.deliver(job);
-        return { status: 'cancelled' };
-      }
-
-      // The global cap on running diagnostics: wait in the queue for a slot until the deadline.
-      const slot = await limits.acquireSlot(job.id, job.timeoutSeconds + 60);
-      if (!slot.ok) {
-        if (Date.now() < job.enqueuedAt + job.timeoutSeconds * 1000 && token) {
-          await bullJob.moveToDelayed(Date.now() + Math.min(slot.retryAfterSeconds, 5) * 1000, token);
-          throw new DelayedError();
-        }
-        await answerWithFailure(job, `kdebug is busy: ${slot.running} diagnostics are running, the most allowed at once (limits.concurrency.maxRunning), and this one waited past its deadline. Try again in a minute.`);
-        await audit.record(auditEntryForJob(job, { status: 'failed', failure: 'busy' }));
-        return { status: 'failed', failure: 'busy' };
-      }
-
       const controller = new AbortController();
       running.set(job.id, controller);
-      // A cancellation published before the line above would have found no controller.
-      const lateCancel = await cancellations.cancelledBy(job.id);
-      if (lateCancel) controller.abort(new JobCancelled(lateCancel));
-      let handedBack = false;
+      // Keeps the slot and the dedupe claim for the job's next attempt (see finally).
+      let keepClaims = false;
       try {
+        // Cancelled while it waited, or published before the line above could see it.
+        const cancelledBy = await cancellations.cancelledBy(job.id);
+        if (cancelledBy) controller.abort(new JobCancelled(cancelledBy));
+
+        // The global cap on running diagnostics: wait in the queue for a slot until the deadline.
+        const slot = cancelledBy ? undefined : await limits.acquireSlot(job.id, job.timeoutSeconds + 60);
+        if (slot && !slot.ok) {
+          if (Date.now() < job.enqueuedAt + job.timeoutSeconds * 1000 && token) {
+            keepClaims = true;
+            await bullJob.moveToDelayed(Date.now() + Math.min(slot.retryAfterSeconds, 5) * 1000, token);
+            throw new DelayedError();
+          }
+          await answerWithFailure(job, `kdebug is busy: ${slot.running} diagnostics are running, the most allowed at once (limits.concurrency.maxRunning), and this one waited past its deadline. Try again in a minute.`);
+          await audit.record(auditEntryForJob(job, { status: 'failed', failure: 'busy' }));
+          return { status: 'failed', failure: 'busy' };
+        }
+
         const outcome = await runJob(job, check, args, {
           kube,
           beforeAdd: async (pod) => {
@@ -128,7 +123,7 @@ export function startWorker({ config, checks, kube, redis, slack, deliverySlack,
         return outcome;
       } catch (err) {
         if (err instanceof JobHandedBack && token) {
-          handedBack = true;
+          keepClaims = true;
           // Back to the queue at once: another worker finds the container this job added
           // (its name derives from the job id) and reads its result instead of adding another.
           logger.info({ jobId: job.id }, 'handing the job back to the queue');
@@ -138,8 +133,8 @@ export function startWorker({ config, checks, kube, redis, slack, deliverySlack,
         throw err;
       } finally {
         running.delete(job.id);
-        // A handed-back job keeps its slot and dedupe claim: the next attempt takes them over.
-        if (!handedBack) {
+        // A job handed back or waiting for a slot keeps its claims: the next attempt takes them over.
+        if (!keepClaims) {
           await limits.releaseSlot(job.id).catch(() => undefined);
           await limits.releaseDedupe(dedupeSubjectForJob(job), job.id).catch(() => undefined);
         }
