@@ -69,12 +69,32 @@ export interface JobDeps {
   now?: () => number;
 }
 
-/** Update the root message without letting a Slack hiccup stop the diagnostic. */
-async function progress(deps: JobDeps, job: DiagnosticJob, detail: string): Promise<void> {
-  try {
-    await deps.thread.updateRoot(rootMessage(job, { state: 'running', detail }));
-  } catch (err) {
-    deps.logger.warn({ err: (err as Error).message, jobId: job.id }, 'could not update progress');
+/**
+ * Progress on the root message, best effort: a Slack hiccup never stops the diagnostic. Updates
+ * are sent in order, one at a time, and settle() waits for the last one, so a late progress
+ * update can never overwrite the final status that the delivery posts afterwards.
+ */
+class Progress {
+  private chain: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    private readonly deps: JobDeps,
+    private readonly job: DiagnosticJob,
+  ) {}
+
+  report(detail: string): void {
+    if (this.closed) return;
+    this.chain = this.chain.then(() =>
+      this.deps.thread.updateRoot(rootMessage(this.job, { state: 'running', detail })).catch((err: Error) => {
+        this.deps.logger.warn({ err: err.message, jobId: this.job.id }, 'could not update progress');
+      }),
+    );
+  }
+
+  async settle(): Promise<void> {
+    this.closed = true;
+    await this.chain;
   }
 }
 
@@ -107,13 +127,14 @@ export async function runJob(job: DiagnosticJob, check: CheckDefinition<unknown>
   const containerName = debugContainerName(job.id);
   const context = () => ({ settings: deps.settings.checks, now: new Date(now()) });
   const ops: OutboxOp[] = [];
+  const progress = new Progress(deps, job);
   const pcapPath = check.streamsPcap ? join(tmpdir(), `kdebug-${job.id}.pcap`) : undefined;
   let podName: string | undefined;
   let containerAdded = false;
   let outcome: JobOutcome;
   try {
     deps.signal?.throwIfAborted();
-    await progress(deps, job, `finding ${job.target.kind} ${job.target.name}`);
+    progress.report(`finding ${job.target.kind} ${job.target.name}`);
     const result = await runInPod(deps.kube, {
       namespace: job.namespace,
       target: job.target,
@@ -135,7 +156,7 @@ export async function runJob(job: DiagnosticJob, check: CheckDefinition<unknown>
       onProgress: (status) => {
         if (/^(added|found) debug container/.test(status)) containerAdded = true;
         log.info({ container: containerName, status }, 'debug container progress');
-        void progress(deps, job, status);
+        progress.report(status);
       },
     });
     podName = result.pod;
@@ -162,6 +183,7 @@ export async function runJob(job: DiagnosticJob, check: CheckDefinition<unknown>
       const by = deps.signal.reason.by;
       log.info({ by }, 'job cancelled');
       ops.push(...cancelledOps(job, by, now() - started, containerAdded));
+      await progress.settle();
       await deps.answers.write(job.id, ops);
       await deps.answers.deliver(job);
       return { status: 'cancelled', pod: podName, container: containerName };
@@ -176,6 +198,7 @@ export async function runJob(job: DiagnosticJob, check: CheckDefinition<unknown>
   }
   deps.metrics.jobDuration.observe({ check: job.check }, (now() - started) / 1000);
   if (pcapPath) await rm(pcapPath, { force: true });
+  await progress.settle();
   await deps.answers.write(job.id, ops);
   await deps.answers.deliver(job);
   return outcome;

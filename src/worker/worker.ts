@@ -25,10 +25,11 @@ export interface WorkerDeps {
   checks: ReadonlyMap<string, CheckDefinition<any>>;
   kube: KubeClients;
   redis: Redis;
-  /** For progress updates (Bolt-style client). */
+  /**
+   * Without hidden retries (see createDeliveryClient): deliveries are retried by their queue,
+   * honouring Retry-After, and progress updates are best effort.
+   */
   slack: WebClient;
-  /** For deliveries: fails fast on 429 so the queue can wait Retry-After. */
-  deliverySlack: WebClient;
   logger: Logger;
   metrics: Metrics;
   limits: Limits;
@@ -43,10 +44,10 @@ export interface RunningWorker {
   stop(graceMs: number): Promise<void>;
 }
 
-export function startWorker({ config, checks, kube, redis, slack, deliverySlack, logger, metrics, limits, audit }: WorkerDeps): RunningWorker {
+export function startWorker({ config, checks, kube, redis, slack, logger, metrics, limits, audit }: WorkerDeps): RunningWorker {
   const prefix = config.redis.keyPrefix;
   const { sink: answers, outbox, close: closeAnswers } = createAnswers(redis, prefix, config.queue.keepCompletedSeconds);
-  const deliveryWorker = startDeliveryWorker({ redisUrl: config.redis.url, prefix, outbox, slack: deliverySlack, logger, metrics });
+  const deliveryWorker = startDeliveryWorker({ redisUrl: config.redis.url, prefix, outbox, slack, logger, metrics });
 
   const running = new Map<string, AbortController>();
   const cancellations = new Cancellations(redis, prefix);

@@ -179,6 +179,18 @@ describe('/kdebug dns, end to end', () => {
     expect(thread[0]!.text).toBe('deployment/web: picked pod web-0 (1 of 2 running)');
   });
 
+  test('a slow progress update never overwrites the final status', async () => {
+    const before = rootsIn(CHANNEL).length;
+    await send('dns web-0 -n prod');
+    await slack.waitFor(() => rootsIn(CHANNEL)[before], 5000, 'root message');
+    // The next chat.update (the first progress update) answers late; the job finishes meanwhile.
+    slack.inject('chat.update', { delayMs: 1500 }, 1);
+    const root = rootsIn(CHANNEL)[before]!;
+    await slack.waitFor(() => / ok: /.test(` ${slack.message(CHANNEL, root.ts)!.text}`) || undefined, 30_000, 'final status');
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(slack.message(CHANNEL, root.ts)!.text).toMatch(/^dns web-0 in prod: ok: /);
+  });
+
   test('a pod that does not exist: a clear failure naming similar pods', async () => {
     const { root, thread } = await runToCompletion('dns web-9 -n prod');
     expect(root.text).toMatch(/failed: Pod web-9 not found in namespace prod\. Similar pods there: web-0, web-1\./);
