@@ -89,6 +89,17 @@ type Audit = { audit: true; outcome: string; user: string; command: string; name
 const audits = (p: RoleProcess): Audit[] =>
   p.output().split('\n').filter((l) => l.includes('"audit":true')).map((l) => JSON.parse(l) as Audit);
 
+/** Waits for an audit record in a process's log (the log, not Slack, is where it appears). */
+async function auditRecord(p: RoleProcess, matches: (a: Audit) => boolean, label: string): Promise<Audit> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const found = audits(p).find(matches);
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`no ${label} audit record in:\n${p.output().slice(-4000)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** Sends a command; returns the ephemeral reply (if any) and the root message (if one was posted). */
 async function send(user: string, text: string): Promise<{ reply?: string; root?: StoredMessage }> {
   const before = roots().length;
@@ -117,7 +128,7 @@ test('a request no rule allows is refused with the reason and whom to ask, audit
   expect(root).toBeUndefined();
   expect(reply).toMatch(/^You can't run `dns` in namespace `kube-system`: .*default deny.*Ask #platform-team/);
   expect(roots()).toHaveLength(rootsBefore);
-  const record = await slack.waitFor(() => audits(bot).find((a) => a.outcome === 'refused' && a.namespace === 'kube-system'), 3000, 'audit record');
+  const record = await auditRecord(bot, (a) => a.outcome === 'refused' && a.namespace === 'kube-system', 'audit record');
   expect(record).toMatchObject({ user: DEV, channel: CHANNEL, command: '/kdebug dns coredns-0 -n kube-system', policy: { allowed: false } });
   expect(record.requestTime).toMatch(/^\d{4}-\d\d-\d\dT/);
 });
@@ -137,8 +148,8 @@ test('whoami shows what the user may run where', async () => {
 test('an allowed request runs and both sides audit it: enqueued by the bot, done by the worker', async () => {
   const { root } = await send(DEV, 'dns web-0 -n prod');
   expect(await finalText(root!)).toMatch(/: ok: /);
-  const enqueued = await slack.waitFor(() => audits(bot).find((a) => a.outcome === 'enqueued' && a.user === DEV), 3000, 'enqueued audit');
-  const done = await slack.waitFor(() => audits(worker).find((a) => a.outcome === 'done' && a.jobId === enqueued.jobId), 3000, 'done audit');
+  const enqueued = await auditRecord(bot, (a) => a.outcome === 'enqueued' && a.user === DEV, 'enqueued audit');
+  const done = await auditRecord(worker, (a) => a.outcome === 'done' && a.jobId === enqueued.jobId, 'done audit');
   expect(enqueued.policy).toMatchObject({ allowed: true, rule: 'devs-dns-in-prod' });
   expect(done).toMatchObject({ user: DEV, namespace: 'prod', pod: 'web-0', verdict: 'ok', container: `kdebug-${enqueued.jobId}` });
   expect(done.durationMs).toBeGreaterThan(0);
@@ -150,7 +161,7 @@ test('the per-pod container budget refuses past its limit, and only a permitted 
   expect(await finalText(second.root!)).toMatch(/: nxdomain: /);
   const third = await send(SRE, 'dns web-0 -n prod third.cluster.local.');
   expect(await finalText(third.root!)).toMatch(/failed: Not adding another debug container to pod web-0: this pod already has 2 kdebug debug containers \(budget 2\); ephemeral containers stay until the pod is replaced/);
-  expect(await slack.waitFor(() => audits(worker).find((a) => a.outcome === 'budget-exceeded'), 3000, 'budget audit')).toMatchObject({ user: SRE });
+  expect(await auditRecord(worker, (a) => a.outcome === 'budget-exceeded', 'budget audit')).toMatchObject({ user: SRE });
   const devOverride = await send(DEV, 'dns web-0 -n prod devtry.cluster.local. --override-budget');
   expect(await finalText(devOverride.root!)).toMatch(/failed: Not adding another debug container/);
   const sreOverride = await send(SRE, 'dns web-0 -n prod override.cluster.local. --override-budget');
@@ -162,7 +173,7 @@ test('the per-user rate limit answers with when to try again', async () => {
   // DEV's rule has the default rate: 2 requests per 300 s; both were used above.
   const { reply } = await send(DEV, 'dns web-0 -n prod again.cluster.local.');
   expect(reply).toMatch(/the most allowed\. Try again in \d+ s\./);
-  expect(await slack.waitFor(() => audits(bot).find((a) => a.outcome === 'rate-limited'), 3000, 'rate audit')).toMatchObject({ user: DEV });
+  expect(await auditRecord(bot, (a) => a.outcome === 'rate-limited', 'rate audit')).toMatchObject({ user: DEV });
 });
 
 test('no secret appears in anything the processes logged', () => {

@@ -269,12 +269,14 @@ export class SlackEmulator {
 
   /**
    * Resolves with fn()'s first value that is not undefined/null/false. fn is re-evaluated on
-   * every emulator state change (no sleep-polling); rejects after timeoutMs.
+   * every emulator state change, and every 100 ms for conditions that also look elsewhere (a
+   * pod's containers, a process's log); rejects after timeoutMs.
    */
   waitFor<T>(fn: () => T | undefined | null | false, timeoutMs = 5000, label = 'condition'): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const cleanup = (): void => {
         clearTimeout(timer);
+        clearInterval(poll);
         this.changes.off('change', check);
       };
       function check(): void {
@@ -294,6 +296,7 @@ export class SlackEmulator {
         const recent = this.calls.slice(-10).map((c) => `${c.method}→${c.status}`).join(', ');
         reject(new Error(`waitFor(${label}) timed out after ${timeoutMs}ms; last calls: [${recent}]`));
       }, timeoutMs);
+      const poll = setInterval(check, 100);
       this.changes.on('change', check);
       check();
     });
