@@ -36,6 +36,7 @@ let redis: TestRedis;
 let slack: SlackEmulator;
 let kube: KubeEmulator;
 let dns: DnsServer;
+let apiDns: DnsServer;
 let bot: RoleProcess;
 let worker: RoleProcess;
 let botPort: number;
@@ -52,6 +53,10 @@ beforeAll(async () => {
   kube.addNamespace('prod');
   kube.addNamespace('kube-system');
   const { network } = await kube.addPod({ namespace: 'prod', name: 'web-0', containers: [{ name: 'app', image: 'web:1' }] });
+  const api = await kube.addPod({ namespace: 'prod', name: 'api-0', containers: [{ name: 'app', image: 'api:1' }] });
+  apiDns = new DnsServer({ host: api.network!.hostIp, port: 53 });
+  await apiDns.start();
+  apiDns.addRecord('kubernetes.default.svc.cluster.local', 'A', '10.96.0.1');
   dns = new DnsServer({ host: network!.hostIp, port: 53 });
   await dns.start();
   dns.addRecord('kubernetes.default.svc.cluster.local', 'A', '10.96.0.1');
@@ -70,6 +75,8 @@ beforeAll(async () => {
     KDEBUG_POLICY_PATH: join(dir, 'policy.yaml'),
     KDEBUG_LIMITS_POD_BUDGET_MAX_CONTAINERS: '2',
     KDEBUG_LIMITS_POD_BUDGET_OVERRIDE_MAX_CONTAINERS: '3',
+    // One diagnostic at a time across all workers, so the cap is easy to see.
+    KDEBUG_LIMITS_CONCURRENCY_MAX_RUNNING: '1',
   };
   bot = startRole('bot', env);
   worker = startRole('worker', env);
@@ -79,6 +86,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([bot?.stop(), worker?.stop()]);
   await dns?.stop();
+  await apiDns?.stop();
   await kube?.stop();
   await slack?.stop();
   await redis?.stop();
@@ -174,6 +182,26 @@ test('the per-user rate limit answers with when to try again', async () => {
   const { reply } = await send(DEV, 'dns web-0 -n prod again.cluster.local.');
   expect(reply).toMatch(/the most allowed\. Try again in \d+ s\./);
   expect(await auditRecord(bot, (a) => a.outcome === 'rate-limited', 'rate audit')).toMatchObject({ user: DEV });
+});
+
+test('the same request while one is in flight reuses it; the global cap makes a second job wait its turn', async () => {
+  kube.setStartDelay(2500);
+  const first = await send(SRE, 'dns api-0 -n prod');
+  const again = await send(SRE, 'dns api-0 -n prod');
+  expect(again.root).toBeUndefined();
+  expect(again.reply).toMatch(/^The same `dns` on pod\/api-0 in `prod` is already running for you \(job [0-9a-f]{16}\)/);
+  // A different request is accepted, but runs only once the first frees the single slot.
+  const second = await send(SRE, 'dns api-0 -n prod other.cluster.local.');
+  expect(await finalText(first.root!)).toMatch(/: ok: /);
+  expect(await finalText(second.root!)).toMatch(/: nxdomain: /);
+  kube.setStartDelay(50);
+  const jobOf = (root: StoredMessage) => /job `([0-9a-f]{16})`/.exec(JSON.stringify(root.blocks))![1]!;
+  const lines = worker.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { jobId?: string; msg?: string; status?: string });
+  const firstDone = lines.findIndex((l) => l.jobId === jobOf(first.root!) && l.msg === 'job done');
+  const secondAdded = lines.findIndex((l) => l.jobId === jobOf(second.root!) && /^added debug container/.test(l.status ?? ''));
+  expect(firstDone).toBeGreaterThan(-1);
+  expect(secondAdded).toBeGreaterThan(firstDone);
+  expect(kube.getPod('prod', 'api-0')!.spec!.ephemeralContainers!.filter((c) => c.name.startsWith('kdebug-'))).toHaveLength(2);
 });
 
 test('no secret appears in anything the processes logged', () => {
