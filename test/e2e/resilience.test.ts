@@ -172,6 +172,23 @@ test('SIGTERM past the grace period hands the running job to another worker: one
   await Promise.all([bot.stop(), second.stop()]);
 });
 
+test('SIGTERM to the bot: a command it already acknowledged still gets its root message and job', async () => {
+  const port = await freePort();
+  const bot = role('bot', { PORT: String(port) });
+  const worker = role('worker');
+  await Promise.all([bot.waitForOutput(/bot started/), worker.waitForOutput(/worker started/)]);
+  const before = roots().length;
+  // Slack is slow to take the root message: the command is still being handled when SIGTERM comes.
+  slack.inject('chat.postMessage', { delayMs: 1500 }, 1);
+  await command(port, 'dns web-0 -n prod');
+  const stopping = bot.stop();
+  const root = await slack.waitFor(() => roots()[before], 5000, 'root message posted during shutdown');
+  await stopping;
+  expect(bot.child.exitCode).toBe(0);
+  await slack.waitFor(() => /: ok: /.test(finalText(root.ts)) || undefined, 30_000, 'answer');
+  await worker.stop();
+});
+
 test('a Redis restart loses no acknowledged command; readiness follows the outage', async () => {
   const port = await freePort();
   const bot = role('bot', { PORT: String(port) });
