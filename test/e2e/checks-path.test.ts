@@ -8,44 +8,34 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { testCerts } from '../support/certs.js';
-import { KubeEmulator } from '../support/kube-emulator.js';
+import { testCerts, type CertKind } from '../support/certs.js';
+import type { PodNetwork } from '../support/netns.js';
+import type { StoredMessage } from '../support/slack-emulator.js';
+import { startStack, type Stack } from '../support/stack.js';
 import { startHttpServer, startHttpsServer, startSilentServer, type Listening } from '../support/web-servers.js';
-import type { CertKind } from '../support/certs.js';
-import { netnsAvailable, type PodNetwork } from '../support/netns.js';
-import { startRole, type RoleProcess } from '../support/processes.js';
-import { freePort, testRedis, type TestRedis } from '../support/redis.js';
-import { SlackEmulator, type StoredMessage } from '../support/slack-emulator.js';
-import { sendSlashCommand } from '../support/slack-signing.js';
 
 const run = promisify(execFile);
-const SIGNING_SECRET = 'checks-signing-secret';
 const CHANNEL = 'C0CHECKS';
-let redis: TestRedis;
-let slack: SlackEmulator;
-let kube: KubeEmulator;
+let stack: Stack;
+let slack: Stack['slack'];
+let kube: Stack['kube'];
 let network: PodNetwork;
 let tcp: Server;
 let tcpPort: number;
 let web: Listening;
 let silent: Listening;
 const tlsServers = new Map<CertKind, Listening>();
-let bot: RoleProcess;
-let worker: RoleProcess;
-let botPort: number;
 
 beforeAll(async () => {
-  const missing = await netnsAvailable();
-  if (missing) throw new Error(`this end-to-end test runs tools in per-pod network namespaces, and ${missing}`);
-  redis = await testRedis();
-  slack = new SlackEmulator();
-  await slack.start();
-  slack.addChannel(CHANNEL, { botIsMember: true });
-  kube = new KubeEmulator({ netns: true });
-  await kube.start();
-  kube.addNamespace('prod');
-  network = (await kube.addPod({ namespace: 'prod', name: 'web-0', containers: [{ name: 'app', image: 'web:1' }] })).network!;
-  // A TCP service on the host side of the pod's link, for conn.
+  stack = await startStack({
+    channels: { [CHANNEL]: {} },
+    pods: [{ namespace: 'prod', name: 'web-0', containers: [{ name: 'app', image: 'web:1' }] }],
+    // curl and openssl give up after 2 s, so the server that never answers costs little time.
+    env: { KDEBUG_CHECKS_HTTP_MAX_SECONDS: '2' },
+  });
+  ({ slack, kube } = stack);
+  network = stack.pods.get('prod/web-0')!.network;
+  // Services on the host side of the pod's link: TCP for conn, HTTP and TLS servers.
   tcp = createServer((socket) => socket.end());
   await new Promise<void>((resolve) => tcp.listen(0, network.hostIp, resolve));
   tcpPort = (tcp.address() as { port: number }).port;
@@ -53,41 +43,24 @@ beforeAll(async () => {
   silent = await startSilentServer({ host: network.hostIp });
   const certs = await testCerts();
   for (const kind of ['expired', 'not-yet-valid', 'self-signed', 'valid'] as const) tlsServers.set(kind, await startHttpsServer(certs.certs[kind], { host: network.hostIp }));
-  const kubeconfig = join(mkdtempSync(join(tmpdir(), 'kdebug-checks-')), 'kubeconfig');
-  kube.writeKubeconfig(kubeconfig);
-  botPort = await freePort();
-  const env = {
-    SLACK_BOT_TOKEN: slack.botToken,
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    SLACK_API_URL: slack.apiUrl,
-    REDIS_URL: redis.url,
-    KDEBUG_REDIS_KEY_PREFIX: redis.prefix,
-    KUBECONFIG: kubeconfig,
-    PORT: String(botPort),
-    // curl and openssl give up after 2 s, so the server that never answers costs little time.
-    KDEBUG_CHECKS_HTTP_MAX_SECONDS: '2',
-  };
-  bot = startRole('bot', env);
-  worker = startRole('worker', env);
+  const bot = stack.start('bot');
+  const worker = stack.start('worker');
   await Promise.all([bot.waitForOutput(/bot started/), worker.waitForOutput(/worker started/)]);
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all([bot?.stop(), worker?.stop()]);
   await new Promise((r) => tcp?.close(r));
   await web?.close();
   await silent?.close();
   for (const server of tlsServers.values()) await server.close();
-  await kube?.stop();
-  await slack?.stop();
-  await redis?.stop();
+  await stack?.stop();
 });
 
-const roots = () => slack.messages(CHANNEL).filter((m) => !m.thread_ts);
+const roots = () => stack.roots(CHANNEL);
 
 async function runCommand(text: string): Promise<{ root: StoredMessage; thread: StoredMessage[] }> {
   const before = roots().length;
-  const response = await sendSlashCommand(`http://127.0.0.1:${botPort}/slack/events`, SIGNING_SECRET, slack.slashCommand({ channel_id: CHANNEL, user_id: 'U0SRE', command: '/kdebug', text }));
+  const { response } = await stack.command(text, { channel: CHANNEL, user: 'U0SRE' });
   expect(response.status).toBe(200);
   const root = await slack.waitFor(() => roots()[before], 5000, `root for ${text}`);
   const final = await slack.waitFor(() => {

@@ -3,28 +3,22 @@
 // goes through Redis to the worker process, which adds an ephemeral container to the pod; the
 // emulated kubelet runs the real dig inside the pod's network namespace against a real DNS server,
 // and the verdict and output come back as a threaded reply.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { QUEUE_NAME } from '../../src/queue/job.js';
-import { DnsServer } from '../support/dns-server.js';
-import { KubeEmulator } from '../support/kube-emulator.js';
-import { netnsAvailable } from '../support/netns.js';
-import { startRole, type RoleProcess } from '../support/processes.js';
-import { freePort, testRedis, type TestRedis } from '../support/redis.js';
-import { SlackEmulator, type StoredMessage } from '../support/slack-emulator.js';
+import type { DnsServer } from '../support/dns-server.js';
+import type { RoleProcess } from '../support/processes.js';
+import type { StoredMessage } from '../support/slack-emulator.js';
 import { sendSlashCommand } from '../support/slack-signing.js';
+import { SIGNING_SECRET, startStack, type Stack } from '../support/stack.js';
 
-const SIGNING_SECRET = 'e2e-signing-secret-0123456789';
 const CHANNEL = 'C0INCIDENT';
 const QUIET_CHANNEL = 'C0QUIET';
 const USER = 'U0ONCALL';
 
-let redis: TestRedis;
-let slack: SlackEmulator;
-let kube: KubeEmulator;
+let stack: Stack;
+let slack: Stack['slack'];
+let kube: Stack['kube'];
 let dns: DnsServer;
 let bot: RoleProcess;
 let worker: RoleProcess;
@@ -33,57 +27,33 @@ let queue: Queue;
 let queueRedis: Redis;
 
 beforeAll(async () => {
-  const missing = await netnsAvailable();
-  if (missing) throw new Error(`this end-to-end test runs dig in per-pod network namespaces, and ${missing}`);
-  redis = await testRedis();
-  slack = new SlackEmulator();
-  await slack.start();
-  slack.addChannel(CHANNEL, { botIsMember: true, members: [USER] });
-  slack.addChannel(QUIET_CHANNEL, { botIsMember: false, members: [USER] });
-
-  kube = new KubeEmulator({ netns: true });
-  await kube.start();
-  kube.addNamespace('prod');
   const search = ['prod.svc.cluster.local', 'svc.cluster.local', 'cluster.local'];
-  const { network } = await kube.addPod({ namespace: 'prod', name: 'web-0', labels: { app: 'web' }, containers: [{ name: 'app', image: 'registry.local/web:1' }], network: { search, ndots: 5 } });
-  await kube.addPod({ namespace: 'prod', name: 'web-1', labels: { app: 'web' }, containers: [{ name: 'app', image: 'registry.local/web:1' }], phase: 'Pending' });
+  stack = await startStack({
+    channels: { [CHANNEL]: { members: [USER] }, [QUIET_CHANNEL]: { botIsMember: false, members: [USER] } },
+    pods: [
+      { namespace: 'prod', name: 'web-0', labels: { app: 'web' }, containers: [{ name: 'app', image: 'registry.local/web:1' }], network: { search, ndots: 5 } },
+      { namespace: 'prod', name: 'web-1', labels: { app: 'web' }, containers: [{ name: 'app', image: 'registry.local/web:1' }], phase: 'Pending' },
+    ],
+    env: { KDEBUG_JOBS_DEFAULT_TIMEOUT_SECONDS: '30' },
+  });
+  ({ slack, kube } = stack);
   kube.addWorkload('deployment', { namespace: 'prod', name: 'web', matchLabels: { app: 'web' } });
-
-  dns = new DnsServer({ host: network!.hostIp, port: 53 });
-  await dns.start();
-  dns.addRecord('kubernetes.default.svc.cluster.local', 'A', '10.96.0.1');
-  dns.addRecord('payments.prod.svc.cluster.local', 'A', '10.96.3.7');
-
-  const kubeconfig = join(mkdtempSync(join(tmpdir(), 'kdebug-e2e-')), 'kubeconfig');
-  kube.writeKubeconfig(kubeconfig);
-  const port = await freePort();
-  botUrl = `http://127.0.0.1:${port}`;
-  const env = {
-    SLACK_BOT_TOKEN: slack.botToken,
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    SLACK_API_URL: slack.apiUrl,
-    REDIS_URL: redis.url,
-    KDEBUG_REDIS_KEY_PREFIX: redis.prefix,
-    KUBECONFIG: kubeconfig,
-    PORT: String(port),
-    KDEBUG_JOBS_DEFAULT_TIMEOUT_SECONDS: '30',
-  };
-  bot = startRole('bot', env);
-  worker = startRole('worker', env);
+  const web0 = stack.pods.get('prod/web-0')!.dns;
+  web0.addRecord('payments.prod.svc.cluster.local', 'A', '10.96.3.7');
+  dns = web0;
+  botUrl = `http://127.0.0.1:${stack.botPort}`;
+  bot = stack.start('bot');
+  worker = stack.start('worker');
   await Promise.all([bot.waitForOutput(/"msg":"bot started"/), worker.waitForOutput(/"msg":"worker started"/)]);
 
-  queueRedis = new Redis(redis.url, { maxRetriesPerRequest: null });
-  queue = new Queue(QUEUE_NAME, { connection: queueRedis, prefix: redis.prefix });
+  queueRedis = new Redis(stack.redis!.url, { maxRetriesPerRequest: null });
+  queue = new Queue(QUEUE_NAME, { connection: queueRedis, prefix: stack.redis!.prefix });
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all([bot?.stop(), worker?.stop()]);
   await queue?.close();
   queueRedis?.disconnect();
-  await dns?.stop();
-  await kube?.stop();
-  await slack?.stop();
-  await redis?.stop();
+  await stack?.stop();
 });
 
 afterEach(() => {

@@ -1,86 +1,43 @@
 // Nothing lost, nothing doubled: Slack rate-limiting and failing while answers are posted, and a
 // worker killed (SIGKILL) at random points, again and again. Every accepted command must end in
 // exactly one answer in its thread, and every job must add at most one ephemeral container.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DnsServer } from '../support/dns-server.js';
-import { KubeEmulator } from '../support/kube-emulator.js';
-import { netnsAvailable } from '../support/netns.js';
-import { startRole, type RoleProcess } from '../support/processes.js';
-import { freePort, testRedis, type TestRedis } from '../support/redis.js';
-import { SlackEmulator, type StoredMessage } from '../support/slack-emulator.js';
-import { sendSlashCommand } from '../support/slack-signing.js';
+import type { RoleProcess } from '../support/processes.js';
+import type { StoredMessage } from '../support/slack-emulator.js';
+import { jobIdOf, startStack, type Stack } from '../support/stack.js';
 
-const SIGNING_SECRET = 'faults-signing-secret';
 const CHANNEL = 'C0FAULTS';
-let redis: TestRedis;
-let slack: SlackEmulator;
-let kube: KubeEmulator;
-let dns: DnsServer;
-let env: Record<string, string>;
-let botPort: number;
-let bot: RoleProcess;
-const workers: RoleProcess[] = [];
+let stack: Stack;
+let slack: Stack['slack'];
+let kube: Stack['kube'];
 
 beforeAll(async () => {
-  const missing = await netnsAvailable();
-  if (missing) throw new Error(`this end-to-end test runs dig in per-pod network namespaces, and ${missing}`);
-  redis = await testRedis();
-  slack = new SlackEmulator();
-  await slack.start();
-  slack.addChannel(CHANNEL, { botIsMember: true });
-  kube = new KubeEmulator({ netns: true });
-  await kube.start();
-  kube.addNamespace('prod');
-  const { network } = await kube.addPod({ namespace: 'prod', name: 'web-0', containers: [{ name: 'app', image: 'web:1' }] });
-  dns = new DnsServer({ host: network!.hostIp, port: 53 });
-  await dns.start();
-  dns.addRecord('kubernetes.default.svc.cluster.local', 'A', '10.96.0.1');
-  const kubeconfig = join(mkdtempSync(join(tmpdir(), 'kdebug-faults-')), 'kubeconfig');
-  kube.writeKubeconfig(kubeconfig);
-  botPort = await freePort();
-  env = {
-    SLACK_BOT_TOKEN: slack.botToken,
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    SLACK_API_URL: slack.apiUrl,
-    REDIS_URL: redis.url,
-    KDEBUG_REDIS_KEY_PREFIX: redis.prefix,
-    KUBECONFIG: kubeconfig,
-    PORT: String(botPort),
+  stack = await startStack({
+    channels: { [CHANNEL]: {} },
+    pods: [{ namespace: 'prod', name: 'web-0', containers: [{ name: 'app', image: 'web:1' }] }],
     // A dead worker's job goes back to the queue within seconds instead of the default 30.
-    KDEBUG_QUEUE_LOCK_SECONDS: '2',
-  };
-  bot = startRole('bot', env);
-  await bot.waitForOutput(/bot started/);
+    env: { KDEBUG_QUEUE_LOCK_SECONDS: '2' },
+  });
+  ({ slack, kube } = stack);
+  await stack.start('bot').waitForOutput(/bot started/);
 }, 60_000);
 
-afterAll(async () => {
-  await Promise.all([bot, ...workers].map((p) => p?.stop()));
-  await dns?.stop();
-  await kube?.stop();
-  await slack?.stop();
-  await redis?.stop();
-});
+afterAll(() => stack?.stop());
 
 async function startWorker(): Promise<RoleProcess> {
-  const worker = startRole('worker', env);
-  workers.push(worker);
+  const worker = stack.start('worker');
   await worker.waitForOutput(/worker started/);
   return worker;
 }
 
 async function command(text: string, userId = 'U0SRE'): Promise<StoredMessage> {
-  const before = roots().length;
-  const response = await sendSlashCommand(`http://127.0.0.1:${botPort}/slack/events`, SIGNING_SECRET, slack.slashCommand({ channel_id: CHANNEL, user_id: userId, command: '/kdebug', text }));
+  const before = stack.roots(CHANNEL).length;
+  const { response } = await stack.command(text, { channel: CHANNEL, user: userId });
   expect(response.status).toBe(200);
-  return slack.waitFor(() => roots()[before], 5000, 'root message');
+  return slack.waitFor(() => stack.roots(CHANNEL)[before], 5000, 'root message');
 }
 
-const roots = () => slack.messages(CHANNEL).filter((m) => !m.thread_ts);
 const isFinal = (root: StoredMessage) => /: (ok|failed): /.test(slack.message(CHANNEL, root.ts)!.text);
 const answers = (root: StoredMessage) => slack.thread(CHANNEL, root.ts).filter((m) => /^(ok|timeout|nxdomain): |^The diagnostic could not finish/.test(m.text));
-const jobIdOf = (root: StoredMessage) => /job `([0-9a-f]{16})`/.exec(JSON.stringify(root.blocks))![1]!;
 const containersOf = (jobId: string) => (kube.getPod('prod', 'web-0')!.spec?.ephemeralContainers ?? []).filter((c) => c.name === `kdebug-${jobId}`);
 
 test('Slack rate-limiting and failing: the finding waits, posting honours Retry-After, the diagnostic runs once', async () => {

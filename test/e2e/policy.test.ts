@@ -4,15 +4,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DnsServer } from '../support/dns-server.js';
-import { KubeEmulator } from '../support/kube-emulator.js';
-import { netnsAvailable } from '../support/netns.js';
-import { startRole, type RoleProcess } from '../support/processes.js';
-import { freePort, testRedis, type TestRedis } from '../support/redis.js';
-import { SlackEmulator, type StoredMessage } from '../support/slack-emulator.js';
-import { sendSlashCommand } from '../support/slack-signing.js';
+import type { RoleProcess } from '../support/processes.js';
+import type { StoredMessage } from '../support/slack-emulator.js';
+import { SIGNING_SECRET, startStack, type Stack } from '../support/stack.js';
 
-const SIGNING_SECRET = 'policy-signing-secret-4242';
 const CHANNEL = 'C0POLICY';
 const SRE = 'U0SRE';
 const DEV = 'U0DEV';
@@ -32,67 +27,39 @@ rules:
     checks: [dns]
 `;
 
-let redis: TestRedis;
-let slack: SlackEmulator;
-let kube: KubeEmulator;
-let dns: DnsServer;
-let apiDns: DnsServer;
+let stack: Stack;
+let slack: Stack['slack'];
+let kube: Stack['kube'];
 let bot: RoleProcess;
 let worker: RoleProcess;
-let botPort: number;
 
 beforeAll(async () => {
-  const missing = await netnsAvailable();
-  if (missing) throw new Error(`this end-to-end test runs dig in per-pod network namespaces, and ${missing}`);
-  redis = await testRedis();
-  slack = new SlackEmulator();
-  await slack.start();
-  slack.addChannel(CHANNEL, { botIsMember: true });
-  kube = new KubeEmulator({ netns: true });
-  await kube.start();
-  kube.addNamespace('prod');
-  kube.addNamespace('kube-system');
-  const { network } = await kube.addPod({ namespace: 'prod', name: 'web-0', containers: [{ name: 'app', image: 'web:1' }] });
-  const api = await kube.addPod({ namespace: 'prod', name: 'api-0', containers: [{ name: 'app', image: 'api:1' }] });
-  apiDns = new DnsServer({ host: api.network!.hostIp, port: 53 });
-  await apiDns.start();
-  apiDns.addRecord('kubernetes.default.svc.cluster.local', 'A', '10.96.0.1');
-  dns = new DnsServer({ host: network!.hostIp, port: 53 });
-  await dns.start();
-  dns.addRecord('kubernetes.default.svc.cluster.local', 'A', '10.96.0.1');
   const dir = mkdtempSync(join(tmpdir(), 'kdebug-policy-'));
   writeFileSync(join(dir, 'policy.yaml'), POLICY);
-  kube.writeKubeconfig(join(dir, 'kubeconfig'));
-  botPort = await freePort();
-  const env = {
-    SLACK_BOT_TOKEN: slack.botToken,
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    SLACK_API_URL: slack.apiUrl,
-    REDIS_URL: redis.url,
-    KDEBUG_REDIS_KEY_PREFIX: redis.prefix,
-    KUBECONFIG: join(dir, 'kubeconfig'),
-    PORT: String(botPort),
-    KDEBUG_POLICY_PATH: join(dir, 'policy.yaml'),
-    KDEBUG_LIMITS_POD_BUDGET_MAX_CONTAINERS: '2',
-    KDEBUG_LIMITS_POD_BUDGET_OVERRIDE_MAX_CONTAINERS: '3',
-    // One diagnostic at a time across all workers, so the cap is easy to see.
-    KDEBUG_LIMITS_CONCURRENCY_MAX_RUNNING: '1',
-  };
-  bot = startRole('bot', env);
-  worker = startRole('worker', env);
+  stack = await startStack({
+    channels: { [CHANNEL]: {} },
+    namespaces: { prod: {}, 'kube-system': {} },
+    pods: [
+      { namespace: 'prod', name: 'web-0', containers: [{ name: 'app', image: 'web:1' }] },
+      { namespace: 'prod', name: 'api-0', containers: [{ name: 'app', image: 'api:1' }] },
+    ],
+    env: {
+      KDEBUG_POLICY_PATH: join(dir, 'policy.yaml'),
+      KDEBUG_LIMITS_POD_BUDGET_MAX_CONTAINERS: '2',
+      KDEBUG_LIMITS_POD_BUDGET_OVERRIDE_MAX_CONTAINERS: '3',
+      // One diagnostic at a time across all workers, so the cap is easy to see.
+      KDEBUG_LIMITS_CONCURRENCY_MAX_RUNNING: '1',
+    },
+  });
+  ({ slack, kube } = stack);
+  bot = stack.start('bot');
+  worker = stack.start('worker');
   await Promise.all([bot.waitForOutput(/bot started/), worker.waitForOutput(/worker started/)]);
 }, 60_000);
 
-afterAll(async () => {
-  await Promise.all([bot?.stop(), worker?.stop()]);
-  await dns?.stop();
-  await apiDns?.stop();
-  await kube?.stop();
-  await slack?.stop();
-  await redis?.stop();
-});
+afterAll(() => stack?.stop());
 
-const roots = () => slack.messages(CHANNEL).filter((m) => !m.thread_ts);
+const roots = () => stack.roots(CHANNEL);
 type Audit = { audit: true; outcome: string; user: string; command: string; namespace?: string; pod?: string; container?: string; verdict?: string; durationMs?: number; policy?: { allowed: boolean; rule?: string; reason?: string }; reason?: string; retryAfterSeconds?: number; jobId?: string; team: string; channel: string; requestTime: string };
 const audits = (p: RoleProcess): Audit[] =>
   p.output().split('\n').filter((l) => l.includes('"audit":true')).map((l) => JSON.parse(l) as Audit);
@@ -111,11 +78,10 @@ async function auditRecord(p: RoleProcess, matches: (a: Audit) => boolean, label
 /** Sends a command; returns the ephemeral reply (if any) and the root message (if one was posted). */
 async function send(user: string, text: string): Promise<{ reply?: string; root?: StoredMessage }> {
   const before = roots().length;
-  const fields = slack.slashCommand({ channel_id: CHANNEL, user_id: user, command: '/kdebug', text });
-  const response = await sendSlashCommand(`http://127.0.0.1:${botPort}/slack/events`, SIGNING_SECRET, fields);
+  const { response, responseUrl } = await stack.command(text, { channel: CHANNEL, user });
   expect(response.status).toBe(200);
   const outcome = await slack.waitFor(() => {
-    const reply = slack.responses(fields.response_url)[0];
+    const reply = slack.responses(responseUrl)[0];
     if (reply) return { reply: (reply.body as { text: string }).text };
     const root = roots()[before];
     return root ? { root } : undefined;

@@ -1,57 +1,21 @@
 // Socket Mode (the usual choice inside a cluster: no ingress) with both roles in one process,
 // `kdebug all`: the real Bolt SocketModeClient connects to the Slack emulator's WebSocket, acks the
 // slash command, and the same process runs the job.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DnsServer } from '../support/dns-server.js';
-import { KubeEmulator } from '../support/kube-emulator.js';
-import { netnsAvailable } from '../support/netns.js';
-import { startRole, type RoleProcess } from '../support/processes.js';
-import { testRedis, type TestRedis } from '../support/redis.js';
-import { SlackEmulator } from '../support/slack-emulator.js';
+import { startStack, type Stack } from '../support/stack.js';
 
 const CHANNEL = 'C0SOCKET';
-let redis: TestRedis;
-let slack: SlackEmulator;
-let kube: KubeEmulator;
-let dns: DnsServer;
-let all: RoleProcess;
+let stack: Stack;
+let slack: Stack['slack'];
 
 beforeAll(async () => {
-  const missing = await netnsAvailable();
-  if (missing) throw new Error(`this end-to-end test runs dig in per-pod network namespaces, and ${missing}`);
-  redis = await testRedis();
-  slack = new SlackEmulator();
-  await slack.start();
-  slack.addChannel(CHANNEL, { botIsMember: true });
-  kube = new KubeEmulator({ netns: true });
-  await kube.start();
-  kube.addNamespace('default');
-  const { network } = await kube.addPod({ namespace: 'default', name: 'api-0', containers: [{ name: 'api', image: 'api:1' }] });
-  dns = new DnsServer({ host: network!.hostIp, port: 53 });
-  await dns.start();
-  dns.addRecord('kubernetes.default.svc.cluster.local', 'A', '10.96.0.1');
-  const kubeconfig = join(mkdtempSync(join(tmpdir(), 'kdebug-socket-')), 'kubeconfig');
-  kube.writeKubeconfig(kubeconfig);
-  all = startRole('all', {
-    SLACK_BOT_TOKEN: slack.botToken,
-    SLACK_APP_TOKEN: slack.appToken,
-    SLACK_API_URL: slack.apiUrl,
-    REDIS_URL: redis.url,
-    KDEBUG_REDIS_KEY_PREFIX: redis.prefix,
-    KUBECONFIG: kubeconfig,
-  });
+  stack = await startStack({ channels: { [CHANNEL]: {} }, pods: [{ namespace: 'default', name: 'api-0', containers: [{ name: 'api', image: 'api:1' }] }] });
+  slack = stack.slack;
+  // An app token selects Socket Mode; no signing secret or HTTP port is needed then.
+  const all = stack.start('all', { SLACK_APP_TOKEN: slack.appToken, SLACK_SIGNING_SECRET: '' });
   await all.waitForOutput(/"transport":"socket".*"msg":"bot started"/);
 }, 60_000);
 
-afterAll(async () => {
-  await all?.stop();
-  await dns?.stop();
-  await kube?.stop();
-  await slack?.stop();
-  await redis?.stop();
-});
+afterAll(() => stack?.stop());
 
 test('a slash command over Socket Mode is acked in time and answered in its thread', async () => {
   const started = Date.now();
