@@ -1,22 +1,11 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { connCheck, parseNcOutput, type ConnArgs } from '../../../src/checks/conn.js';
 import type { StepResult } from '../../../src/checks/types.js';
+import { recordedFixtures, type RecordedStep } from '../../support/fixtures.js';
 
-const FIXTURE_DIR = fileURLToPath(new URL('../../fixtures/conn/', import.meta.url));
-
-interface Fixture {
-  command: string[];
-  exitCode: number | null;
-  output: string;
-  note: string;
-}
-
-const fixtureFiles = readdirSync(FIXTURE_DIR).filter((f) => f.endsWith('.json'));
-
-function fixture(file: string): Fixture {
-  return JSON.parse(readFileSync(`${FIXTURE_DIR}${file}`, 'utf8')) as Fixture;
-}
+type Fixture = RecordedStep;
+const recorded = recordedFixtures('conn');
+const fixtureFiles = recorded.files;
+const fixture = recorded.read;
 
 /** The args a recorded nc command came from: host and port are the last two words. */
 function argsOf(f: Fixture): ConnArgs {

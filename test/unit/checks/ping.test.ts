@@ -1,22 +1,11 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { hostProblem, parsePingOutput, pingCheck, type PingArgs } from '../../../src/checks/ping.js';
 import { DEFAULT_CHECK_SETTINGS, type CheckContext, type StepResult } from '../../../src/checks/types.js';
+import { recordedFixtures, withTimings, type RecordedStep } from '../../support/fixtures.js';
 
-const FIXTURE_DIR = fileURLToPath(new URL('../../fixtures/ping/', import.meta.url));
-
-interface Fixture {
-  command: string[];
-  exitCode: number | null;
-  output: string;
-  note: string;
-}
-
-const fixtureFiles = readdirSync(FIXTURE_DIR).filter((f) => f.endsWith('.json'));
-
-function fixture(file: string): Fixture {
-  return JSON.parse(readFileSync(`${FIXTURE_DIR}${file}`, 'utf8')) as Fixture;
-}
+type Fixture = RecordedStep;
+const recorded = recordedFixtures('ping');
+const fixtureFiles = recorded.files;
+const fixture = recorded.read;
 
 /** The args and settings a recorded ping command came from: the host is last, the count follows -c. */
 function argsOf(f: Fixture): { args: PingArgs; context: CheckContext } {
@@ -28,11 +17,7 @@ function stepOf(f: Fixture): StepResult {
   return { id: 'ping', argv: f.command, exitCode: f.exitCode, output: f.output };
 }
 
-/** Round-trip times vary between recordings; `{ms}` in an expected headline matches any of them. */
-function headlinePattern(expected: string): RegExp {
-  const escaped = expected.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replaceAll('\\{ms\\}', '[\\d.]+');
-  return new RegExp(`^${escaped}$`);
-}
+const headlinePattern = withTimings;
 
 const usage = /Usage: `\/kdebug ping <target> <host>`/;
 

@@ -1,22 +1,11 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { parseTracerouteOutput, traceCheck, type TraceArgs } from '../../../src/checks/trace.js';
 import { DEFAULT_CHECK_SETTINGS, type CheckContext, type StepResult } from '../../../src/checks/types.js';
+import { recordedFixtures, withTimings, type RecordedStep } from '../../support/fixtures.js';
 
-const FIXTURE_DIR = fileURLToPath(new URL('../../fixtures/trace/', import.meta.url));
-
-interface Fixture {
-  command: string[];
-  exitCode: number | null;
-  output: string;
-  note: string;
-}
-
-const fixtureFiles = readdirSync(FIXTURE_DIR).filter((f) => f.endsWith('.json'));
-
-function fixture(file: string): Fixture {
-  return JSON.parse(readFileSync(`${FIXTURE_DIR}${file}`, 'utf8')) as Fixture;
-}
+type Fixture = RecordedStep;
+const recorded = recordedFixtures('trace');
+const fixtureFiles = recorded.files;
+const fixture = recorded.read;
 
 /** The args and settings a recorded traceroute command came from: the host is last, hops follow -m. */
 function argsOf(f: Fixture): { args: TraceArgs; context: CheckContext } {
@@ -28,11 +17,7 @@ function stepOf(f: Fixture): StepResult {
   return { id: 'traceroute', argv: f.command, exitCode: f.exitCode, output: f.output };
 }
 
-/** Round-trip times vary between recordings; `{ms}` in an expected headline or fact matches any of them. */
-function pattern(expected: string): RegExp {
-  const escaped = expected.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replaceAll('\\{ms\\}', '[\\d.]+');
-  return new RegExp(`^${escaped}$`);
-}
+const pattern = withTimings;
 
 const usage = /Usage: `\/kdebug trace <target> <host>`/;
 
