@@ -3,7 +3,7 @@
 // security context → interpret. This is what keeps the recorded fixtures in
 // test/fixtures/{ping,conn,trace} honest. The lab (network namespaces chained pod → router1 →
 // router2 → target, documentation addresses only, no default routes) is described in
-// test/fixtures/ping/record.ts.
+// test/support/net-lab.ts.
 //
 // Counts and hop limits are lowered through the check context to keep the run short; the argv
 // with the default settings is covered by the unit tests and the fixtures. A successful trace may
@@ -13,7 +13,7 @@ import { connCheck } from '../../src/checks/conn.js';
 import { pingCheck } from '../../src/checks/ping.js';
 import { traceCheck } from '../../src/checks/trace.js';
 import { DEFAULT_CHECK_SETTINGS, type CheckContext, type CheckDefinition, type Finding, type StepResult } from '../../src/checks/types.js';
-import { LAB, startLab, type Lab } from '../fixtures/ping/record.js';
+import { LAB, startLab, type Lab } from '../support/net-lab.js';
 
 let lab: Lab;
 
