@@ -3,7 +3,7 @@
 // never through exec. The worker streams that log through PcapLogDecoder (pcap-stream.ts), which
 // writes the .pcap file and replaces the base64 with a one-line summary; interpret() reads that
 // line and tcpdump's own messages to say what happened.
-import { formatDuration, parseDuration } from '../commands/grammar.js';
+import { formatDuration, parseDuration } from '../grammar/parse.js';
 import {
   decodeCaptureLogSync,
   formatBytes,

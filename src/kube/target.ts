@@ -1,7 +1,7 @@
 // Finds the pod a request targets: a pod by name, or a running pod of a deployment,
 // statefulset or daemonset, with messages that say what exists when the name is wrong.
 import type { AppsV1Api, CoreV1Api, V1LabelSelector, V1Pod } from '@kubernetes/client-node';
-import type { Target, TargetKind } from '../commands/grammar.js';
+import type { Target, TargetKind } from '../grammar/parse.js';
 import { explainApiError, statusOf, UserFacingError } from './errors.js';
 
 export interface ResolvedTarget {

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { CheckDefinition } from '../checks/types.js';
-import { DNS1123_LABEL, DNS1123_SUBDOMAIN } from '../commands/kube-names.js';
+import { DNS1123_LABEL, DNS1123_SUBDOMAIN } from '../core/kube-names.js';
 
 export const QUEUE_NAME = 'diagnostics';
 

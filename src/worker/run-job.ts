@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CheckDefinition, CheckSettings, Finding } from '../checks/types.js';
 import type { OutboxOp } from '../delivery/outbox.js';
-import { runInPod, type PodRun } from '../exec/pod-runner.js';
+import { runInPod, type PodRun } from '../runner/pod.js';
 import type { KubeClients } from '../kube/client.js';
 import { UserFacingError } from '../kube/errors.js';
 import type { Logger } from '../observability/logger.js';

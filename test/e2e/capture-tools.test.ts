@@ -18,7 +18,7 @@ import { runInNewContext } from 'node:vm';
 import { captureCheck, type CaptureArgs } from '../../src/checks/capture.js';
 import { PCAP_BEGIN_LINE, PCAP_END_LINE, PcapLogDecoder, renderCaptureSummary, type CaptureLogResult } from '../../src/checks/pcap-stream.js';
 import { DEFAULT_CHECK_SETTINGS, type CheckSettings, type Finding, type Step } from '../../src/checks/types.js';
-import { newMarker, scriptCommand, splitOutput } from '../../src/exec/script.js';
+import { newMarker, scriptCommand, splitOutput } from '../../src/runner/script.js';
 import { createPodNetwork, netnsAvailable, type PodNetwork } from '../support/netns.js';
 
 const execFileAsync = promisify(execFile);

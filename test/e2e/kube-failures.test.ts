@@ -16,7 +16,7 @@ import { jobIdFor, validateJob, type DiagnosticJob } from '../../src/queue/job.j
 import { JobThread } from '../../src/slack/web.js';
 import { runJob, type JobOutcome } from '../../src/worker/run-job.js';
 import { Redis } from 'ioredis';
-import { deliverOutbox } from '../../src/delivery/deliver.js';
+import { deliverOutbox } from '../../src/delivery/post-outbox.js';
 import { Outbox } from '../../src/delivery/outbox.js';
 import type { AnswerSink } from '../../src/worker/run-job.js';
 import { KubeEmulator } from '../support/kube-emulator.js';

@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { triageCheck } from '../../src/checks/triage.js';
 import { DEFAULT_CHECK_SETTINGS, type CheckContext, type Finding } from '../../src/checks/types.js';
-import { runLocally } from '../../src/exec/local-runner.js';
+import { runLocally } from '../../src/runner/local.js';
 import { DnsServer } from '../support/dns-server.js';
 
 /** Two echo requests keep ping at about a second; a short curl limit keeps failures quick. */

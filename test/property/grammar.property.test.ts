@@ -3,9 +3,9 @@
 // Kubernetes names and arguments that make a valid job and a buildable script.
 import fc from 'fast-check';
 import { checks } from '../../src/checks/index.js';
-import { MAX_TIMEOUT_SECONDS, MIN_TIMEOUT_SECONDS, parseCommandText, tokenize, type ParseResult } from '../../src/commands/grammar.js';
-import { isDns1123Label, isDns1123Subdomain } from '../../src/commands/kube-names.js';
-import { buildScript, newMarker } from '../../src/exec/script.js';
+import { MAX_TIMEOUT_SECONDS, MIN_TIMEOUT_SECONDS, parseCommandText, tokenize, type ParseResult } from '../../src/grammar/parse.js';
+import { isDns1123Label, isDns1123Subdomain } from '../../src/core/kube-names.js';
+import { buildScript, newMarker } from '../../src/runner/script.js';
 import { validateJob, type DiagnosticJob } from '../../src/queue/job.js';
 
 const RUNS = { numRuns: 400 };
@@ -71,7 +71,7 @@ function parse(text: string): ParseResult {
   return parseCommandText(text, checks);
 }
 
-/** The job the slash-command handler builds from a request (as src/slack/commands.ts does). */
+/** The job the slash-command handler builds from a request (as src/bot/slash-command.ts does). */
 function jobFor(text: string, request: Extract<ParseResult, { kind: 'request' }>['request']): DiagnosticJob {
   return {
     v: 1,

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import type { Step } from '../../src/checks/types.js';
-import { buildScript, newMarker, splitOutput } from '../../src/exec/script.js';
+import { buildScript, newMarker, splitOutput } from '../../src/runner/script.js';
 
 const RUNS = { numRuns: 100 };
 

@@ -13,7 +13,7 @@
 // at once). The target listens on TCP 5432. On request, router1 drops every even-numbered ICMP echo
 // request (setEchoLoss).
 //
-// Every step runs the way the worker runs it (src/exec/script.ts: `sh -c` script, stderr joined to
+// Every step runs the way the worker runs it (src/runner/script.ts: `sh -c` script, stderr joined to
 // stdout) under the security context the debug container gets (src/kube/ephemeral.ts), applied with
 // setpriv: a check without capabilities runs as 65534:65534 with no capabilities and no_new_privs;
 // one with capabilities runs as root with only those. The pod's namespace allows unprivileged ICMP
@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Step, StepResult } from '../../src/checks/types.js';
-import { newMarker, scriptCommand, splitOutput } from '../../src/exec/script.js';
+import { newMarker, scriptCommand, splitOutput } from '../../src/runner/script.js';
 import { debugSecurityContext } from '../../src/kube/ephemeral.js';
 import { DnsServer } from './dns-server.js';
 import { createPodNetwork, netnsAvailable, type PodNetwork } from './netns.js';

@@ -15,9 +15,9 @@ import {
   type CaptureLogResult,
 } from '../../../src/checks/pcap-stream.js';
 import { DEFAULT_CHECK_SETTINGS, type CheckSettings, type StepResult } from '../../../src/checks/types.js';
-import { splitOutput } from '../../../src/exec/script.js';
+import { splitOutput } from '../../../src/runner/script.js';
 
-const FIXTURE_DIR = fileURLToPath(new URL('../../fixtures/capture/', import.meta.url));
+const FIXTURE_DIR = fileURLToPath(new URL('../../fixtures/capture', import.meta.url));
 
 interface Fixture {
   positional: string[];

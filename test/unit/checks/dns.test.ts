@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { DNS_VERDICT_SEVERITY, dnsCheck, parseResolvConf, type DnsArgs } from '../../../src/checks/dns.js';
 import type { StepResult } from '../../../src/checks/types.js';
 
-const FIXTURE_DIR = fileURLToPath(new URL('../../fixtures/dns/', import.meta.url));
+const FIXTURE_DIR = fileURLToPath(new URL('../../fixtures/dns', import.meta.url));
 
 interface Fixture {
   command: string[];

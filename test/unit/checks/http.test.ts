@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { HTTP_VERDICTS, httpCheck, parseCurlOutput, type HttpArgs } from '../../../src/checks/http.js';
 import { DEFAULT_CHECK_SETTINGS, type CheckContext, type StepResult } from '../../../src/checks/types.js';
 
-const FIXTURE_DIR = fileURLToPath(new URL('../../fixtures/http/', import.meta.url));
+const FIXTURE_DIR = fileURLToPath(new URL('../../fixtures/http', import.meta.url));
 
 interface Fixture {
   args: HttpArgs;

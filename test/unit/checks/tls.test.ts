@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { TLS_VERDICT_SEVERITY, parseSClientOutput, tlsCheck, type TlsArgs } from '../../../src/checks/tls.js';
 import { DEFAULT_CHECK_SETTINGS, type CheckContext, type StepResult } from '../../../src/checks/types.js';
 
-const FIXTURE_DIR = fileURLToPath(new URL('../../fixtures/tls/', import.meta.url));
+const FIXTURE_DIR = fileURLToPath(new URL('../../fixtures/tls', import.meta.url));
 const DAY = 86_400_000;
 
 interface Fixture {

@@ -20,7 +20,7 @@ import { DEFAULT_CHECK_SETTINGS, type CheckContext, type Finding, type StepResul
 // ---------------------------------------------------------------------------------------------
 // Recorded fixtures of the parts, turned into triage parts and prefixed step results
 
-const FIXTURES = fileURLToPath(new URL('../../fixtures/', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../../fixtures', import.meta.url));
 
 interface Fixture {
   command: string[];

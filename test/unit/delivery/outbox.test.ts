@@ -1,7 +1,7 @@
 // The outbox against the real Redis: written once, read back in order, and a cursor that
 // survives a crash between posting and recording.
 import { Redis } from 'ioredis';
-import { deliveryBackoff } from '../../../src/delivery/queue.js';
+import { deliveryBackoff } from '../../../src/delivery/delivery-queue.js';
 import { Outbox, type OutboxOp } from '../../../src/delivery/outbox.js';
 import { testRedis, type TestRedis } from '../../support/redis.js';
 

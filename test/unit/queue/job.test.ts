@@ -1,6 +1,6 @@
 import type { CheckDefinition } from '../../../src/checks/types.js';
 import { debugContainerName, jobIdFor, validateJob, type DiagnosticJob } from '../../../src/queue/job.js';
-import { DNS1123_LABEL } from '../../../src/commands/kube-names.js';
+import { DNS1123_LABEL } from '../../../src/core/kube-names.js';
 
 const echoCheck: CheckDefinition<{ words: string[] }> = {
   name: 'echo',

@@ -1,4 +1,4 @@
-import { editDistance, MAX_SUGGESTION_DISTANCE, suggest } from '../../../src/commands/suggest.js';
+import { editDistance, MAX_SUGGESTION_DISTANCE, suggest } from '../../../src/grammar/suggest.js';
 
 describe('editDistance (Damerau-Levenshtein, optimal string alignment)', () => {
   test.each([

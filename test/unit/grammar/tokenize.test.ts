@@ -1,4 +1,4 @@
-import { tokenize } from '../../../src/commands/grammar.js';
+import { tokenize } from '../../../src/grammar/parse.js';
 
 function tokens(text: string): string[] {
   const r = tokenize(text);

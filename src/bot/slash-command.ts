@@ -3,8 +3,8 @@
 import type { RespondFn, SlashCommand } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { CheckDefinition } from '../checks/types.js';
-import { parseCommandText } from '../commands/grammar.js';
-import { checkHelp, generalHelp } from '../commands/help.js';
+import { parseCommandText } from '../grammar/parse.js';
+import { checkHelp, generalHelp } from '../grammar/help.js';
 import { defaultTimeoutFor } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
@@ -15,8 +15,8 @@ import { admit, type GroupMembership, type PolicyStore } from '../policy/policy.
 import { diagnosticJobSchema, jobIdFor, type DiagnosticJob } from '../queue/job.js';
 import type { Cancellations } from '../queue/cancel.js';
 import { cancelledOps, type AnswerSink } from '../worker/run-job.js';
-import type { DiagnosticQueue } from '../queue/queue.js';
-import { escapeText, rootMessage } from './render.js';
+import type { DiagnosticQueue } from '../queue/diagnostic-queue.js';
+import { escapeText, rootMessage } from '../slack/render.js';
 
 export interface CommandDeps {
   config: Config;

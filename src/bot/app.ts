@@ -3,8 +3,8 @@
 import { App, LogLevel, SocketModeReceiver, type Logger as BoltLogger } from '@slack/bolt';
 import { slackTransport } from '../config/load.js';
 import type { Logger } from '../observability/logger.js';
-import { cancelJob, handleSlashCommand, type CommandDeps } from './commands.js';
-import { CANCEL_ACTION } from './render.js';
+import { cancelJob, handleSlashCommand, type CommandDeps } from './slash-command.js';
+import { CANCEL_ACTION } from '../slack/render.js';
 
 /** Bolt logs through pino, so every line is structured JSON with secrets redacted. */
 function boltLogger(logger: Logger): BoltLogger {

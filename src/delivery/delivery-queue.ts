@@ -7,7 +7,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { createRedis } from '../queue/redis.js';
 import { JobThread } from '../slack/web.js';
-import { deliverOutbox } from './deliver.js';
+import { deliverOutbox } from './post-outbox.js';
 import type { Outbox } from './outbox.js';
 
 export const DELIVERY_QUEUE = 'deliveries';

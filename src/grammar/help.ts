@@ -13,7 +13,7 @@ import {
   MAX_TIMEOUT_SECONDS,
   MIN_TIMEOUT_SECONDS,
   usageLine,
-} from './grammar.js';
+} from './parse.js';
 
 const TARGETS = [
   '*Targets*',

@@ -7,7 +7,7 @@ import {
   kubeNameProblem,
   MAX_LABEL_LENGTH,
   MAX_SUBDOMAIN_LENGTH,
-} from '../../../src/commands/kube-names.js';
+} from '../../../src/core/kube-names.js';
 
 const label63 = 'a'.repeat(63);
 const subdomain253 = [label63, label63, label63, 'a'.repeat(61)].join('.'); // 63*3 + 61 + 3 dots = 253

@@ -3,7 +3,7 @@
 import type { Redis } from 'ioredis';
 import type { AnswerSink } from '../worker/run-job.js';
 import { Outbox } from './outbox.js';
-import { DeliveryQueue } from './queue.js';
+import { DeliveryQueue } from './delivery-queue.js';
 
 export interface Answers {
   sink: AnswerSink;

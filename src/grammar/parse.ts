@@ -7,7 +7,7 @@
 // comes out after the check's own parseArgs accepted the arguments, so nothing invalid is enqueued.
 
 import type { CheckDefinition } from '../checks/types.js';
-import { inlineCode, kubeNameProblem } from './kube-names.js';
+import { inlineCode, kubeNameProblem } from '../core/kube-names.js';
 import { suggest } from './suggest.js';
 
 export type TargetKind = 'pod' | 'deployment' | 'statefulset' | 'daemonset';

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { buildScript, markerOf, newMarker, scriptCommand, shQuote, splitOutput } from '../../../src/exec/script.js';
+import { buildScript, markerOf, newMarker, scriptCommand, shQuote, splitOutput } from '../../../src/runner/script.js';
 import type { Step } from '../../../src/checks/types.js';
 
 /** Runs the generated script under the real sh, as the debug container does. */

@@ -5,7 +5,7 @@ import { createWriteStream } from 'node:fs';
 import { PcapLogDecoder } from '../checks/pcap-stream.js';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Step, StepResult } from '../checks/types.js';
-import type { Target } from '../commands/grammar.js';
+import type { Target } from '../grammar/parse.js';
 import type { KubeClients } from '../kube/client.js';
 import { runDebugContainer } from '../kube/ephemeral.js';
 import { explainApiError, UserFacingError } from '../kube/errors.js';

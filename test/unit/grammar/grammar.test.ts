@@ -12,9 +12,9 @@ import {
   parseTimeout,
   parseTokens,
   usageLine,
-} from '../../../src/commands/grammar.js';
-import { checkHelp, generalHelp } from '../../../src/commands/help.js';
-import { isDns1123Label, isDns1123Subdomain } from '../../../src/commands/kube-names.js';
+} from '../../../src/grammar/parse.js';
+import { checkHelp, generalHelp } from '../../../src/grammar/help.js';
+import { isDns1123Label, isDns1123Subdomain } from '../../../src/core/kube-names.js';
 
 // Small fake checks: the grammar only needs their names, usage, options and parseArgs.
 function fakeCheck(
