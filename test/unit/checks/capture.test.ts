@@ -1,7 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';
 import { CAPTURE_SCRIPT, captureCheck, type CaptureArgs } from '../../../src/checks/capture.js';
 import {
   CaptureLogScanner,
@@ -16,23 +14,17 @@ import {
 } from '../../../src/checks/pcap-stream.js';
 import { DEFAULT_CHECK_SETTINGS, type CheckSettings, type StepResult } from '../../../src/checks/types.js';
 import { splitOutput } from '../../../src/runner/script.js';
+import { recordedFixtures, type RecordedStep } from '../../support/fixtures.js';
 
-const FIXTURE_DIR = fileURLToPath(new URL('../../fixtures/capture', import.meta.url));
-
-interface Fixture {
+interface Fixture extends RecordedStep {
   positional: string[];
   options: Record<string, string>;
   settings?: Partial<CheckSettings>;
-  command: string[];
-  exitCode: number | null;
-  output: string;
-  note: string;
   tcpdumpRead?: string;
 }
 
-function fixture(file: string): Fixture {
-  return JSON.parse(readFileSync(`${FIXTURE_DIR}${file}`, 'utf8')) as Fixture;
-}
+const fixtures = recordedFixtures<Fixture>('capture');
+const fixture = fixtures.read;
 
 function fixtureArgs(f: Fixture): CaptureArgs {
   const parsed = captureCheck.parseArgs(f.positional, f.options);
@@ -275,9 +267,8 @@ describe('captureCheck.steps', () => {
   });
 
   test('every recorded fixture was produced by the argv steps() builds today', () => {
-    const files = readdirSync(FIXTURE_DIR).filter((f) => f.endsWith('.json'));
-    expect(files.length).toBeGreaterThanOrEqual(10);
-    for (const file of files) {
+    expect(fixtures.files.length).toBeGreaterThanOrEqual(10);
+    for (const file of fixtures.files) {
       const f = fixture(file);
       expect({ file, argv: captureCheck.steps(fixtureArgs(f), contextOf(f))[0]?.argv }).toEqual({ file, argv: f.command });
     }
