@@ -176,7 +176,9 @@ export function listenersOf(sockets: readonly SsSocket[]): Listener[] {
     else byKey.set(key, { protocol, local: s.local, processes: [...s.processes] });
   }
   const family = (l: Listener) => (isIPv4(l.local.address) || l.local.address === '*' ? 0 : 1);
-  return [...byKey.values()].sort((a, b) => a.protocol.localeCompare(b.protocol) || (a.local.port ?? 0) - (b.local.port ?? 0) || family(a) - family(b) || a.local.text.localeCompare(b.local.text));
+  return [...byKey.values()].sort(
+    (a, b) => a.protocol.localeCompare(b.protocol) || (a.local.port ?? 0) - (b.local.port ?? 0) || family(a) - family(b) || a.local.text.localeCompare(b.local.text),
+  );
 }
 
 /** The order ss's states are shown in: the life of a connection. */
@@ -225,13 +227,36 @@ function ipv6Only(l: Listener): boolean {
   return scope === 'any-ipv6-only' || (scope === 'specific' && isIPv6(address) && !/^::ffff:/i.test(address));
 }
 
-/** `0.0.0.0 (every IPv4 address)` and friends, for the ok headline. */
+/** Where a listener is, for the headlines: `0.0.0.0`, `[::1]`, `0.0.0.0%lo` (as ss writes it, without the port). */
+function whereOf(l: Listener): string {
+  return l.local.text.replace(/:(?:\d+|\*)$/, '');
+}
+
+/** `0.0.0.0 (every IPv4 address): reachable at the pod's IP` and friends, for the ok headline. */
 function describeReach(l: Listener): string {
   const { address, device, scope } = l.local;
-  const on = device ? ` on interface ${device}` : '';
-  if (scope === 'any-ipv6-only') return `[::]${on} (every IPv6 address; the socket is IPV6_V6ONLY, so not IPv4)`;
-  if (scope === 'any') return address === '0.0.0.0' ? `0.0.0.0${on} (every IPv4 address)` : `${address}${on} (every address, IPv4 and IPv6)`;
-  return `${isIPv6(address) ? `[${address}]` : address}${on}`;
+  const on = device ? `, bound to interface ${device}` : '';
+  if (scope === 'any-ipv6-only') return `${whereOf(l)} (every IPv6 address, but IPV6_V6ONLY is set${on}): IPv6 only, so over IPv4 (an IPv4 Service) the connection is refused`;
+  if (scope === 'any') return `${whereOf(l)} (${address === '0.0.0.0' ? 'every IPv4 address' : 'every address, IPv4 and IPv6'}${on}): reachable at the pod's IP`;
+  const v6 = ipv6Only(l) ? '; IPv6 only, so over IPv4 (an IPv4 Service) the connection is refused' : '';
+  return `${whereOf(l)} only${on}: reachable if that is the pod's IP${v6}`;
+}
+
+/**
+ * Where the CLOSE-WAIT sockets are: on a listening port (clients closed, the app did not), or
+ * towards a peer (the app's own connections, e.g. a pool whose server closed them). Largest first.
+ */
+export function closeWaitGroups(sockets: readonly SsSocket[], listeningPorts: ReadonlySet<number>): string[] {
+  const groups = new Map<string, number>();
+  for (const s of sockets) {
+    if (s.state !== 'CLOSE-WAIT') continue;
+    const key = s.local.port !== undefined && listeningPorts.has(s.local.port) ? `port ${s.local.port} (from clients)` : `to ${s.peer}`;
+    groups.set(key, (groups.get(key) ?? 0) + 1);
+  }
+  return [...groups]
+    .sort(([ka, a], [kb, b]) => b - a || ka.localeCompare(kb))
+    .slice(0, HEADLINE_LISTENERS)
+    .map(([key, n]) => `${key}: ${n}`);
 }
 
 function interpret(args: ListenArgs, results: StepResult[]): Finding {
@@ -249,7 +274,11 @@ function interpret(args: ListenArgs, results: StepResult[]): Finding {
 
   const parsed = parseSsOutput(listenersStep?.output ?? '');
   const problem = ssProblem(listenersStep, parsed);
-  if (problem) return finding('failed', `Could not list the pod's listeners: ${problem}`);
+  if (problem) {
+    const said = firstLine(listenersStep?.output ?? '');
+    if (said) facts.error = said;
+    return finding('failed', `Could not list the pod's listeners: ${problem}`);
+  }
 
   const listeners = listenersOf(parsed.sockets);
   facts.listeners = listeners.map(describeListener);
@@ -266,6 +295,8 @@ function interpret(args: ListenArgs, results: StepResult[]): Finding {
     if (closeWait >= CLOSE_WAIT_WARNING) {
       warning = `${closeWait} connections in CLOSE-WAIT: the app is not closing sockets`;
       facts.warning = warning;
+      const tcpPorts = new Set(listeners.filter((l) => l.protocol === 'tcp').flatMap((l) => (l.local.port !== undefined ? [l.local.port] : [])));
+      facts.closeWait = closeWaitGroups(connections.sockets, tcpPorts);
     }
   } else if (connectionsStep) {
     facts.connections = `unreadable: ${firstLine(connectionsStep.output) || `ss exited with code ${connectionsStep.exitCode}`}`;
@@ -287,24 +318,31 @@ function interpret(args: ListenArgs, results: StepResult[]): Finding {
     const otherProtocol = onPort.filter((l) => l.protocol !== protocol);
     if (otherProtocol.length > 0) {
       const hint = protocol === 'tcp' ? `ask for \`${port}/udp\` to judge UDP` : `ask for \`${port}\` to judge TCP`;
-      return finding('not-listening', withWarning(`Nothing listens on ${protocol.toUpperCase()} port ${port}; only ${otherProtocol[0]?.protocol.toUpperCase()} does: ${listList(otherProtocol)} (${hint})`));
+      return finding(
+        'not-listening',
+        withWarning(`Nothing listens on ${protocol.toUpperCase()} port ${port}; only ${otherProtocol[0]?.protocol.toUpperCase()} does: ${listList(otherProtocol)} (${hint})`),
+      );
     }
-    if (listeners.length === 0) return finding('not-listening', withWarning(`Nothing listens on ${name}; nothing listens on any port in this pod (is the app running, and in this container's network namespace?)`));
-    return finding('not-listening', withWarning(`Nothing listens on ${name}; listening: ${listList(listeners)}`));
+    if (listeners.length === 0)
+      return finding(
+        'not-listening',
+        withWarning(`Nothing listens on port ${name}; nothing listens on any port in this pod (is the app running, and in this container's network namespace?)`),
+      );
+    return finding('not-listening', withWarning(`Nothing listens on port ${name}; listening: ${listList(listeners)}`));
   }
 
   const reachable = matching.filter((l) => l.local.scope !== 'loopback');
   if (reachable.length === 0) {
-    const where = matching.map((l) => l.local.text.replace(/:(?:\d+|\*)$/, '')).join(', ');
-    return finding('loopback-only', withWarning(`${name} is listened on only at ${where}: reachable only from inside the pod; bind 0.0.0.0`));
+    const where = matching.map(whereOf).join(' and ');
+    // An address that is not loopback but bound to lo: the device binding is what to drop.
+    const fix = matching.some((l) => l.local.device === 'lo' && !isLoopbackIp(l.local.address)) ? 'do not bind the socket to the lo interface' : 'bind 0.0.0.0';
+    const device = matching.some((l) => l.local.device === 'lo') ? ' (bound to the lo interface)' : '';
+    return finding('loopback-only', withWarning(`Port ${name} is listened on only at ${where}${device}: reachable only from inside the pod; ${fix}`));
   }
   // The widest reach first: every address, then one IPv4 address, then IPv6 only.
   const rank = (l: Listener) => (l.local.scope === 'any' ? 0 : ipv6Only(l) ? 2 : 1);
   const best = [...reachable].sort((a, b) => rank(a) - rank(b))[0]!;
-  if (reachable.every(ipv6Only)) {
-    return finding('ok', withWarning(`${name} is listened on at ${describeReach(best)}: IPv6 clients only; over IPv4 (an IPv4 Service) the connection is refused`));
-  }
-  return finding('ok', withWarning(`${name} is listened on at ${describeReach(best)}`));
+  return finding('ok', withWarning(`Port ${name} is listened on at ${describeReach(best)}`));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -316,7 +354,7 @@ function withUsage(message: string): { ok: false; message: string } {
 
 export const listenCheck: CheckDefinition<ListenArgs> = {
   name: 'listen',
-  summary: 'What the pod listens on, and whether a port is reachable at the pod\'s IP or only on 127.0.0.1',
+  summary: "What the pod listens on, and whether a port is reachable at the pod's IP or only on 127.0.0.1",
   usage: USAGE,
   help: [
     `Usage: \`/kdebug ${USAGE}\``,
@@ -327,7 +365,7 @@ export const listenCheck: CheckDefinition<ListenArgs> = {
     '• `ok`: the port is listened on at 0.0.0.0, `*`, `[::]` or a non-loopback address (without a port: the list of listeners)',
     '• `loopback-only`: the port is listened on only at 127.0.0.1 or ::1: reachable only from inside the pod, so a Service gets connection refused; the app must bind 0.0.0.0',
     '• `not-listening`: nothing listens on that port; the headline names what is listened on instead',
-    '• `failed`: ss could not run or its output could not be read (the debug image needs iproute2\'s ss)',
+    "• `failed`: ss could not run or its output could not be read (the debug image needs iproute2's ss)",
     `${CLOSE_WAIT_WARNING} or more connections in CLOSE-WAIT add a warning to any verdict: the app is not closing sockets its peers closed.`,
     '',
     'Needs no capabilities.',
