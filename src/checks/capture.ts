@@ -1,22 +1,15 @@
 // The `capture` check: run tcpdump in the pod's network namespace for a bounded time, packet count
 // and size, and bring the pcap back through the container log (base64 between two marker lines),
-// never through exec. The worker streams that log through PcapLogDecoder (pcap-stream.ts), which
-// writes the .pcap file and replaces the base64 with a one-line summary; interpret() reads that
-// line and tcpdump's own messages to say what happened.
-import { formatDuration, parseDuration } from '../grammar/parse.js';
-import {
-  decodeCaptureLogSync,
-  formatBytes,
-  formatConversation,
-  formatSeconds,
-  PCAP_BEGIN_LINE,
-  PCAP_END_LINE,
-  PCAP_SUMMARY_PREFIX,
-  renderCaptureSummary,
-  type PcapSummary,
-} from './pcap-stream.js';
+// never through exec. The check declares a decoder (pcap/log-scanner.ts) that the runners stream
+// that log through: it gives the .pcap file's bytes and replaces the base64 with a one-line
+// summary; interpret() reads that line and tcpdump's own messages to say what happened.
+import { z } from 'zod';
+import { formatDuration, parseDuration } from '../core/duration.js';
+import { clip, firstLine as firstLineOf } from '../core/text.js';
+import { CaptureLogScanner, decodeCaptureLogSync, PCAP_BEGIN_LINE, PCAP_END_LINE, PCAP_SUMMARY_PREFIX, type PcapSummary } from './pcap/log-scanner.js';
+import { formatBytes, formatConversation, formatSpan, renderCaptureSummary } from './pcap/render.js';
 import { interpretSafely } from './guard.js';
-import { DEFAULT_CHECK_SETTINGS, type CheckDefinition, type CheckSettings, type Finding, type Step, type StepResult } from './types.js';
+import { settingsOf, type CheckDefinition, type Finding, type Step, type StepResult, type VerdictTable } from './types.js';
 
 export interface CaptureArgs {
   /** One BPF expression, handed to tcpdump as a single argv element; undefined captures everything. */
@@ -28,6 +21,28 @@ export interface CaptureArgs {
 }
 
 export type CaptureVerdict = 'ok' | 'no-packets' | 'permission-denied' | 'invalid-filter' | 'failed';
+
+const VERDICTS: { readonly [V in CaptureVerdict]: VerdictTable[string] } = {
+  ok: { class: 'good', severity: 0 },
+  'no-packets': { class: 'warning', severity: 26 },
+  'permission-denied': { class: 'bad', severity: 59 },
+  'invalid-filter': { class: 'bad', severity: 56 },
+  failed: { class: 'bad', severity: 55 },
+};
+
+const seconds = z.number().int().min(1).max(3600);
+const settings = z.strictObject({
+  /** Capture duration without --duration (seconds). */
+  defaultSeconds: seconds.default(30),
+  /** Longest --duration (seconds). */
+  maxSeconds: seconds.default(300),
+  /** Most packets kept. */
+  maxPackets: z.number().int().min(1).default(10000),
+  /** Most bytes of pcap kept. */
+  maxBytes: z.number().int().min(1024).default(20 * 1024 * 1024),
+});
+
+export type CaptureSettings = z.infer<typeof settings>;
 
 export const CAPTURE_STEP_ID = 'capture';
 const USAGE = 'capture <target> [bpf filter…] [--duration 30s] [--packets N]';
@@ -72,16 +87,16 @@ export interface CaptureLimits {
 }
 
 /** What the capture will actually be bounded by: the user's values within the installation's limits. */
-export function captureLimits(args: CaptureArgs, settings: CheckSettings = DEFAULT_CHECK_SETTINGS): CaptureLimits {
+export function captureLimits(args: CaptureArgs, limits: CaptureSettings = settings.parse({})): CaptureLimits {
   const clamped: string[] = [];
-  const maxSeconds = Math.max(1, settings.captureMaxSeconds);
-  let durationSeconds = Math.min(args?.durationSeconds ?? settings.captureDefaultSeconds, maxSeconds);
+  const maxSeconds = Math.max(1, limits.maxSeconds);
+  let durationSeconds = Math.min(args?.durationSeconds ?? limits.defaultSeconds, maxSeconds);
   if (args?.durationSeconds !== undefined && args.durationSeconds > maxSeconds) clamped.push(`--duration ${formatDuration(args.durationSeconds)} (max ${formatDuration(maxSeconds)})`);
   durationSeconds = Math.max(1, durationSeconds);
-  const maxPackets = Math.max(1, settings.captureMaxPackets);
+  const maxPackets = Math.max(1, limits.maxPackets);
   const packets = Math.max(1, Math.min(args?.packets ?? maxPackets, maxPackets));
   if (args?.packets !== undefined && args.packets > maxPackets) clamped.push(`--packets ${args.packets} (max ${maxPackets})`);
-  return { durationSeconds, packets, bytes: Math.max(1024, settings.captureMaxBytes), clamped };
+  return { durationSeconds, packets, bytes: Math.max(1024, limits.maxBytes), clamped };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -225,12 +240,7 @@ function readableOutput(output: string, summary: PcapSummary | undefined): strin
 const PERMISSION = /You don't have permission|Operation not permitted|Permission denied|Couldn't change to '/i;
 
 function firstLine(text: string): string {
-  const line = text.split(/\r?\n/).find((l) => l.trim() !== '')?.trim() ?? '';
-  return line.length > 160 ? `${line.slice(0, 159)}…` : line;
-}
-
-function clip(text: string, max = 160): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  return firstLineOf(text, 160);
 }
 
 function permissionHeadline(messages: string[]): string {
@@ -251,8 +261,8 @@ function stopReason(limits: CaptureLimits, tool: TcpdumpOutput, summary: PcapSum
   return undefined;
 }
 
-function interpret(args: CaptureArgs, results: StepResult[], settings: CheckSettings): Finding {
-  const limits = captureLimits(args, settings);
+function interpret(args: CaptureArgs, results: StepResult[], own: CaptureSettings): Finding {
+  const limits = captureLimits(args, own);
   const step = results.find((r) => r && r.id === CAPTURE_STEP_ID && typeof r.output === 'string');
   const tool = readOutput(step?.output ?? '', limits.bytes);
   const summary = tool.summary;
@@ -287,7 +297,7 @@ function interpret(args: CaptureArgs, results: StepResult[], settings: CheckSett
     verdict = 'ok';
     const busiest = summary.conversations[0];
     const stop = stopReason(limits, tool, summary, step);
-    headline = `Captured ${summary.packets.toLocaleString('en-US')} packet${summary.packets === 1 ? '' : 's'} ${scope} over ${formatSeconds(summary.durationMs)}`;
+    headline = `Captured ${summary.packets.toLocaleString('en-US')} packet${summary.packets === 1 ? '' : 's'} ${scope} over ${formatSpan(summary.durationMs)}`;
     if (busiest) headline += `; busiest ${formatConversation(busiest)} (${busiest.packets.toLocaleString('en-US')})`;
     if (stop) headline += `; ${stop}`;
   } else if (tool.listening || (summary?.found && summary.linkType !== undefined)) {
@@ -303,7 +313,7 @@ function interpret(args: CaptureArgs, results: StepResult[], settings: CheckSett
 
   if (summary && summary.found) {
     facts.packets = summary.packets;
-    facts.span = formatSeconds(summary.durationMs);
+    facts.span = formatSpan(summary.durationMs);
     facts.pcapBytes = summary.fileBytes;
     if (summary.linkTypeName) facts.linkType = summary.linkTypeName;
     const protocols = Object.entries(summary.protocols).sort((a, b) => b[1] - a[1]);
@@ -322,7 +332,7 @@ function interpret(args: CaptureArgs, results: StepResult[], settings: CheckSett
 
 // ---------------------------------------------------------------------------------------------
 
-export const captureCheck: CheckDefinition<CaptureArgs> = {
+export const captureCheck: CheckDefinition<CaptureArgs, CaptureSettings> = {
   name: 'capture',
   summary: "Capture packets in the pod's network namespace with tcpdump and attach them as a .pcap",
   usage: USAGE,
@@ -344,9 +354,17 @@ export const captureCheck: CheckDefinition<CaptureArgs> = {
     '• `/kdebug capture web-7f9c port 8080 --duration 20s`',
     '• `/kdebug capture deploy/api host 10.96.0.10 and udp port 53 --packets 200 --timeout 2m`',
   ].join('\n'),
-  verdicts: ['ok', 'no-packets', 'permission-denied', 'invalid-filter', 'failed'],
+  verdicts: VERDICTS,
   capabilities: ['NET_RAW'],
-  streamsPcap: true,
+  sensitive: true,
+  settings,
+  defaultTimeoutSeconds: 120,
+  decoder: {
+    extension: 'pcap',
+    title: 'packet capture',
+    maxBytes: (context) => captureLimits({}, settingsOf(captureCheck, context)).bytes,
+    create: (maxBytes) => new CaptureLogScanner({ maxBytes }),
+  },
   options: [
     { name: 'duration', valueName: 'DURATION', description: 'Stop capturing after this long, e.g. 30s or 2m' },
     { name: 'packets', valueName: 'N', description: 'Stop after this many packets' },
@@ -382,7 +400,7 @@ export const captureCheck: CheckDefinition<CaptureArgs> = {
   },
 
   steps(args, context): Step[] {
-    const limits = captureLimits(args, context?.settings);
+    const limits = captureLimits(args, settingsOf(captureCheck, context));
     return [
       {
         id: CAPTURE_STEP_ID,
@@ -392,7 +410,7 @@ export const captureCheck: CheckDefinition<CaptureArgs> = {
   },
 
   interpret(args, results, context) {
-    const settings = context?.settings ?? DEFAULT_CHECK_SETTINGS;
-    return interpretSafely({ check: 'capture', verdict: 'failed', tool: 'tcpdump' }, results, () => interpret(args, Array.isArray(results) ? results : [], settings));
+    const own = settingsOf(captureCheck, context);
+    return interpretSafely({ check: 'capture', verdict: 'failed', tool: 'tcpdump' }, results, () => interpret(args, Array.isArray(results) ? results : [], own));
   },
 };

@@ -5,10 +5,11 @@
 // recorded from) and busybox's full nc. Busybox at a single -v prints nothing for a refused
 // connection, so a silent exit 1 counts as refused; its other messages come from its source
 // (networking/nc_bloaty.c) and are covered by unit tests, not recordings.
-import { isIPv6 } from 'node:net';
+import { formatHostPort, hostProblem, normalizeHost, parsePort } from '../core/host.js';
+import { firstLine } from '../core/text.js';
 import { interpretSafely } from './guard.js';
-import type { CheckDefinition, Finding, Step, StepResult } from './types.js';
-import { describeFailure, describeHost, findStep, firstLine, hostProblem, normalizeHost, RESOLVER_FAILURE } from './ping.js';
+import { describeFailure, describeHost, findStep, RESOLVER_FAILURE } from './output.js';
+import type { CheckDefinition, Finding, Step, StepResult, VerdictTable } from './types.js';
 
 export interface ConnArgs {
   host: string;
@@ -16,6 +17,13 @@ export interface ConnArgs {
 }
 
 export type ConnVerdict = 'open' | 'connection-refused' | 'timeout' | 'dns-failure';
+
+const VERDICTS: { readonly [V in ConnVerdict]: VerdictTable[string] } = {
+  open: { class: 'good', severity: 0 },
+  'connection-refused': { class: 'bad', severity: 85 },
+  timeout: { class: 'bad', severity: 100 },
+  'dns-failure': { class: 'bad', severity: 90 },
+};
 
 const USAGE = 'conn <target> <host> <port>';
 const STEP_ID = 'nc';
@@ -126,15 +134,10 @@ export function parseNcOutput(text: string): NcOutput {
 // ---------------------------------------------------------------------------------------------
 // Interpretation
 
-/** `db.prod:5432`, `[fd00::5]:5432`. */
-export function hostPort(host: string, port: number): string {
-  return isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
 function interpret(args: ConnArgs, result: StepResult | undefined): Finding {
   const host = typeof args?.host === 'string' && args.host !== '' ? args.host : '(no host)';
   const port = typeof args?.port === 'number' ? args.port : 0;
-  const target = hostPort(host, port);
+  const target = formatHostPort(host, port);
   const out = parseNcOutput(result?.output ?? '');
   const facts: Finding['facts'] = { host, port };
   if (out.service) facts.service = out.service;
@@ -182,11 +185,6 @@ function interpret(args: ConnArgs, result: StepResult | undefined): Finding {
 // ---------------------------------------------------------------------------------------------
 // Arguments
 
-function parsePort(text: string): number | undefined {
-  const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
-  return port >= 1 && port <= 65535 ? port : undefined;
-}
-
 /** `db.prod:5432` or `[fd00::5]:5432` given as one word; undefined when it is not that shape. */
 function splitHostPort(text: string): { host: string; port: string } | undefined {
   const bracketed = /^\[([^\]]+)\]:(.*)$/.exec(text);
@@ -221,7 +219,7 @@ export const connCheck: CheckDefinition<ConnArgs> = {
     '• `/kdebug conn web-7f9c db.prod.svc.cluster.local 5432`',
     '• `/kdebug conn deploy/web -n prod redis.cache:6379`',
   ].join('\n'),
-  verdicts: ['open', 'connection-refused', 'timeout', 'dns-failure'],
+  verdicts: VERDICTS,
   capabilities: [],
   options: [],
 

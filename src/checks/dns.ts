@@ -1,8 +1,10 @@
 // The `dns` check: read the pod's resolv.conf, then resolve each name with dig the way the pod's
 // own resolver would (same nameservers, same search path), and say in one line what went wrong.
 import { isIPv4, isIPv6 } from 'node:net';
+import { dnsNameProblem } from '../core/host.js';
+import { firstLine } from '../core/text.js';
 import { interpretSafely } from './guard.js';
-import type { CheckDefinition, Finding, Step, StepResult } from './types.js';
+import type { CheckDefinition, Finding, Step, StepResult, VerdictTable } from './types.js';
 
 export interface DnsArgs {
   names: string[];
@@ -12,11 +14,18 @@ export interface DnsArgs {
 export type DnsVerdict = 'ok' | 'nxdomain' | 'servfail' | 'refused' | 'timeout' | 'no-answer';
 
 /**
- * Worst first. With several names the overall verdict is the first of these that any name got:
- * nothing answered at all, then a server that answered but failed, then a server that would not
- * serve us, then a name that does not exist, then a name with no address, then success.
+ * With several names the overall verdict is the most severe one any name got: nothing answered at
+ * all, then a server that answered but failed, then a server that would not serve us, then a name
+ * that does not exist, then a name with no address, then success.
  */
-export const DNS_VERDICT_SEVERITY: readonly DnsVerdict[] = ['timeout', 'servfail', 'refused', 'nxdomain', 'no-answer', 'ok'];
+const VERDICTS: { readonly [V in DnsVerdict]: VerdictTable[string] } = {
+  ok: { class: 'good', severity: 0 },
+  'no-answer': { class: 'warning', severity: 30 },
+  nxdomain: { class: 'bad', severity: 94 },
+  refused: { class: 'bad', severity: 95 },
+  servfail: { class: 'bad', severity: 96 },
+  timeout: { class: 'bad', severity: 100 },
+};
 
 const USAGE = 'dns <target> [name…] [--server IP[:PORT]]';
 const DEFAULT_NAME = 'kubernetes.default.svc.cluster.local';
@@ -30,8 +39,6 @@ const HEADLINE_ADDRESSES = 3;
 // ---------------------------------------------------------------------------------------------
 // Arguments
 
-const LABEL = /^[A-Za-z0-9_-]{1,63}$/;
-
 /** Why `name` is not a DNS name we will pass to dig, or undefined when it is fine. */
 function nameProblem(name: string): string | undefined {
   if (name === '') return 'an empty name is not a DNS name';
@@ -39,18 +46,7 @@ function nameProblem(name: string): string | undefined {
     return `\`${name}\` is an IP address; the dns check looks up names. To ask a particular DNS server, use \`--server ${name}\``;
   }
   if (name.includes('://') || name.includes('/')) return `\`${name}\` looks like a URL; give just the host name, e.g. \`payments.prod.svc.cluster.local\``;
-  const bare = name.endsWith('.') ? name.slice(0, -1) : name;
-  if (bare.length > 253) return `\`${name.slice(0, 40)}…\` is longer than 253 characters`;
-  for (const label of bare.split('.')) {
-    if (label === '') return `\`${name}\` has an empty label (two dots in a row, or a leading dot)`;
-    if (label.length > 63) return `\`${name}\` has a label longer than 63 characters`;
-    if (!LABEL.test(label)) {
-      const bad = [...label].find((c) => !/[A-Za-z0-9_-]/.test(c)) ?? '';
-      return `\`${name}\` contains \`${bad}\`; names may only use letters, digits, \`-\`, \`_\` and dots`;
-    }
-    if (label.startsWith('-') || label.endsWith('-')) return `\`${name}\` has a label that starts or ends with \`-\``;
-  }
-  return undefined;
+  return dnsNameProblem(name);
 }
 
 /** Parse `IP`, `IP:PORT`, `IPv6` or `[IPv6]:PORT`. */
@@ -242,11 +238,6 @@ function listAddresses(addresses: string[]): string {
   return more > 0 ? `${shown} and ${more} more` : shown;
 }
 
-function firstLine(text: string): string {
-  const line = text.split(/\r?\n/).find((l) => l.trim() !== '')?.trim() ?? '';
-  return line.length > 120 ? `${line.slice(0, 119)}…` : line;
-}
-
 /** Why nothing answered, for the timeout headline: "tried 10.96.0.10, timed out after 2 s". */
 function unreachableDetail(dig: DigOutput, fallbackServers: string[]): string {
   const describe = (reason: string) => (reason === 'timed out' ? `timed out after ${DIG_TIMEOUT_SECONDS} s` : reason);
@@ -325,7 +316,7 @@ function formatAnswer(a: DigAnswer): string {
 }
 
 function worst(verdicts: DnsVerdict[]): DnsVerdict {
-  return DNS_VERDICT_SEVERITY.find((v) => verdicts.includes(v)) ?? 'ok';
+  return verdicts.reduce<DnsVerdict>((a, b) => (VERDICTS[b].severity > VERDICTS[a].severity ? b : a), 'ok');
 }
 
 function interpret(args: DnsArgs, results: StepResult[]): Finding {
@@ -400,7 +391,7 @@ export const dnsCheck: CheckDefinition<DnsArgs> = {
     '• `/kdebug dns payments-7d9f payments.prod.svc.cluster.local`',
     '• `/kdebug dns payments-7d9f payments redis.cache --server 10.96.0.10`',
   ].join('\n'),
-  verdicts: ['ok', 'nxdomain', 'servfail', 'refused', 'timeout', 'no-answer'],
+  verdicts: VERDICTS,
   capabilities: [],
   options: [{ name: 'server', valueName: 'IP[:PORT]', description: "Ask this DNS server instead of the pod's nameservers" }],
 

@@ -1,9 +1,12 @@
 // The `http` check: one GET with curl from inside the pod, body thrown away, and a verdict on what
 // came back: the status, or why nothing did (name, connection, TLS, time), with a timing breakdown.
 import { STATUS_CODES } from 'node:http';
-import { isIPv4, isIPv6 } from 'node:net';
+import { z } from 'zod';
+import { formatLatency } from '../core/duration.js';
+import { formatHostPort, hostProblem, normalizeHost } from '../core/host.js';
+import { clip as clipTo, firstLine as firstLineOf } from '../core/text.js';
 import { interpretSafely } from './guard.js';
-import { DEFAULT_CHECK_SETTINGS, type CheckContext, type CheckDefinition, type Finding, type Step, type StepResult } from './types.js';
+import { settingsOf, stepSeconds, type CheckContext, type CheckDefinition, type Finding, type Step, type StepResult, type VerdictTable } from './types.js';
 
 export interface HttpArgs {
   /** Normalized (WHATWG) http or https URL without credentials or fragment. */
@@ -14,7 +17,19 @@ export interface HttpArgs {
 
 export type HttpVerdict = 'ok' | 'http-error' | 'connection-refused' | 'timeout' | 'dns-failure' | 'tls-error';
 
-export const HTTP_VERDICTS: readonly HttpVerdict[] = ['ok', 'http-error', 'connection-refused', 'timeout', 'dns-failure', 'tls-error'];
+const VERDICTS: { readonly [V in HttpVerdict]: VerdictTable[string] } = {
+  ok: { class: 'good', severity: 0 },
+  'http-error': { class: 'bad', severity: 65 },
+  'connection-refused': { class: 'bad', severity: 85 },
+  timeout: { class: 'bad', severity: 100 },
+  'dns-failure': { class: 'bad', severity: 90 },
+  'tls-error': { class: 'bad', severity: 70 },
+};
+
+const settings = z.strictObject({
+  /** curl's --max-time (seconds). */
+  maxSeconds: z.number().int().min(1).max(600).default(10),
+});
 
 const USAGE = 'http <target> <url> [--cacert FILE]';
 const STEP_ID = 'curl';
@@ -29,24 +44,6 @@ const WRITE_OUT_FIELDS = [
 // ---------------------------------------------------------------------------------------------
 // Arguments (the host and --cacert checks are shared with the tls check)
 
-const LABEL = /^[A-Za-z0-9_-]{1,63}$/;
-
-/** Why `host` is neither a DNS name nor an IP literal (IPv6 with or without brackets), or undefined. */
-export function hostProblem(host: string): string | undefined {
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  if (isIPv4(bare) || isIPv6(bare)) return undefined;
-  if (bare === '') return 'the host is empty';
-  if (bare.startsWith('-')) return `\`${clip(bare)}\` starts with \`-\` and would be read as an option`;
-  const name = bare.endsWith('.') ? bare.slice(0, -1) : bare;
-  if (name.length > 253) return `\`${clip(bare)}\` is longer than 253 characters`;
-  for (const label of name.split('.')) {
-    if (!LABEL.test(label) || label.startsWith('-') || label.endsWith('-')) {
-      return `\`${clip(bare)}\` is not a valid host name (letters, digits, \`-\` and \`_\` between dots) or IP address`;
-    }
-  }
-  return undefined;
-}
-
 /** Why `path` cannot be given to curl --cacert / openssl -CAfile, or undefined. */
 export function cacertProblem(path: string): string | undefined {
   if (path.trim() === '') return '`--cacert` needs the path of a PEM file with the CA certificates to trust';
@@ -57,7 +54,7 @@ export function cacertProblem(path: string): string | undefined {
 }
 
 function clip(text: string): string {
-  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+  return clipTo(text, 80);
 }
 
 /**
@@ -90,7 +87,7 @@ export function parseHttpUrl(text: string): { ok: true; url: URL } | { ok: false
   }
   // WHATWG parsing never yields credentials here (refused above), but make it certain.
   if (url.username !== '' || url.password !== '') return { ok: false, message: 'That URL contains credentials; remove them' };
-  const problem = hostProblem(url.hostname);
+  const problem = hostProblem(normalizeHost(url.hostname));
   if (problem) return { ok: false, message: `${problem}` };
   url.hash = '';
   return { ok: true, url };
@@ -104,8 +101,7 @@ function withUsage(message: string): { ok: false; message: string } {
 // Steps
 
 function maxSeconds(context: CheckContext | undefined): number {
-  const value = context?.settings?.httpMaxSeconds;
-  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : DEFAULT_CHECK_SETTINGS.httpMaxSeconds;
+  return stepSeconds(settingsOf(httpCheck, context).maxSeconds, context);
 }
 
 /**
@@ -232,30 +228,16 @@ const EMPTY_REPLY_EXIT = 52;
 /** The server was reached but its answer was broken: reset, garbage, cut short. */
 const BROKEN_ANSWER_EXITS = new Set([8, 16, 18, 55, 56, 61, 92, 95]);
 
-/** "10.0.0.5:8443", "[fd00::5]:443". */
-export function hostPort(host: string, port: number | string): string {
-  const bare = host.startsWith('[') ? host : isIPv6(host) ? `[${host}]` : host;
-  return `${bare}:${port}`;
-}
-
-/** 0.4 ms, 6.7 ms, 120 ms, 1.3 s, 12 s. */
-export function formatDuration(ms: number): string {
-  if (ms < 10) return `${ms.toFixed(1)} ms`;
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 10_000) return `${(ms / 1000).toFixed(1)} s`;
-  return `${Math.round(ms / 1000)} s`;
-}
-
 /** Phase durations, each measured from the end of the previous phase. */
 function timing(times: CurlOutput['times']): string | undefined {
   const { namelookup = 0, connect = 0, appconnect = 0, pretransfer = 0, starttransfer = 0, total = 0 } = times;
   if (total <= 0) return undefined;
   const parts: string[] = [];
-  if (namelookup > 0) parts.push(`DNS ${formatDuration(namelookup * 1000)}`);
-  if (connect > 0) parts.push(`connect ${formatDuration((connect - namelookup) * 1000)}`);
-  if (appconnect > 0) parts.push(`TLS ${formatDuration((appconnect - connect) * 1000)}`);
-  if (starttransfer > 0) parts.push(`first byte ${formatDuration((starttransfer - Math.max(pretransfer, appconnect, connect)) * 1000)}`);
-  parts.push(`total ${formatDuration(total * 1000)}`);
+  if (namelookup > 0) parts.push(`DNS ${formatLatency(namelookup * 1000)}`);
+  if (connect > 0) parts.push(`connect ${formatLatency((connect - namelookup) * 1000)}`);
+  if (appconnect > 0) parts.push(`TLS ${formatLatency((appconnect - connect) * 1000)}`);
+  if (starttransfer > 0) parts.push(`first byte ${formatLatency((starttransfer - Math.max(pretransfer, appconnect, connect)) * 1000)}`);
+  parts.push(`total ${formatLatency(total * 1000)}`);
   return parts.join(', ');
 }
 
@@ -273,8 +255,7 @@ function secondsFromArgv(argv: unknown, fallback: number): number {
 }
 
 function firstLine(text: string): string {
-  const line = text.split(/\r?\n/).find((l) => l.trim() !== '')?.trim() ?? '';
-  return clip(line);
+  return firstLineOf(text, 80);
 }
 
 interface Target {
@@ -294,7 +275,7 @@ function targetOf(args: HttpArgs | undefined): Target {
 }
 
 function where(target: Target): string {
-  return target.port ? hostPort(target.host, target.port) : target.host;
+  return target.port ? formatHostPort(target.host, target.port) : target.host;
 }
 
 /** Where a timed-out request got to, from the verbose lines. */
@@ -311,7 +292,7 @@ function timeoutStage(curl: CurlOutput): string {
 function classify(curl: CurlOutput, result: StepResult | undefined, target: Target, seconds: number): { verdict: HttpVerdict; headline: string } {
   const at = where(target);
   const status = curl.status;
-  const took = curl.times.total ? ` in ${formatDuration(curl.times.total * 1000)}` : '';
+  const took = curl.times.total ? ` in ${formatLatency(curl.times.total * 1000)}` : '';
   const exit = curl.exitCode ?? (result && result.exitCode !== null ? result.exitCode : undefined);
 
   // An error status is the answer, even if the body then broke off.
@@ -369,8 +350,8 @@ function interpret(args: HttpArgs, results: StepResult[], context: CheckContext 
     facts.status = statusText(curl.status);
     facts.httpVersion = curl.status.version;
   }
-  if (curl.remote) facts.remote = hostPort(curl.remote.ip, curl.remote.port);
-  else if (curl.connectFailures.length > 0) facts.tried = curl.connectFailures.map((f) => `${hostPort(f.ip, f.port)}: ${f.reason}`);
+  if (curl.remote) facts.remote = formatHostPort(curl.remote.ip, curl.remote.port);
+  else if (curl.connectFailures.length > 0) facts.tried = curl.connectFailures.map((f) => `${formatHostPort(f.ip, f.port)}: ${f.reason}`);
   const breakdown = timing(curl.times);
   if (breakdown) facts.timing = breakdown;
   if (curl.times.total) facts.totalMs = Math.round(curl.times.total * 10_000) / 10;
@@ -400,7 +381,7 @@ export function cacertOption(check: string, options: Record<string, string> | un
   return { ok: true, ...(cacert !== undefined ? { cacert } : {}) };
 }
 
-export const httpCheck: CheckDefinition<HttpArgs> = {
+export const httpCheck: CheckDefinition<HttpArgs, z.infer<typeof settings>> = {
   name: 'http',
   summary: 'Make an HTTP(S) request from inside the pod and say what answered, how, and how fast',
   usage: USAGE,
@@ -423,8 +404,9 @@ export const httpCheck: CheckDefinition<HttpArgs> = {
     '• `/kdebug http web-7f9c http://payments.prod.svc.cluster.local:8080/healthz`',
     '• `/kdebug http deploy/web https://api.example.com/`',
   ].join('\n'),
-  verdicts: HTTP_VERDICTS,
+  verdicts: VERDICTS,
   capabilities: [],
+  settings,
   options: [{ name: 'cacert', valueName: 'FILE', description: 'Trust the CA certificates in this PEM file', localOnly: true }],
 
   parseArgs(positional, options) {

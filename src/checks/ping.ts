@@ -6,10 +6,12 @@
 // Where it does not, or where the image's ping carries a file capability the container may not
 // have, ping cannot run at all: that is the `permission-denied` verdict, and `conn` still works.
 //
-// The host validation and a few formatting helpers here are shared with conn.ts and trace.ts.
-import { isIPv4, isIPv6 } from 'node:net';
+import { z } from 'zod';
+import { hostProblem, normalizeHost } from '../core/host.js';
+import { firstLine, plural } from '../core/text.js';
 import { interpretSafely } from './guard.js';
-import { DEFAULT_CHECK_SETTINGS, type CheckContext, type CheckDefinition, type Finding, type Step, type StepResult } from './types.js';
+import { describeFailure, describeHost, findStep, formatMs, RESOLVER_FAILURE } from './output.js';
+import { settingsOf, type CheckDefinition, type Finding, type Step, type StepResult, type VerdictTable } from './types.js';
 
 export interface PingArgs {
   host: string;
@@ -17,101 +19,25 @@ export interface PingArgs {
 
 export type PingVerdict = 'ok' | 'packet-loss' | 'unreachable' | 'dns-failure' | 'permission-denied';
 
+/** Silence to ping says little (ICMP is often filtered, ClusterIPs never answer): its failures are the mildest errors. */
+const VERDICTS: { readonly [V in PingVerdict]: VerdictTable[string] } = {
+  ok: { class: 'good', severity: 0 },
+  'packet-loss': { class: 'warning', severity: 29 },
+  unreachable: { class: 'bad', severity: 60 },
+  'dns-failure': { class: 'bad', severity: 90 },
+  'permission-denied': { class: 'bad', severity: 59 },
+};
+
+const DEFAULT_COUNT = 4;
+const settings = z.strictObject({
+  /** Echo requests sent. */
+  count: z.number().int().min(1).max(100).default(DEFAULT_COUNT),
+});
+
 const USAGE = 'ping <target> <host>';
 const STEP_ID = 'ping';
 /** ping's -W: seconds to wait for a reply once everything is sent. A cluster answers in milliseconds. */
 export const PING_WAIT_SECONDS = 2;
-
-// ---------------------------------------------------------------------------------------------
-// Hosts (shared by ping, conn and trace)
-
-const LABEL = /^[A-Za-z0-9_-]{1,63}$/;
-/** A part inet_aton() reads as a number: decimal, octal or hex. */
-const NUMERIC_PART = /^(?:0x[0-9a-f]*|\d+)$/i;
-
-/**
- * Why `host` is not a DNS name or IP literal we will hand to ping, nc or traceroute; undefined when
- * it is fine. Besides syntax this keeps out anything a tool could read as an option (a leading
- * `-`) and the short numeric forms (`10.1`, `0x7f.1`) that resolvers silently turn into addresses.
- */
-export function hostProblem(host: string): string | undefined {
-  if (host === '') return 'the host is empty; give a DNS name or an IP address, e.g. `db.prod` or `10.0.0.5`';
-  if (host.startsWith('-')) return `\`${host}\` starts with \`-\`, which no host name does`;
-  if (host.includes('%')) return `\`${host}\`: interface zone ids (\`%…\`) are not supported`;
-  if (isIPv4(host) || isIPv6(host)) return undefined;
-  if (host.includes('://') || host.includes('/')) return `\`${host}\` looks like a URL; give just the host name, e.g. \`db.prod.svc.cluster.local\``;
-  if (host.includes(':')) return `\`${host}\` is neither an IPv6 address nor a host name`;
-
-  const bare = host.endsWith('.') ? host.slice(0, -1) : host;
-  const labels = bare.split('.');
-  if (labels.length <= 4 && labels.every((l) => NUMERIC_PART.test(l))) {
-    return `\`${host}\` is not a valid IPv4 address; write all four parts, e.g. \`10.0.0.5\``;
-  }
-  if (bare.length > 253) return `\`${host.slice(0, 40)}…\` is longer than 253 characters`;
-  for (const label of labels) {
-    if (label === '') return `\`${host}\` has an empty label (two dots in a row, or a leading dot)`;
-    if (label.length > 63) return `\`${host}\` has a label longer than 63 characters`;
-    if (!LABEL.test(label)) {
-      const bad = [...label].find((c) => !/[A-Za-z0-9_-]/.test(c)) ?? '';
-      return `\`${host}\` contains \`${bad}\`; host names may only use letters, digits, \`-\`, \`_\` and dots`;
-    }
-    if (label.startsWith('-') || label.endsWith('-')) return `\`${host}\` has a label that starts or ends with \`-\``;
-  }
-  return undefined;
-}
-
-/** Trim, and accept `[fd00::1]` as `fd00::1` (brackets are how people write IPv6 next to ports). */
-export function normalizeHost(text: string): string {
-  const trimmed = String(text ?? '').trim();
-  const bracketed = /^\[([^\]]*)\]$/.exec(trimmed);
-  return bracketed && isIPv6(bracketed[1] ?? '') ? (bracketed[1] ?? '') : trimmed;
-}
-
-/** `db.prod (10.0.0.5)` when the host is a name that resolved, else just the host. */
-export function describeHost(host: string, address: string | undefined): string {
-  return address && address !== host ? `${host} (${address})` : host;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Small helpers for output and wording (shared)
-
-/** Resolver failures as glibc, musl and busybox word them. */
-export const RESOLVER_FAILURE =
-  /Name or service not known|Temporary failure in name resolution|No address associated with hostname|Name does not resolve|Try again|Non-recoverable failure in name resolution|nodename nor servname provided|Name has no usable address/i;
-
-/** The first non-empty line of `text`, trimmed and shortened for a headline. */
-export function firstLine(text: string): string {
-  const line = String(text ?? '').split(/\r?\n/).find((l) => l.trim() !== '')?.trim() ?? '';
-  return line.length > 120 ? `${line.slice(0, 119)}…` : line;
-}
-
-/** 0.0456 → "0.046", 1.234 → "1.2", 123.4 → "123": enough digits to compare, no more. */
-export function formatMs(ms: number): string {
-  if (!Number.isFinite(ms)) return '?';
-  if (ms >= 100) return String(Math.round(ms));
-  if (ms >= 1) return String(Math.round(ms * 10) / 10);
-  return String(Number(ms.toPrecision(2)));
-}
-
-/** "2 echo requests", "1 echo request". */
-export function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
-
-/** The step a check's interpret() reads: by id, or the only one given, and only if it looks like a result. */
-export function findStep(results: unknown, id: string): StepResult | undefined {
-  const list = Array.isArray(results) ? (results as unknown[]) : [];
-  const valid = list.filter((r): r is StepResult => typeof r === 'object' && r !== null && typeof (r as StepResult).output === 'string');
-  return valid.find((r) => r.id === id) ?? (valid.length === 1 ? valid[0] : undefined);
-}
-
-/** How a step that produced no usable result ended, for a headline: "did not finish in time", "exited with code 127: sh: ping: not found". */
-export function describeFailure(tool: string, result: StepResult | undefined): string {
-  if (!result) return `${tool} did not run`;
-  if (result.exitCode === null) return `${tool} did not finish in time`;
-  const said = firstLine(result.output);
-  return `${tool} exited with code ${result.exitCode}${said ? `: ${said}` : ' and printed nothing'}`;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Steps
@@ -340,14 +266,14 @@ function withUsage(message: string): { ok: false; message: string } {
   return { ok: false, message: `${message}\nUsage: \`/kdebug ${USAGE}\`` };
 }
 
-export const pingCheck: CheckDefinition<PingArgs> = {
+export const pingCheck: CheckDefinition<PingArgs, z.infer<typeof settings>> = {
   name: 'ping',
   summary: 'Ping a host from inside the pod: replies, packet loss and round-trip times',
   usage: USAGE,
   help: [
     `Usage: \`/kdebug ${USAGE}\``,
     '',
-    `Runs \`ping -n -c N -W ${PING_WAIT_SECONDS} <host>\` in the pod's network namespace (N is set by the installation, ${DEFAULT_CHECK_SETTINGS.pingCount} by default). The host is a DNS name, resolved with the pod's own resolver, or an IPv4/IPv6 address.`,
+    `Runs \`ping -n -c N -W ${PING_WAIT_SECONDS} <host>\` in the pod's network namespace (N is set by the installation, ${DEFAULT_COUNT} by default). The host is a DNS name, resolved with the pod's own resolver, or an IPv4/IPv6 address.`,
     '',
     'Verdicts:',
     '• `ok`: every echo request was answered',
@@ -362,8 +288,9 @@ export const pingCheck: CheckDefinition<PingArgs> = {
     '• `/kdebug ping web-7f9c db.prod.svc.cluster.local`',
     '• `/kdebug ping deploy/web -n prod 10.0.0.5`',
   ].join('\n'),
-  verdicts: ['ok', 'packet-loss', 'unreachable', 'dns-failure', 'permission-denied'],
+  verdicts: VERDICTS,
   capabilities: [],
+  settings,
   options: [],
 
   parseArgs(positional, options) {
@@ -378,8 +305,8 @@ export const pingCheck: CheckDefinition<PingArgs> = {
     return { ok: true, args: { host } };
   },
 
-  steps(args, context?: CheckContext): Step[] {
-    const count = (context ?? { settings: DEFAULT_CHECK_SETTINGS }).settings.pingCount;
+  steps(args, context): Step[] {
+    const { count } = settingsOf(pingCheck, context);
     return [{ id: STEP_ID, argv: pingArgv(args.host, count) }];
   },
 

@@ -5,10 +5,12 @@
 // and its verify error lines. The dates are judged here, from the PEM blocks -showcerts prints,
 // against the check's `now`, so "expires in 3 days" and the verdict always agree.
 import { X509Certificate } from 'node:crypto';
-import { isIPv4, isIPv6 } from 'node:net';
-import { cacertOption, hostPort, hostProblem } from './http.js';
+import { z } from 'zod';
+import { formatHostPort, isIpAddress, parseHostPort } from '../core/host.js';
+import { clip as clipTo, firstLine as firstLineOf } from '../core/text.js';
+import { cacertOption } from './http.js';
 import { interpretSafely } from './guard.js';
-import { DEFAULT_CHECK_SETTINGS, type CheckContext, type CheckDefinition, type Finding, type Step, type StepResult } from './types.js';
+import { settingsOf, stepSeconds, type CheckContext, type CheckDefinition, type Finding, type Step, type StepResult, type VerdictTable } from './types.js';
 
 export interface TlsArgs {
   /** DNS name (lower case, no trailing dot) or IP address (IPv6 without brackets). */
@@ -32,17 +34,33 @@ export type TlsVerdict =
   | 'dns-failure';
 
 /**
- * Worst first. The first four say why there is no certificate to look at, and exclude each other
- * (a failed handshake outranks any certificate it showed: the connection is unusable). Among
- * certificate problems, those that fail for every client come first: a date outside the validity
+ * The first four say why there is no certificate to look at, and exclude each other (a failed
+ * handshake outranks any certificate it showed: the connection is unusable). Among certificate
+ * problems, those that fail for every client are the most severe: a date outside the validity
  * window (the classic outage), then a name the certificate does not cover. Trust problems follow,
  * because they depend on the client's CA bundle, which may differ between this container and the
  * application. `expiring-soon` is a warning only. The headline names the worst and lists the rest.
  */
-export const TLS_VERDICT_SEVERITY: readonly TlsVerdict[] = [
-  'dns-failure', 'connection-refused', 'timeout', 'handshake-failed',
-  'expired', 'not-yet-valid', 'hostname-mismatch', 'self-signed', 'untrusted-issuer', 'expiring-soon', 'ok',
-];
+const VERDICTS: { readonly [V in TlsVerdict]: VerdictTable[string] } = {
+  ok: { class: 'good', severity: 0 },
+  'expiring-soon': { class: 'warning', severity: 28 },
+  expired: { class: 'bad', severity: 79 },
+  'not-yet-valid': { class: 'bad', severity: 78 },
+  'hostname-mismatch': { class: 'bad', severity: 77 },
+  'self-signed': { class: 'bad', severity: 76 },
+  'untrusted-issuer': { class: 'bad', severity: 75 },
+  'handshake-failed': { class: 'bad', severity: 80 },
+  'connection-refused': { class: 'bad', severity: 85 },
+  timeout: { class: 'bad', severity: 100 },
+  'dns-failure': { class: 'bad', severity: 90 },
+};
+
+const settings = z.strictObject({
+  /** A valid certificate that expires within this many days gets the verdict expiring-soon. */
+  expiringSoonDays: z.number().int().min(0).max(365).default(14),
+  /** Longest wait for the server: the `timeout` around s_client (seconds). */
+  maxSeconds: z.number().int().min(1).max(600).default(10),
+});
 
 const USAGE = 'tls <target> <host[:port]> [--cacert FILE]';
 const STEP_ID = 'openssl';
@@ -58,7 +76,7 @@ const HEADLINE_NAMES = 3;
 // Arguments
 
 function clip(text: string): string {
-  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+  return clipTo(text, 80);
 }
 
 /** Parse `host`, `host:port`, `IPv4:port`, `IPv6`, `[IPv6]:port`, or an https:// URL (its host and port). */
@@ -68,8 +86,7 @@ export function parseTlsTarget(text: string): { ok: true; host: string; port: nu
   if (raw === '') return { ok: false, message: `Which host? ${example}` };
   if (raw.startsWith('-')) return { ok: false, message: `\`${clip(raw)}\` starts with \`-\`; give a host, ${example}` };
 
-  let host: string;
-  let portText: string | undefined;
+  let hostPort = raw;
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(raw);
   if (scheme) {
     if (/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(raw)) {
@@ -82,37 +99,12 @@ export function parseTlsTarget(text: string): { ok: true; host: string; port: nu
     } catch {
       return { ok: false, message: `\`${clip(raw)}\` is not a valid URL; give a host[:port], ${example}` };
     }
-    host = url.hostname.replace(/^\[|\]$/g, '');
-    portText = url.port || undefined;
-  } else {
-    const bracketed = /^\[([^\]]*)\](?::(.*))?$/.exec(raw);
-    const withPort = /^([^:]*):([^:]*)$/.exec(raw);
-    if (bracketed) {
-      host = bracketed[1] ?? '';
-      portText = bracketed[2];
-      if (!isIPv6(host)) return { ok: false, message: `\`${clip(raw)}\`: \`${clip(host)}\` is not an IPv6 address` };
-    } else if (isIPv6(raw)) {
-      // A bare IPv6 address is never split at a colon; use [fd00::5]:8443 for a port.
-      host = raw;
-    } else if (!raw.includes(':')) {
-      host = raw;
-    } else if (withPort) {
-      host = withPort[1] ?? '';
-      portText = withPort[2];
-    } else {
-      return { ok: false, message: `\`${clip(raw)}\` is not a host[:port], ${example}` };
-    }
+    hostPort = url.port ? `${url.hostname}:${url.port}` : url.hostname;
   }
-
-  if (host.includes('%')) return { ok: false, message: `\`${clip(raw)}\`: interface zone ids (\`%…\`) are not supported` };
-  const problem = hostProblem(host);
-  if (problem) return { ok: false, message: problem };
-  if (!isIPv4(host) && !isIPv6(host)) host = host.toLowerCase().replace(/\.$/, '');
-
-  if (portText === undefined) return { ok: true, host, port: DEFAULT_PORT };
-  const port = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
-  if (!(port >= 1 && port <= 65535)) return { ok: false, message: `\`${clip(raw)}\`: the port must be a number from 1 to 65535` };
-  return { ok: true, host, port };
+  const parsed = parseHostPort(hostPort);
+  if (!parsed.ok) return { ok: false, message: `${parsed.message}; ${example}` };
+  const host = isIpAddress(parsed.host) ? parsed.host : parsed.host.toLowerCase().replace(/\.$/, '');
+  return { ok: true, host, port: parsed.port ?? DEFAULT_PORT };
 }
 
 function withUsage(message: string): { ok: false; message: string } {
@@ -122,15 +114,9 @@ function withUsage(message: string): { ok: false; message: string } {
 // ---------------------------------------------------------------------------------------------
 // Steps
 
+/** Whole seconds: `timeout` in busybox takes no fractions. */
 function boundSeconds(context: CheckContext | undefined): number {
-  const value = context?.settings?.httpMaxSeconds;
-  const seconds = typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : DEFAULT_CHECK_SETTINGS.httpMaxSeconds;
-  // `timeout` in busybox takes whole seconds only.
-  return Math.max(1, Math.ceil(seconds));
-}
-
-function isIp(host: string): boolean {
-  return isIPv4(host) || isIPv6(host);
+  return stepSeconds(settingsOf(tlsCheck, context).maxSeconds, context);
 }
 
 /**
@@ -142,10 +128,10 @@ function isIp(host: string): boolean {
  * must run with stdin closed (/dev/null).
  */
 export function opensslArgv(args: TlsArgs, seconds: number): string[] {
-  const names = isIp(args.host) ? ['-noservername', '-verify_ip', args.host] : ['-servername', args.host, '-verify_hostname', args.host];
+  const names = isIpAddress(args.host) ? ['-noservername', '-verify_ip', args.host] : ['-servername', args.host, '-verify_hostname', args.host];
   return [
     'timeout', String(seconds),
-    'openssl', 's_client', '-connect', hostPort(args.host, args.port), ...names, '-showcerts', '-state',
+    'openssl', 's_client', '-connect', formatHostPort(args.host, args.port), ...names, '-showcerts', '-state',
     ...(args.cacert !== undefined ? ['-CAfile', args.cacert] : []),
   ];
 }
@@ -357,9 +343,9 @@ function certificateProblems(
       problems.push({ verdict: 'untrusted-issuer', headline: `certificate for ${host} failed verification: ${e.text} (${subjectOf(e)})` });
     }
   }
-  const rank = (v: TlsVerdict) => TLS_VERDICT_SEVERITY.indexOf(v);
-  // Stable sort keeps openssl's order within a verdict; one entry per verdict is enough.
-  return problems.sort((a, b) => rank(a.verdict) - rank(b.verdict)).filter((p, i, all) => all.findIndex((q) => q.verdict === p.verdict) === i);
+  const rank = (v: TlsVerdict) => VERDICTS[v].severity;
+  // Worst first; a stable sort keeps openssl's order within a verdict; one entry per verdict is enough.
+  return problems.sort((a, b) => rank(b.verdict) - rank(a.verdict)).filter((p, i, all) => all.findIndex((q) => q.verdict === p.verdict) === i);
 }
 
 const PROBLEM_WORDS: Record<TlsVerdict, string> = {
@@ -383,7 +369,7 @@ function handshakeReason(sclient: SClientOutput): string {
 }
 
 function firstLine(text: string): string {
-  return clip(text.split(/\r?\n/).find((l) => l.trim() !== '')?.trim() ?? '');
+  return firstLineOf(text, 80);
 }
 
 /** Why there is no certificate to judge: name, connection, time or handshake. */
@@ -424,9 +410,9 @@ function secondsFromArgv(argv: unknown, fallback: number): number {
 function interpret(args: TlsArgs, results: StepResult[], context: CheckContext | undefined): Finding {
   const host = typeof args?.host === 'string' && args.host !== '' ? args.host : 'the server';
   const port = typeof args?.port === 'number' ? args.port : DEFAULT_PORT;
-  const at = hostPort(host, port);
+  const at = formatHostPort(host, port);
   const now = context?.now instanceof Date && !Number.isNaN(context.now.getTime()) ? context.now : new Date();
-  const soonDays = context?.settings?.tlsExpiringSoonDays ?? DEFAULT_CHECK_SETTINGS.tlsExpiringSoonDays;
+  const soonDays = settingsOf(tlsCheck, context).expiringSoonDays;
   const result = results.find((r) => r && r.id === STEP_ID && typeof r.output === 'string');
   const sclient = parseSClientOutput(result?.output ?? '');
   const certs = sclient.certificates.map(readCertificate);
@@ -485,7 +471,7 @@ function interpret(args: TlsArgs, results: StepResult[], context: CheckContext |
 
 // ---------------------------------------------------------------------------------------------
 
-export const tlsCheck: CheckDefinition<TlsArgs> = {
+export const tlsCheck: CheckDefinition<TlsArgs, z.infer<typeof settings>> = {
   name: 'tls',
   summary: 'Connect with TLS from inside the pod and check the certificate: dates, name, issuer, chain',
   usage: USAGE,
@@ -510,8 +496,9 @@ export const tlsCheck: CheckDefinition<TlsArgs> = {
     '• `/kdebug tls web-7f9c api.prod.svc.cluster.local`',
     '• `/kdebug tls deploy/web payments.prod:8443`',
   ].join('\n'),
-  verdicts: TLS_VERDICT_SEVERITY,
+  verdicts: VERDICTS,
   capabilities: [],
+  settings,
   options: [{ name: 'cacert', valueName: 'FILE', description: 'Trust the CA certificates in this PEM file', localOnly: true }],
 
   parseArgs(positional, options) {

@@ -11,15 +11,30 @@
 // probes one hop at a time, so a path that goes silent costs up to hops × TRACE_WAIT_SECONDS;
 // Butskoy sends up to 16 probes at once and finishes within a few waits.
 import { isIP } from 'node:net';
+import { z } from 'zod';
+import { hostProblem, normalizeHost } from '../core/host.js';
+import { plural } from '../core/text.js';
 import { interpretSafely } from './guard.js';
-import { DEFAULT_CHECK_SETTINGS, type CheckContext, type CheckDefinition, type Finding, type Step, type StepResult } from './types.js';
-import { describeFailure, describeHost, findStep, formatMs, hostProblem, normalizeHost, plural, RESOLVER_FAILURE } from './ping.js';
+import { describeFailure, describeHost, findStep, formatMs, RESOLVER_FAILURE } from './output.js';
+import { settingsOf, type CheckDefinition, type Finding, type Step, type StepResult, type VerdictTable } from './types.js';
 
 export interface TraceArgs {
   host: string;
 }
 
 export type TraceVerdict = 'ok' | 'incomplete' | 'dns-failure';
+
+const VERDICTS: { readonly [V in TraceVerdict]: VerdictTable[string] } = {
+  ok: { class: 'good', severity: 0 },
+  incomplete: { class: 'warning', severity: 27 },
+  'dns-failure': { class: 'bad', severity: 90 },
+};
+
+const DEFAULT_MAX_HOPS = 20;
+const settings = z.strictObject({
+  /** Most hops probed. */
+  maxHops: z.number().int().min(1).max(64).default(DEFAULT_MAX_HOPS),
+});
 
 const USAGE = 'trace <target> <host>';
 const STEP_ID = 'traceroute';
@@ -210,14 +225,14 @@ function withUsage(message: string): { ok: false; message: string } {
   return { ok: false, message: `${message}\nUsage: \`/kdebug ${USAGE}\`` };
 }
 
-export const traceCheck: CheckDefinition<TraceArgs> = {
+export const traceCheck: CheckDefinition<TraceArgs, z.infer<typeof settings>> = {
   name: 'trace',
   summary: 'Traceroute from inside the pod: does the path reach the host, and where does it stop',
   usage: USAGE,
   help: [
     `Usage: \`/kdebug ${USAGE}\``,
     '',
-    `Runs \`traceroute -n -m N -w ${TRACE_WAIT_SECONDS} -q 1 <host>\` in the pod's network namespace: one UDP probe per hop, at most N hops (set by the installation, ${DEFAULT_CHECK_SETTINGS.traceMaxHops} by default), ${TRACE_WAIT_SECONDS} s per probe. The host is a DNS name (resolved with the pod's own resolver) or an IPv4/IPv6 address.`,
+    `Runs \`traceroute -n -m N -w ${TRACE_WAIT_SECONDS} -q 1 <host>\` in the pod's network namespace: one UDP probe per hop, at most N hops (set by the installation, ${DEFAULT_MAX_HOPS} by default), ${TRACE_WAIT_SECONDS} s per probe. The host is a DNS name (resolved with the pod's own resolver) or an IPv4/IPv6 address.`,
     '',
     'Verdicts:',
     '• `ok`: the destination answered (the headline gives the hop count)',
@@ -231,8 +246,10 @@ export const traceCheck: CheckDefinition<TraceArgs> = {
     '• `/kdebug trace web-7f9c 10.0.12.7`',
     '• `/kdebug trace deploy/web -n prod db.prod.svc.cluster.local`',
   ].join('\n'),
-  verdicts: ['ok', 'incomplete', 'dns-failure'],
+  verdicts: VERDICTS,
   capabilities: ['NET_RAW'],
+  settings,
+  defaultTimeoutSeconds: 90,
   options: [],
 
   parseArgs(positional, options) {
@@ -247,12 +264,12 @@ export const traceCheck: CheckDefinition<TraceArgs> = {
     return { ok: true, args: { host } };
   },
 
-  steps(args, context?: CheckContext): Step[] {
-    const maxHops = (context ?? { settings: DEFAULT_CHECK_SETTINGS }).settings.traceMaxHops;
+  steps(args, context): Step[] {
+    const { maxHops } = settingsOf(traceCheck, context);
     return [{ id: STEP_ID, argv: tracerouteArgv(args.host, maxHops) }];
   },
 
   interpret(args, results, context) {
-    return interpretSafely({ check: 'trace', verdict: 'incomplete', tool: 'traceroute' }, results, () => interpret(args, findStep(results, STEP_ID), context?.settings?.traceMaxHops ?? DEFAULT_CHECK_SETTINGS.traceMaxHops));
+    return interpretSafely({ check: 'trace', verdict: 'incomplete', tool: 'traceroute' }, results, () => interpret(args, findStep(results, STEP_ID), settingsOf(traceCheck, context).maxHops));
   },
 };

@@ -7,14 +7,15 @@
 // stripped again, exactly as that check would have seen them when run alone. The finding's steps
 // keep the prefixed ids (unique, and they say which part a step belongs to); the transcript shows
 // each step's argv, so it reads like the parts run one after another.
-import { isIPv4, isIPv6 } from 'node:net';
-import { connCheck, hostPort as connHostPort, type ConnArgs } from './conn.js';
+import { formatHostPort, isIpAddress } from '../core/host.js';
+import { clip as clipTo } from '../core/text.js';
+import { connCheck, type ConnArgs } from './conn.js';
 import { dnsCheck, type DnsArgs } from './dns.js';
-import { hostPort, httpCheck, type HttpArgs } from './http.js';
+import { httpCheck, type HttpArgs } from './http.js';
 import { pingCheck, type PingArgs } from './ping.js';
 import { tlsCheck, type TlsArgs } from './tls.js';
 import { interpretSafely } from './guard.js';
-import type { ArgsResult, CheckContext, CheckDefinition, Finding, Step, StepResult } from './types.js';
+import type { ArgsResult, CheckContext, CheckDefinition, Finding, Step, StepResult, VerdictClass, VerdictTable } from './types.js';
 
 export type TriagePart =
   | { check: 'dns'; args: DnsArgs }
@@ -46,48 +47,35 @@ export const TRIAGE_PART_CHECKS: { readonly [K in TriagePartName]: CheckDefiniti
 const PART_ORDER: readonly TriagePartName[] = ['dns', 'ping', 'conn', 'tls', 'http'];
 
 /**
- * One scale for every part's vocabulary, worst first. The principle is "the root cause first": a
- * failure lower in the stack explains the failures above it, so it ranks higher.
- *
- * - `timeout`: nothing answered in time (no DNS server; a dropped TCP connect; a stalled TLS or HTTP exchange)
- * - `servfail`, `refused`, `nxdomain`: the DNS server answered, but gave no address (dns's own order)
- * - `dns-failure`: ping, nc, openssl or curl could not resolve the host in the pod
- * - `connection-refused`: the host answered, but nothing listens on the port
- * - `handshake-failed`, `expired`, `not-yet-valid`, `hostname-mismatch`, `self-signed`, `untrusted-issuer`: tls's own order
- * - `tls-error`: curl's TLS failed (ranked below the tls part's words, which say why)
- * - `http-error`: the server answered 4xx/5xx, or broke off the exchange
- * - `unreachable`, `permission-denied`: ping only (no echo reply; ping could not run). Lowest of the
- *   errors: many networks drop ICMP and Service ClusterIPs never answer ping, so any other failure
- *   says more
- * - warnings, below every error: `no-answer`, `packet-loss`, `expiring-soon`
- * - good: `ok`, `open`; when every part is good the triage verdict is `ok`
- *
- * When several parts share the worst verdict, the first in layer order (dns, ping, conn, tls,
- * http) gives the headline. A verdict missing from this list (a part's vocabulary grew) ranks as
- * the lowest error, just above the warnings.
+ * Triage's vocabulary is its parts' vocabularies, ranked by the severity each check declares (one
+ * scale for all checks, see VerdictSpec). The principle is "the root cause first": a failure lower
+ * in the stack explains the failures above it, so it ranks higher. When several parts share the
+ * worst verdict, the first in layer order (dns, ping, conn, tls, http) gives the headline.
  */
-export const TRIAGE_VERDICT_SEVERITY: readonly string[] = [
-  'timeout',
-  'servfail', 'refused', 'nxdomain',
-  'dns-failure',
-  'connection-refused',
-  'handshake-failed', 'expired', 'not-yet-valid', 'hostname-mismatch', 'self-signed', 'untrusted-issuer',
-  'tls-error',
-  'http-error',
-  'unreachable', 'permission-denied',
-  'no-answer', 'packet-loss', 'expiring-soon',
-  'ok', 'open',
-];
+const VERDICTS: VerdictTable = Object.fromEntries(
+  Object.values(TRIAGE_PART_CHECKS)
+    .flatMap((check) => Object.entries(check.verdicts))
+    .sort(([a, x], [b, y]) => y.severity - x.severity || a.localeCompare(b)),
+);
 
-const GOOD = new Set(['ok', 'open']);
-const WARNINGS = new Set(['no-answer', 'packet-loss', 'expiring-soon']);
+/** A verdict missing from every part (a part's vocabulary grew past this table): the mildest error. */
+const UNKNOWN = { class: 'bad', severity: 50 } as const;
 
-/** Position on the scale; lower is worse. */
-export function triageRank(verdict: string): number {
-  const i = TRIAGE_VERDICT_SEVERITY.indexOf(verdict);
-  if (i >= 0) return i;
-  // Unknown: an error, but the mildest one.
-  return TRIAGE_VERDICT_SEVERITY.indexOf('no-answer') - 0.5;
+/** Position on the one scale; higher is worse. */
+export function triageSeverity(verdict: string): number {
+  return (VERDICTS[verdict] ?? UNKNOWN).severity;
+}
+
+function classOf(verdict: string): VerdictClass {
+  return (VERDICTS[verdict] ?? UNKNOWN).class;
+}
+
+/** "`timeout`; `servfail`, `refused`" …: the scale as help shows it, worst first, a group per class. */
+function scaleText(verdictClass: VerdictClass): string {
+  return Object.keys(VERDICTS)
+    .filter((v) => classOf(v) === verdictClass)
+    .map((v) => `\`${v}\``)
+    .join(', ');
 }
 
 const USAGE = 'triage <target> [host|host:port|url] [--server IP[:PORT]] [--cacert FILE]';
@@ -116,11 +104,7 @@ function refusal(result: { ok: false; message: string }): { ok: false; message: 
 }
 
 function clip(text: string): string {
-  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
-}
-
-function isIp(host: string): boolean {
-  return isIPv4(host) || isIPv6(host);
+  return clipTo(text, 80);
 }
 
 function parseTriage(positional: string[], options: Record<string, string>): ArgsResult<TriageArgs> {
@@ -167,7 +151,7 @@ function parseTriage(positional: string[], options: Record<string, string>): Arg
     if (!conn.ok) return refusal(conn);
     host = conn.args.host;
     if (scheme === 'https') {
-      const parsedTls = tlsCheck.parseArgs([hostPort(host, port)], cacertOption);
+      const parsedTls = tlsCheck.parseArgs([formatHostPort(host, port)], cacertOption);
       if (!parsedTls.ok) return refusal(parsedTls);
       tls = parsedTls.args;
     }
@@ -189,7 +173,7 @@ function parseTriage(positional: string[], options: Record<string, string>): Arg
 
   const parts: TriagePart[] = [];
   const skipped: TriageArgs['skipped'] = [];
-  if (isIp(host)) {
+  if (isIpAddress(host)) {
     if (server !== undefined) return withUsage(`\`--server\` is for the DNS lookup, and \`${clip(host)}\` is an IP address: there is nothing to look up.`);
     skipped.push({ check: 'dns', reason: `${host} is an IP address: nothing to look up` });
   } else {
@@ -281,8 +265,8 @@ function interpret(args: TriageArgs, rawResults: unknown, context: CheckContext 
 
   // Worst verdict; ties go to the earlier part (layer order), which is the likelier root cause.
   let worst = outcomes[0]!;
-  for (const o of outcomes) if (triageRank(o.finding.verdict) < triageRank(worst.finding.verdict)) worst = o;
-  const problems = outcomes.filter((o) => !GOOD.has(o.finding.verdict));
+  for (const o of outcomes) if (triageSeverity(o.finding.verdict) > triageSeverity(worst.finding.verdict)) worst = o;
+  const problems = outcomes.filter((o) => classOf(o.finding.verdict) !== 'good');
   // All good is `ok`, also when conn (`open`) is the only part that could say so.
   const verdict = problems.length === 0 ? 'ok' : worst.finding.verdict;
 
@@ -299,7 +283,7 @@ function interpret(args: TriageArgs, rawResults: unknown, context: CheckContext 
     // Silence to ping while the port answers is the usual ClusterIP / filtered-ICMP picture.
     if (worst.check === 'ping' && verdict === 'unreachable' && conn?.finding.verdict === 'open') {
       const c = conn.finding.facts;
-      const at = typeof c.host === 'string' && typeof c.port === 'number' ? ` to ${connHostPort(c.host, c.port)}` : '';
+      const at = typeof c.host === 'string' && typeof c.port === 'number' ? ` to ${formatHostPort(c.host, c.port)}` : '';
       headline += `; but conn${at} is open, so the host is up (ICMP is likely filtered)`;
     }
     const others = problems.filter((o) => o !== worst);
@@ -347,7 +331,8 @@ export const triageCheck: CheckDefinition<TriageArgs> = {
     '• `https://host[:port]/path`: `dns host`, `ping host`, `conn host port` (443 unless given), `tls host:port`, `http URL`',
     'For an IP address the dns row says skipped: there is nothing to look up. `--server` goes to the dns part only (the other tools use the pod\'s own resolver); `--cacert` (only with `kdebug run --local`) goes to the tls and http parts, so it needs an https:// or http:// URL.',
     '',
-    'The verdict is the worst verdict of the parts, on one scale, worst first: `timeout`; `servfail`, `refused`, `nxdomain`; `dns-failure`; `connection-refused`; `handshake-failed`, `expired`, `not-yet-valid`, `hostname-mismatch`, `self-signed`, `untrusted-issuer`; `tls-error`; `http-error`; `unreachable`, `permission-denied` (ping only, the mildest errors: ICMP is often filtered and Service ClusterIPs never answer ping); then the warnings `no-answer`, `packet-loss`, `expiring-soon`; `ok` when every part is `ok` (or `open`). A failure lower in the stack comes first because it explains the ones above it; between parts with the same verdict the first of dns, ping, conn, tls, http decides. The headline is that part\'s headline, prefixed with its name; `/kdebug help <check>` explains each part\'s verdicts.',
+    `The verdict is the worst verdict of the parts, on one scale, worst first. Errors: ${scaleText('bad')}. Then the warnings: ${scaleText('warning')}. It is \`ok\` when every part is good (${scaleText('good')}).`,
+    "A failure lower in the stack comes first because it explains the ones above it (ping's `unreachable` and `permission-denied` are the mildest errors: ICMP is often filtered and Service ClusterIPs never answer ping). Between parts with the same verdict the first of dns, ping, conn, tls, http decides. The headline is that part's headline, prefixed with its name; `/kdebug help <check>` explains each part's verdicts.",
     '',
     'Needs no capabilities (the union of its parts\'). The parts run one after another, each within its own limit (dig 2 s, ping about the echo count + 2 s, nc 3 s, openssl and curl the configured HTTP limit each), so with everything failing slowly an https triage takes about half a minute before the pod\'s own start-up: keep `--timeout` above that.',
     '',
@@ -356,7 +341,8 @@ export const triageCheck: CheckDefinition<TriageArgs> = {
     '• `/kdebug triage deploy/web -n prod db.prod.svc.cluster.local:5432`',
     '• `/kdebug triage deploy/web -n prod https://payments.prod.svc.cluster.local:8443/healthz`',
   ].join('\n'),
-  verdicts: TRIAGE_VERDICT_SEVERITY,
+  verdicts: VERDICTS,
+  defaultTimeoutSeconds: 90,
   capabilities: [...new Set(Object.values(TRIAGE_PART_CHECKS).flatMap((c) => [...c.capabilities]))].sort(),
   options: [
     { name: 'server', valueName: 'IP[:PORT]', description: "dns part: ask this DNS server instead of the pod's nameservers" },

@@ -1,5 +1,10 @@
-// The contract every diagnostic check implements. Checks are pure: they turn validated arguments
-// into argv steps and turn the tools' raw output back into a Finding. No I/O happens here.
+// The contract every diagnostic check implements. A check is one definition that declares
+// everything about itself: grammar and help, steps, interpretation, settings with their defaults,
+// default deadline, its verdicts with their class and severity, sensitivity and capabilities.
+// Config, renderers, exit codes, triage, policy and error messages read it from the registry.
+// Checks are pure: they turn validated arguments into argv steps and turn the tools' raw output
+// back into a Finding. No I/O happens here.
+import type { z } from 'zod';
 
 /** One command to run inside the debug container, as an argv array (never a shell string). */
 export interface Step {
@@ -37,43 +42,72 @@ export interface CheckOption {
   localOnly?: boolean;
 }
 
-/** Installation-wide settings checks read (config section `checks`). */
-export interface CheckSettings {
-  /** `tls`: a valid certificate expiring within this many days is `expiring-soon`. */
-  tlsExpiringSoonDays: number;
-  /** `http` and `tls`: longest wait for the server (curl --max-time, timeout around s_client), seconds. */
-  httpMaxSeconds: number;
-  /** `ping`: echo requests sent. */
-  pingCount: number;
-  /** `trace`: most hops probed. */
-  traceMaxHops: number;
-  /** `capture`: default and longest capture duration (seconds), most packets, most bytes. */
-  captureDefaultSeconds: number;
-  captureMaxSeconds: number;
-  captureMaxPackets: number;
-  captureMaxBytes: number;
+/** good: nothing to fix (exit code 0); warning: works, but look at it; bad: broken. */
+export type VerdictClass = 'good' | 'warning' | 'bad';
+
+export interface VerdictSpec {
+  class: VerdictClass;
+  /**
+   * Worse is higher, on ONE scale shared by every check, so verdicts of different checks compare
+   * (triage ranks its parts with it, dns its names). A failure lower in the network stack explains
+   * the failures above it, so it ranks higher:
+   *   100 nothing answered in time · 90s DNS answered without an address · 85 refused port ·
+   *   70s-80s TLS · 65 HTTP · 55-60 ping/permission and tool failures · 20-30 warnings · 0 good.
+   * A word used by several checks (timeout, dns-failure, ok, …) has the same class and severity in
+   * all of them; a registry test holds every check to that.
+   */
+  severity: number;
 }
 
-export const DEFAULT_CHECK_SETTINGS: CheckSettings = {
-  tlsExpiringSoonDays: 14,
-  httpMaxSeconds: 10,
-  pingCount: 4,
-  traceMaxHops: 20,
-  captureDefaultSeconds: 30,
-  captureMaxSeconds: 300,
-  captureMaxPackets: 10000,
-  captureMaxBytes: 20 * 1024 * 1024,
-};
+export type VerdictTable = Readonly<Record<string, VerdictSpec>>;
 
-/** What a check may know besides its arguments: the settings and the time (for certificate ages). */
+/** What a check may know besides its arguments. */
 export interface CheckContext {
-  settings: CheckSettings;
+  /**
+   * Installation settings of every check, by check name (the config's `checks` section). A check
+   * reads its own through settingsOf(), which fills in the defaults of its schema.
+   */
+  settings: Readonly<Record<string, unknown>>;
+  /** The time (certificate ages). */
   now: Date;
+  /**
+   * Seconds left until the job's deadline when the steps start. A step's own timeout never
+   * exceeds it, so a tool gives its verdict before the job is cut off.
+   */
+  secondsLeft?: number;
+}
+
+/** What a decoder made of a check's output, once the output has ended. */
+export interface DecodedOutput {
+  /** The output with the encoded artifact replaced by what interpret() reads instead (capture: a summary line). */
+  text: string;
+  /** The artifact holds something worth attaching (a pcap of only its file header does not). */
+  hasContent: boolean;
+}
+
+/** One run's decoder: takes the output in chunks cut anywhere and returns the artifact's bytes, in order. Pure. */
+export interface IncrementalDecoder<R extends DecodedOutput = DecodedOutput> {
+  push(chunk: Buffer | string): Buffer[];
+  /** The output ended: the last bytes. result() is valid from now on. */
+  end(): Buffer[];
+  result(): R;
+}
+
+/** How a check's output turns into a file (see CheckDefinition.decoder). */
+export interface OutputDecoder {
+  /** The artifact's file extension, without the dot, e.g. "pcap". */
+  extension: string;
+  /** What the artifact is, for the file's title, e.g. "packet capture". */
+  title: string;
+  /** The most artifact bytes to keep, from the check's settings. */
+  maxBytes(context?: CheckContext): number;
+  /** A fresh decoder for one run, keeping at most `maxBytes` bytes of artifact. */
+  create(maxBytes: number): IncrementalDecoder;
 }
 
 export type ArgsResult<A> = { ok: true; args: A } | { ok: false; message: string };
 
-export interface CheckDefinition<A = unknown> {
+export interface CheckDefinition<A = unknown, S extends object = object> {
   name: string;
   /** One line for `/kdebug help`. */
   summary: string;
@@ -81,20 +115,44 @@ export interface CheckDefinition<A = unknown> {
   usage: string;
   /** Longer help text for `/kdebug help <check>`: what it runs, what the verdicts mean, examples. */
   help: string;
-  /** Every verdict this check can return; `ok` (or `open`) is the good one. */
-  verdicts: readonly string[];
+  /** Every verdict this check can return, in the order help lists them. */
+  verdicts: VerdictTable;
   /** Linux capabilities the container needs beyond none, e.g. ["NET_RAW"]. */
   capabilities: readonly string[];
   /**
-   * The output carries a base64 pcap (see pcap-stream.ts): runners stream it into a .pcap file
-   * and hand interpret() the log with the capture replaced by its summary.
+   * Its output can hold customer data (a packet capture): the policy grants it only to rules that
+   * name it, never through `*`.
    */
-  streamsPcap?: boolean;
+  sensitive?: boolean;
+  /** Installation settings (config `checks.<name>`), every field with its default. */
+  settings?: z.ZodType<S, Partial<S>>;
+  /** The job's deadline (seconds) when the command has no --timeout and the config sets none for it. */
+  defaultTimeoutSeconds?: number;
+  /**
+   * The output carries a binary artifact (capture: a pcap as base64 lines): the runners stream the
+   * output through this decoder into a file, attach the file when it holds anything, and hand
+   * interpret() the decoded text.
+   */
+  decoder?: OutputDecoder;
   options: readonly CheckOption[];
   /** Validate positional arguments and check-specific options. Pure; never throws. */
   parseArgs(positional: string[], options: Record<string, string>): ArgsResult<A>;
-  /** The argv steps to run, from validated arguments. Without a context, DEFAULT_CHECK_SETTINGS apply. */
+  /** The argv steps to run, from validated arguments. Without a context, the settings' defaults apply. */
   steps(args: A, context?: CheckContext): Step[];
   /** Turn the steps' raw output into a Finding. Must not throw on any output. */
   interpret(args: A, results: StepResult[], context?: CheckContext): Finding;
+}
+
+/** A check's own settings from the context, with its schema's defaults for anything not set. */
+export function settingsOf<S extends object>(check: Pick<CheckDefinition<unknown, S>, 'name' | 'settings'>, context: CheckContext | undefined): S {
+  if (!check.settings) return {} as S;
+  // The config validated them already; a hand-made context with a wrong value fails loudly here.
+  return check.settings.parse(context?.settings?.[check.name] ?? {});
+}
+
+/** A step's own time limit: the check's setting, but never past the job's deadline (at least 1 s). */
+export function stepSeconds(wanted: number, context: CheckContext | undefined): number {
+  const left = context?.secondsLeft;
+  if (left === undefined || !Number.isFinite(left)) return wanted;
+  return Math.max(1, Math.min(wanted, Math.floor(left)));
 }

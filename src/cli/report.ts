@@ -1,8 +1,12 @@
 // How `kdebug run` prints a finding: a readable report for people, or one JSON object for scripts.
+import { verdictClass } from '../checks/index.js';
 import type { Finding } from '../checks/types.js';
 import { transcript } from '../slack/render.js';
 
-export const GOOD_VERDICTS = new Set(['ok', 'open']);
+/** `kdebug run`'s exit code for a finding: 0 only for a good verdict. */
+export function exitCodeFor(finding: Pick<Finding, 'check' | 'verdict'>): 0 | 1 {
+  return verdictClass(finding.check, finding.verdict) === 'good' ? 0 : 1;
+}
 
 /** The single JSON object `--json` prints. */
 export function findingJson(finding: Finding): string {
@@ -16,7 +20,7 @@ export function findingJson(finding: Finding): string {
 }
 
 export function findingText(finding: Finding, note?: string): string {
-  const mark = GOOD_VERDICTS.has(finding.verdict) ? '✔' : '✘';
+  const mark = { good: '✔', warning: '⚠', bad: '✘' }[verdictClass(finding.check, finding.verdict)];
   const lines = [`${mark} ${finding.verdict}: ${finding.headline}`];
   if (note) lines.push(`  (${note})`);
   const facts = Object.entries(finding.facts);

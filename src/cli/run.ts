@@ -2,19 +2,17 @@
 // --local, on this machine. Exit codes: 0 for ok/open, 1 for any other verdict or a failure,
 // 2 for bad usage.
 import { randomBytes } from 'node:crypto';
-import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { decodeCaptureLogSync } from '../checks/pcap-stream.js';
 import { checks } from '../checks/index.js';
-import { DEFAULT_CHECK_SETTINGS, type CheckContext, type Finding } from '../checks/types.js';
+import type { CheckContext, Finding } from '../checks/types.js';
 import { parseTokens } from '../grammar/parse.js';
 import { checkHelp, generalHelp } from '../grammar/help.js';
 import { defaultTimeoutFor, loadConfig } from '../config/load.js';
-import { runLocally } from '../runner/local.js';
+import { runLocal } from '../runner/local.js';
 import { runInPod } from '../runner/pod.js';
 import { createKubeClients } from '../kube/client.js';
-import { UserFacingError } from '../kube/errors.js';
-import { debugContainerName } from '../queue/job.js';
-import { failureJson, findingJson, findingText, GOOD_VERDICTS } from './report.js';
+import { UserFacingError } from '../core/errors.js';
+import { debugContainerName } from '../core/debug-container.js';
+import { exitCodeFor, failureJson, findingJson, findingText } from './report.js';
 
 export const RUN_USAGE = `Usage:
   kdebug run <check> <target> [args…] [-n NAMESPACE] [-c CONTAINER] [--timeout 30s] [--json]
@@ -42,10 +40,12 @@ function ownFlags(argv: string[]): { json: boolean; local: boolean; rest: string
 
 export async function runCommand(argv: string[], io: Io, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const { json, local, rest } = ownFlags(argv);
-  const parsed = parseTokens(rest, checks, { local });
+  const config = loadConfig({ env });
+  const limits = { maxTimeoutSeconds: config.jobs.maxTimeoutSeconds };
+  const parsed = parseTokens(rest, checks, { local, ...limits });
   if (parsed.kind === 'help') {
     const check = parsed.check ? checks.get(parsed.check) : undefined;
-    io.out(check ? `${checkHelp(check)}\n\n${RUN_USAGE}` : `${RUN_USAGE}\n${generalHelp(checks)}\n`);
+    io.out(check ? `${checkHelp(check, limits)}\n\n${RUN_USAGE}` : `${RUN_USAGE}\n${generalHelp(checks, limits)}\n`);
     return rest.length === 0 ? 2 : 0;
   }
   if (parsed.kind === 'usage') {
@@ -56,29 +56,29 @@ export async function runCommand(argv: string[], io: Io, env: NodeJS.ProcessEnv 
     io.err('kdebug run: cancel is a Slack command (/kdebug cancel <job id>); stop a terminal run with Ctrl-C\n');
     return 2;
   }
-  const config = loadConfig({ env });
   const check = checks.get(parsed.request.check)!;
   const args = check.parseArgs(parsed.request.positional, parsed.request.options);
   if (!args.ok) {
     io.err(`kdebug run: ${args.message}\n`);
     return 2;
   }
-  const timeoutSeconds = parsed.request.timeoutSeconds ?? defaultTimeoutFor(config, check.name);
-  const context: CheckContext = { settings: { ...DEFAULT_CHECK_SETTINGS, ...config.checks }, now: new Date() };
+  const timeoutSeconds = parsed.request.timeoutSeconds ?? defaultTimeoutFor(config, check);
+  const context: CheckContext = { settings: config.checks, now: new Date(), secondsLeft: timeoutSeconds };
   const steps = check.steps(args.args, context);
 
   let finding: Finding;
   let note: string | undefined;
-  // A capture's packets go to a file in the current directory, named in the report.
-  const pcapFile = check.streamsPcap ? `kdebug-${check.name}-${new Date().toISOString().replace(/[:.]/g, '-')}.pcap` : undefined;
+  // A check with an output decoder (capture) writes its artifact to a file in the current
+  // directory, named in the report; none when it holds nothing (a capture without packets).
+  const output = check.decoder
+    ? { decoder: check.decoder, maxBytes: check.decoder.maxBytes(context), path: `kdebug-${check.name}-${new Date().toISOString().replace(/[:.]/g, '-')}.${check.decoder.extension}` }
+    : undefined;
+  let artifactFile: string | undefined;
   try {
     if (parsed.kind === 'local') {
       io.progress(`running ${check.name} on this machine…`);
-      const results = await runLocally(steps, timeoutSeconds);
-      if (pcapFile) {
-        const pcap = Buffer.concat(results.map((r) => decodeCaptureLogSync(r.output, { maxBytes: context.settings.captureMaxBytes }).pcap));
-        if (pcap.length > 0) writeFileSync(pcapFile, pcap);
-      }
+      const { results, artifact } = await runLocal({ steps, timeoutSeconds, ...(output ? { output } : {}) });
+      artifactFile = artifact?.path;
       finding = check.interpret(args.args, results, { ...context, now: new Date() });
     } else {
       const request = parsed.request;
@@ -96,10 +96,11 @@ export async function runCommand(argv: string[], io: Io, env: NodeJS.ProcessEnv 
         timeoutSeconds,
         deadline: Date.now() + timeoutSeconds * 1000,
         maxLogBytes: config.kubernetes.maxLogBytes,
-        ...(pcapFile ? { pcap: { path: pcapFile, maxBytes: context.settings.captureMaxBytes } } : {}),
+        ...(output ? { output } : {}),
         onPodPicked: (text) => io.progress(text),
         onProgress: (status) => io.progress(status),
       });
+      artifactFile = result.artifact?.path;
       finding = check.interpret(args.args, result.results, { ...context, now: new Date() });
       note = `pod ${result.pod} in ${namespace} · container ${result.targetContainer} · debug container ${result.containerName}`;
     }
@@ -109,11 +110,8 @@ export async function runCommand(argv: string[], io: Io, env: NodeJS.ProcessEnv 
     else io.err(`kdebug run: ${failure.message}\n`);
     return 1;
   }
-  if (pcapFile && existsSync(pcapFile) && statSync(pcapFile).size > 0) {
-    finding = { ...finding, facts: { ...finding.facts, pcapFile } };
-  } else if (pcapFile) {
-    rmSync(pcapFile, { force: true });
-  }
+  // Named after the extension: `pcapFile` for a capture.
+  if (artifactFile && check.decoder) finding = { ...finding, facts: { ...finding.facts, [`${check.decoder.extension}File`]: artifactFile } };
   io.out(json ? `${findingJson(finding)}\n` : findingText(finding, note));
-  return GOOD_VERDICTS.has(finding.verdict) ? 0 : 1;
+  return exitCodeFor(finding);
 }

@@ -1,8 +1,10 @@
 // Loads the configuration once at start-up: the defaults file, an optional override file
-// (KDEBUG_CONFIG), then environment variables. Nothing else in kdebug reads process.env.
+// (KDEBUG_CONFIG), then environment variables, over the schema's defaults. Nothing else in kdebug
+// reads process.env.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
+import type { CheckDefinition } from '../checks/types.js';
 import { configSchema, type Config, type FileConfig } from './schema.js';
 
 export const DEFAULT_CONFIG_PATH = fileURLToPath(new URL('../../config/kdebug.yaml', import.meta.url));
@@ -25,6 +27,20 @@ const WELL_KNOWN_ENV: Record<string, string> = {
 export function envNameFor(path: string): string {
   return WELL_KNOWN_ENV[path] ?? `KDEBUG_${path.replace(/\./g, '_').replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`;
 }
+
+/** Settings that moved to the check that owns them (0.1 → 0.2), with the sentence that says where. */
+const MOVED_SETTINGS: Record<string, string> = Object.fromEntries(
+  Object.entries({
+    tlsExpiringSoonDays: 'checks.tls.expiringSoonDays',
+    httpMaxSeconds: 'checks.http.maxSeconds (and checks.tls.maxSeconds for tls)',
+    pingCount: 'checks.ping.count',
+    traceMaxHops: 'checks.trace.maxHops',
+    captureDefaultSeconds: 'checks.capture.defaultSeconds',
+    captureMaxSeconds: 'checks.capture.maxSeconds',
+    captureMaxPackets: 'checks.capture.maxPackets',
+    captureMaxBytes: 'checks.capture.maxBytes',
+  }).map(([old, now]) => [`checks.${old}`, `setting checks.${old} moved: each check owns its settings now; use ${now}`]),
+);
 
 type Tree = { [key: string]: unknown };
 const isTree = (v: unknown): v is Tree => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -87,8 +103,8 @@ export function loadConfig({ env = process.env, defaultsPath = DEFAULT_CONFIG_PA
   const overridePath = env.KDEBUG_CONFIG;
   if (overridePath) merged = overlay(merged, readYaml(overridePath), origin, overridePath);
 
-  // Environment overrides: every leaf of the defaults file has a variable; numbers are parsed.
-  for (const [path, defaultValue] of leafPaths(readYaml(defaultsPath))) {
+  // Environment overrides: every setting with a default has a variable; numbers are parsed.
+  for (const [path, defaultValue] of leafPaths(configSchema.parse({}) as Tree)) {
     const name = envNameFor(path);
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
@@ -106,6 +122,8 @@ export function loadConfig({ env = process.env, defaultsPath = DEFAULT_CONFIG_PA
     const path = issue.path.join('.');
     if (issue.code === 'unrecognized_keys') {
       const where = path ? `${path}.` : '';
+      const moved = issue.keys.map((k) => MOVED_SETTINGS[where + k]).find(Boolean);
+      if (moved) throw new ConfigError(`${moved} (in ${overridePath ?? defaultsPath})`);
       throw new ConfigError(`unknown setting ${issue.keys.map((k) => where + k).join(', ')} in ${overridePath ?? defaultsPath}; remove it or check its spelling against ${defaultsPath}`);
     }
     const from = origin.get(path) ?? overridePath ?? defaultsPath;
@@ -147,7 +165,10 @@ export function requireSecretsFor(role: Role, config: Config): void {
   }
 }
 
-/** A job's deadline when the command gives no --timeout: the check's own, else the default. */
-export function defaultTimeoutFor(config: Config, check: string): number {
-  return config.jobs.checkTimeoutSeconds[check] ?? config.jobs.defaultTimeoutSeconds;
+/**
+ * A job's deadline when the command gives no --timeout: the config's for this check, else the
+ * check's own default, else the installation's default.
+ */
+export function defaultTimeoutFor(config: Config, check: Pick<CheckDefinition, 'name' | 'defaultTimeoutSeconds'>): number {
+  return config.jobs.checkTimeoutSeconds[check.name] ?? check.defaultTimeoutSeconds ?? config.jobs.defaultTimeoutSeconds;
 }

@@ -1,68 +1,154 @@
-// The one configuration schema. Defaults live in config/kdebug.yaml; this schema says what is valid.
+// The one configuration schema, with every default. config/kdebug.yaml lists the same defaults
+// with their explanations (a test keeps the two equal); each check's settings come from the
+// check's own definition, under `checks.<name>`.
 import { z } from 'zod';
-import { limitSettingsSchema } from '../policy/limits.js';
-import { policySettingsSchema } from '../policy/schema.js';
+import { checks } from '../checks/index.js';
 
 const seconds = (max: number) => z.number().int().min(1).max(max);
+const port = z.number().int().min(0).max(65535);
+
+/** Per-user request rate: `requests` within `windowSeconds`. Also the shape the policy file uses. */
+export const rateSchema = z
+  .object({
+    /** Requests one user may make within the window. */
+    requests: z.number().int().min(1).max(10_000),
+    windowSeconds: z.number().int().min(1).max(86_400),
+  })
+  .strict();
+
+export type RateLimit = z.infer<typeof rateSchema>;
+
+export const policySettingsSchema = z
+  .object({
+    /** The policy file; empty for the shipped config/policy.yaml. */
+    path: z.string().default(''),
+    /** Channel id (C…/G…) to post audit records in; empty for the log only. The bot must be a member. */
+    auditChannel: z
+      .string()
+      .regex(/^(?:|[CG][A-Z0-9]{2,20})$/, 'a Slack channel id like C0123ABCD, or empty')
+      .default(''),
+    /** How long Slack user group member lists are cached (seconds). */
+    groupCacheSeconds: z.number().int().min(1).max(3600).default(60),
+  })
+  .strict();
+
+export type PolicySettings = z.infer<typeof policySettingsSchema>;
+
+export const limitSettingsSchema = z
+  .object({
+    /** Per-user rate when the policy's rule and defaults set none. */
+    rate: rateSchema.default({ requests: 10, windowSeconds: 60 }),
+    concurrency: z
+      .object({
+        /** Jobs running at once across every worker. */
+        maxRunning: z.number().int().min(1).max(1000).default(8),
+        /** A slot not released within this time is free again (a crashed worker). Make it longer than the longest job. */
+        slotTtlSeconds: z.number().int().min(10).max(86_400).default(900),
+      })
+      .strict()
+      .prefault({}),
+    podBudget: z
+      .object({
+        /** kdebug ephemeral containers a pod may collect before further requests are refused. */
+        maxContainers: z.number().int().min(1).max(1000).default(10),
+        /** The ceiling even with an override (each container stays in the pod spec for the pod's life). */
+        overrideMaxContainers: z.number().int().min(1).max(1000).default(25),
+        /** A budget reservation not followed by the container showing in the pod spec expires after this. */
+        reservationTtlSeconds: z.number().int().min(10).max(86_400).default(900),
+      })
+      .strict()
+      .refine((b) => b.overrideMaxContainers >= b.maxContainers, {
+        message: 'overrideMaxContainers must be at least maxContainers',
+        path: ['overrideMaxContainers'],
+      })
+      .prefault({}),
+    dedupe: z
+      .object({
+        /** An identical request within this time reuses the running job. 0 turns dedupe off. */
+        windowSeconds: z.number().min(0).max(3600).default(120),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type LimitSettings = z.infer<typeof limitSettingsSchema>;
+
+/** `checks.<name>`: each check's own settings schema, from the registry. */
+const checkSettingsSchema = z
+  .object(Object.fromEntries([...checks.values()].flatMap((check) => (check.settings ? [[check.name, check.settings.prefault({})]] : []))))
+  .strict();
+
+const checkName = z.string().regex(/^[a-z][a-z0-9-]{0,19}$/);
 
 export const configSchema = z
   .object({
     slack: z
       .object({
-        mode: z.enum(['auto', 'socket', 'http']),
-        port: z.number().int().min(0).max(65535),
-        apiUrl: z.url({ protocol: /^https?$/ }),
+        mode: z.enum(['auto', 'socket', 'http']).default('auto'),
+        port: port.default(3000),
+        apiUrl: z.url({ protocol: /^https?$/ }).default('https://slack.com/api/'),
       })
-      .strict(),
+      .strict()
+      .prefault({}),
     redis: z
       .object({
-        url: z.url({ protocol: /^rediss?$/ }),
-        keyPrefix: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/, 'letters, digits, ":", "_" or "-" only'),
+        url: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+        keyPrefix: z
+          .string()
+          .regex(/^[A-Za-z0-9:_-]{1,64}$/, 'letters, digits, ":", "_" or "-" only')
+          .default('kdebug'),
       })
-      .strict(),
+      .strict()
+      .prefault({}),
     queue: z
       .object({
-        concurrency: z.number().int().min(1).max(100),
-        keepCompletedSeconds: z.number().int().min(0),
-        lockSeconds: z.number().int().min(1).max(600),
-        maxStalledCount: z.number().int().min(0).max(100),
+        concurrency: z.number().int().min(1).max(100).default(4),
+        keepCompletedSeconds: z.number().int().min(0).default(86400),
+        lockSeconds: z.number().int().min(1).max(600).default(30),
+        maxStalledCount: z.number().int().min(0).max(100).default(5),
       })
-      .strict(),
+      .strict()
+      .prefault({}),
     kubernetes: z
       .object({
-        defaultNamespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'a Kubernetes namespace name'),
-        debugImage: z.string().min(1),
-        imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']),
-        kubeconfig: z.string(),
-        maxLogBytes: z.number().int().min(1024),
-        requestTimeoutSeconds: z.number().int().min(1).max(300),
+        defaultNamespace: z
+          .string()
+          .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'a Kubernetes namespace name')
+          .default('default'),
+        debugImage: z.string().min(1).default('nicolaka/netshoot'),
+        imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
+        kubeconfig: z.string().default(''),
+        maxLogBytes: z.number().int().min(1024).default(1048576),
+        requestTimeoutSeconds: z.number().int().min(1).max(300).default(15),
       })
-      .strict(),
+      .strict()
+      .prefault({}),
     jobs: z
       .object({
-        defaultTimeoutSeconds: seconds(3600),
-        maxTimeoutSeconds: seconds(3600),
-        checkTimeoutSeconds: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,19}$/), seconds(3600)),
+        defaultTimeoutSeconds: seconds(3600).default(60),
+        maxTimeoutSeconds: seconds(3600).default(600),
+        /** Deadlines by check, overriding the check's own default deadline. */
+        checkTimeoutSeconds: z.record(checkName, seconds(3600)).default({}),
       })
-      .strict(),
-    checks: z
-      .object({
-        tlsExpiringSoonDays: z.number().int().min(0).max(365),
-        httpMaxSeconds: seconds(600),
-        pingCount: z.number().int().min(1).max(100),
-        traceMaxHops: z.number().int().min(1).max(64),
-        captureDefaultSeconds: seconds(3600),
-        captureMaxSeconds: seconds(3600),
-        captureMaxPackets: z.number().int().min(1),
-        captureMaxBytes: z.number().int().min(1024),
-      })
-      .strict(),
-    policy: policySettingsSchema,
-    limits: limitSettingsSchema,
-    replies: z.object({ maxInlineOutputChars: z.number().int().min(100).max(2900) }).strict(),
-    shutdown: z.object({ graceSeconds: z.number().int().min(1).max(3600) }).strict(),
-    health: z.object({ port: z.number().int().min(0).max(65535) }).strict(),
-    log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']) }).strict(),
+      .strict()
+      .prefault({}),
+    checks: checkSettingsSchema.prefault({}),
+    policy: policySettingsSchema.prefault({}),
+    limits: limitSettingsSchema.prefault({}),
+    replies: z
+      .object({ maxInlineOutputChars: z.number().int().min(100).max(2900).default(2800) })
+      .strict()
+      .prefault({}),
+    shutdown: z
+      .object({ graceSeconds: z.number().int().min(1).max(3600).default(45) })
+      .strict()
+      .prefault({}),
+    health: z.object({ port: port.default(8080) }).strict().prefault({}),
+    log: z
+      .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info') })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

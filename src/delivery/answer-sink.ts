@@ -1,9 +1,16 @@
 // A job's answer: written once to its outbox, then posted by the delivery queue. Workers write
 // answers of the jobs they run; the bot writes the answer of a job it cancelled before it ran.
 import type { Redis } from 'ioredis';
-import type { AnswerSink } from '../worker/run-job.js';
-import { Outbox } from './outbox.js';
+import type { DiagnosticJob } from '../queue/job.js';
+import { Outbox, type OutboxOp } from './outbox.js';
 import { DeliveryQueue } from './delivery-queue.js';
+
+/** Where a job's answer goes: written once, then posted by the delivery queue. */
+export interface AnswerSink {
+  write(jobId: string, ops: OutboxOp[]): Promise<boolean>;
+  exists(jobId: string): Promise<boolean>;
+  deliver(job: DiagnosticJob): Promise<void>;
+}
 
 export interface Answers {
   sink: AnswerSink;

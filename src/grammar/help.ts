@@ -4,16 +4,14 @@
 // Not entity-escaped: usage lines contain `<target>`, so whoever posts this to Slack must escape
 // &, < and > (as for any text sent to Slack), or Slack would read `<target>` as a link.
 
-import type { CheckDefinition } from '../checks/types.js';
-import {
-  type CheckRegistry,
-  exampleCheckName,
-  formatDuration,
-  GENERAL_USAGE,
-  MAX_TIMEOUT_SECONDS,
-  MIN_TIMEOUT_SECONDS,
-  usageLine,
-} from './parse.js';
+import type { AnyCheck, CheckRegistry } from '../checks/index.js';
+import { formatDuration } from '../core/duration.js';
+import { exampleCheckName, GENERAL_USAGE, MAX_TIMEOUT_SECONDS, MIN_TIMEOUT_SECONDS, usageLine } from './parse.js';
+
+export interface HelpOptions {
+  /** The longest --timeout this installation allows (config jobs.maxTimeoutSeconds). */
+  maxTimeoutSeconds?: number;
+}
 
 const TARGETS = [
   '*Targets*',
@@ -22,11 +20,11 @@ const TARGETS = [
   '• `sts/db` (`statefulset/`) and `ds/agent` (`daemonset/`): a pod of a statefulset or daemonset',
 ].join('\n');
 
-const COMMON_FLAGS = [
+const commonFlags = ({ maxTimeoutSeconds = MAX_TIMEOUT_SECONDS }: HelpOptions): string => [
   '*Flags for every check*',
   "• `-n NAMESPACE`, `--namespace NAMESPACE`: the target's namespace",
   '• `-c CONTAINER`, `--container CONTAINER`: whose network to share when the pod has several containers',
-  `• \`--timeout 30s\`: how long the check may run, from ${formatDuration(MIN_TIMEOUT_SECONDS)} to ${formatDuration(MAX_TIMEOUT_SECONDS)} (\`45\`, \`30s\`, \`2m\`, \`1m30s\`)`,
+  `• \`--timeout 30s\`: how long the check may run, from ${formatDuration(MIN_TIMEOUT_SECONDS)} to ${formatDuration(maxTimeoutSeconds)} (\`45\`, \`30s\`, \`2m\`, \`1m30s\`)`,
   '• `-h`, `--help`: this help',
   '• `--`: everything after it is an argument, even if it starts with `-`',
   'Flags go anywhere after the check name, as `-n prod`, `-n=prod`, `--namespace prod` or `--namespace=prod`.',
@@ -41,7 +39,7 @@ function examples(check: string): string[] {
 }
 
 /** `/kdebug help`: what kdebug does, the grammar, and one line per check. */
-export function generalHelp(checks: CheckRegistry): string {
+export function generalHelp(checks: CheckRegistry, options: HelpOptions = {}): string {
   const checkLines = [...checks].map(([key, check]) => `• \`${key}\`: ${check.summary}\n    \`${usageLine(check)}\``);
   return [
     '*kdebug* runs network diagnostics inside a pod, from a short-lived debug container that shares its network.',
@@ -55,7 +53,7 @@ export function generalHelp(checks: CheckRegistry): string {
     '',
     TARGETS,
     '',
-    COMMON_FLAGS,
+    commonFlags(options),
     '',
     '*Examples*',
     ...examples(exampleCheckName(checks)),
@@ -63,16 +61,17 @@ export function generalHelp(checks: CheckRegistry): string {
 }
 
 /** `/kdebug help <check>`: its usage, own help text, options, verdicts, then targets and common flags. */
-export function checkHelp(check: CheckDefinition<any>): string {
+export function checkHelp(check: AnyCheck, options: HelpOptions = {}): string {
   const parts = [`*${check.name}*: ${check.summary}`, `\`${usageLine(check)}\``, '', check.help.trim()];
   if (check.options.length > 0) {
     parts.push('', '*Options*', ...check.options.map((o) => `• \`--${o.name} ${o.valueName}\`: ${o.description}`));
   }
-  if (check.verdicts.length > 0) parts.push('', `*Verdicts*: ${check.verdicts.map((v) => `\`${v}\``).join(', ')}`);
+  const verdicts = Object.keys(check.verdicts);
+  if (verdicts.length > 0) parts.push('', `*Verdicts*: ${verdicts.map((v) => `\`${v}\``).join(', ')}`);
   if (check.capabilities.length > 0) {
     parts.push(`*Needs capabilities*: ${check.capabilities.map((c) => `\`${c}\``).join(', ')}`);
   }
   // No examples here: the check's own help text carries them.
-  parts.push('', TARGETS, '', COMMON_FLAGS);
+  parts.push('', TARGETS, '', commonFlags(options));
   return parts.join('\n');
 }

@@ -6,16 +6,11 @@
 // Pure: no I/O, no environment. It never throws; every outcome is a ParseResult. A request only
 // comes out after the check's own parseArgs accepted the arguments, so nothing invalid is enqueued.
 
-import type { CheckDefinition } from '../checks/types.js';
+import type { AnyCheck, CheckRegistry } from '../checks/index.js';
+import { formatDuration, parseDuration } from '../core/duration.js';
 import { inlineCode, kubeNameProblem } from '../core/kube-names.js';
+import type { Target, TargetKind } from '../core/target.js';
 import { suggest } from './suggest.js';
-
-export type TargetKind = 'pod' | 'deployment' | 'statefulset' | 'daemonset';
-
-export interface Target {
-  kind: TargetKind;
-  name: string;
-}
 
 export interface DiagnosticRequest {
   /** The check's key in the registry. */
@@ -46,9 +41,9 @@ export type LocalRequest = Omit<DiagnosticRequest, 'target' | 'namespace' | 'con
 export interface ParseOptions {
   /** No target, and options marked localOnly (files on this machine) are allowed. */
   local?: boolean;
+  /** The longest --timeout this installation allows (config jobs.maxTimeoutSeconds). */
+  maxTimeoutSeconds?: number;
 }
-
-export type CheckRegistry = ReadonlyMap<string, CheckDefinition<any>>;
 
 export type TokenizeResult = { ok: true; tokens: string[] } | { ok: false; message: string };
 
@@ -56,6 +51,7 @@ export type TokenizeResult = { ok: true; tokens: string[] } | { ok: false; messa
 // Usage lines
 
 export const MIN_TIMEOUT_SECONDS = 5;
+/** The longest --timeout when the installation sets none (the default of jobs.maxTimeoutSeconds). */
 export const MAX_TIMEOUT_SECONDS = 600;
 
 /** The flags every check accepts, as shown at the end of usage lines. */
@@ -63,7 +59,7 @@ export const COMMON_FLAGS_USAGE = '[-n NAMESPACE] [-c CONTAINER] [--timeout 30s]
 export const GENERAL_USAGE = `/kdebug <check> <target> [args…] ${COMMON_FLAGS_USAGE}`;
 
 /** The full usage line for one check, e.g. "/kdebug dns <target> [name…] [--server IP[:PORT]] [-n …]". */
-export function usageLine(check: CheckDefinition<any>): string {
+export function usageLine(check: AnyCheck): string {
   return `/kdebug ${check.usage} ${COMMON_FLAGS_USAGE}`;
 }
 
@@ -221,30 +217,12 @@ export function parseTarget(text: string): TargetResult {
   return { ok: true, target: { kind, name } };
 }
 
-/** Seconds in `45`, `30s`, `2m`, `1m30s` (also `1h`, so an hour reads as too long, not as garbage). */
-export function parseDuration(text: string): number | undefined {
-  const t = text.trim().toLowerCase();
-  if (/^\d+$/.test(t)) return Number(t);
-  const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(t);
-  if (!m || t === '') return undefined;
-  const [, h = '0', min = '0', s = '0'] = m;
-  return Number(h) * 3600 + Number(min) * 60 + Number(s);
-}
-
-/** 90 → "1m30s", 600 → "10m". */
-export function formatDuration(seconds: number): string {
-  const m = Math.floor(seconds / 60);
-  const s = seconds % 60;
-  if (m === 0) return `${s}s`;
-  return s === 0 ? `${m}m` : `${m}m${s}s`;
-}
-
 export type TimeoutResult = { ok: true; seconds: number } | { ok: false; message: string };
 
-/** A `--timeout` value, within MIN_TIMEOUT_SECONDS..MAX_TIMEOUT_SECONDS. */
-export function parseTimeout(text: string): TimeoutResult {
+/** A `--timeout` value, within MIN_TIMEOUT_SECONDS..max. */
+export function parseTimeout(text: string, max: number = MAX_TIMEOUT_SECONDS): TimeoutResult {
   const seconds = parseDuration(text);
-  const range = `between ${formatDuration(MIN_TIMEOUT_SECONDS)} and ${formatDuration(MAX_TIMEOUT_SECONDS)}`;
+  const range = `between ${formatDuration(MIN_TIMEOUT_SECONDS)} and ${formatDuration(max)}`;
   if (seconds === undefined) {
     return {
       ok: false,
@@ -252,7 +230,7 @@ export function parseTimeout(text: string): TimeoutResult {
     };
   }
   if (seconds < MIN_TIMEOUT_SECONDS) return { ok: false, message: `A timeout of ${inlineCode(text)} is too short: it must be ${range}.` };
-  if (seconds > MAX_TIMEOUT_SECONDS) return { ok: false, message: `A timeout of ${inlineCode(text)} is too long: it must be ${range}.` };
+  if (seconds > max) return { ok: false, message: `A timeout of ${inlineCode(text)} is too long: it must be ${range}.` };
   return { ok: true, seconds };
 }
 
@@ -272,7 +250,7 @@ const COMMON_FLAGS: ReadonlyArray<{ spellings: string[]; spec: FlagSpec }> = [
 ];
 
 /** Every spelling this check accepts, mapped to what it means. Common flags win over a clashing check option. */
-function flagsFor(check: CheckDefinition<any>): Map<string, FlagSpec> {
+function flagsFor(check: AnyCheck): Map<string, FlagSpec> {
   const flags = new Map<string, FlagSpec>();
   for (const option of check.options) {
     const long = `--${option.name}`;
@@ -288,7 +266,7 @@ const looksLikeFlag = (token: string): boolean => token.length > 1 && token.star
 
 interface Found {
   key: string;
-  check: CheckDefinition<any>;
+  check: AnyCheck;
 }
 
 /** Check names are matched case-insensitively: `/kdebug DNS …` is not worth an error. */
@@ -338,9 +316,9 @@ function cancelFor(rest: readonly string[]): ParseResult {
 }
 
 /** Parse slash-command text (as Slack sends it) into a request, a help request or a usage error. */
-export function parseCommandText(text: string, checks: CheckRegistry): ParseResult {
+export function parseCommandText(text: string, checks: CheckRegistry, opts: Omit<ParseOptions, 'local'> = {}): ParseResult {
   const tokenized = tokenize(text);
-  if (tokenized.ok) return parseTokens(tokenized.tokens, checks);
+  if (tokenized.ok) return parseTokens(tokenized.tokens, checks, opts);
   // Still point at the right check's usage when the first word names one.
   const firstWord = text.trim().split(/\s+/)[0];
   return usage(tokenized.message, lookupCheck(firstWord, checks));
@@ -365,12 +343,13 @@ export function parseTokens(tokens: readonly string[], checks: CheckRegistry, op
   const rest = tokens.slice(1);
   // `/kdebug dns help` means help; a pod really called "help" can be reached as `pod/help`.
   if (rest.length === 1 && rest[0]!.toLowerCase() === 'help') return { kind: 'help', check: found.key };
-  return parseCheckArgs(found, rest, opts.local ?? false);
+  return parseCheckArgs(found, rest, opts);
 }
 
 /** Everything after the check name: flags in any position, the target, then the check's arguments. */
-function parseCheckArgs(found: Found, rest: readonly string[], local: boolean): ParseResult {
+function parseCheckArgs(found: Found, rest: readonly string[], opts: ParseOptions): ParseResult {
   const { key, check } = found;
+  const local = opts.local ?? false;
   const flags = flagsFor(check);
   const given = new Map<string, string>(); // long flag name → how it was given, for the duplicate message
   const words: string[] = [];
@@ -433,7 +412,7 @@ function parseCheckArgs(found: Found, rest: readonly string[], local: boolean): 
       }
       options.push([flag.key, value]);
     } else if (flag.key === 'timeout') {
-      const timeout = parseTimeout(value);
+      const timeout = parseTimeout(value, opts.maxTimeoutSeconds);
       if (!timeout.ok) return usage(timeout.message, found);
       request.timeoutSeconds = timeout.seconds;
     } else if (local) {
@@ -470,7 +449,7 @@ function parseCheckArgs(found: Found, rest: readonly string[], local: boolean): 
 }
 
 /** The check's complaint about its arguments, or undefined when it accepts them. Contains a misbehaving check. */
-function runParseArgs(check: CheckDefinition<any>, positional: string[], options: Record<string, string>): string | undefined {
+function runParseArgs(check: AnyCheck, positional: string[], options: Record<string, string>): string | undefined {
   const fallback = `Those arguments don't work for \`${check.name}\`.`;
   try {
     const result = check.parseArgs([...positional], { ...options });

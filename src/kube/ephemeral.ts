@@ -11,7 +11,8 @@ import {
   type V1SecurityContext,
 } from '@kubernetes/client-node';
 import type { KubeClients } from './client.js';
-import { explainApiError, statusOf, UserFacingError } from './errors.js';
+import { UserFacingError } from '../core/errors.js';
+import { explainApiError, statusOf } from './errors.js';
 
 export interface DebugContainerRequest {
   namespace: string;
@@ -23,6 +24,8 @@ export interface DebugContainerRequest {
   image: string;
   imagePullPolicy: string;
   capabilities: readonly string[];
+  /** Checks that need no capability: named in the answer when Pod Security refuses this container. */
+  unprivilegedChecks?: readonly string[];
   command: string[];
   /** Epoch milliseconds. */
   deadline: number;
@@ -127,7 +130,7 @@ async function addContainer(kube: KubeClients, req: DebugContainerRequest, spec:
       }
       throw new UserFacingError(`Pod ${podName} disappeared from ${req.namespace} before the debug container could be added; run the command again to target its replacement.`, 'not-found');
     }
-    throw explainApiError(err, { action: `add a debug container to pod ${podName}`, namespace: req.namespace, apiServer: kube.server });
+    throw explainApiError(err, { action: `add a debug container to pod ${podName}`, namespace: req.namespace, apiServer: kube.server, unprivilegedChecks: req.unprivilegedChecks });
   }
 }
 

@@ -1,17 +1,6 @@
 // Turns Kubernetes API failures into messages an on-call engineer can act on.
 import { ApiException } from '@kubernetes/client-node';
-
-/** A failure to show the user as is: what happened and what to do next. */
-export class UserFacingError extends Error {
-  override name = 'UserFacingError';
-  constructor(
-    message: string,
-    /** Short machine-readable kind, for logs and the root message status. */
-    readonly kind: string,
-  ) {
-    super(message);
-  }
-}
+import { UserFacingError } from '../core/errors.js';
 
 /** The API server's Status object, as far as we read it. */
 export interface KubeStatus {
@@ -49,6 +38,8 @@ export interface ErrorContext {
   action: string;
   namespace: string;
   apiServer?: string;
+  /** Checks whose container needs no capability, named when Pod Security refuses one that does. */
+  unprivilegedChecks?: readonly string[];
 }
 
 /**
@@ -77,7 +68,7 @@ export function explainApiError(err: unknown, ctx: ErrorContext): UserFacingErro
     const policy = /violates PodSecurity "([^"]+)": (.*)$/s.exec(message);
     if (policy) {
       return new UserFacingError(
-        `Pod Security Admission refused the debug container in namespace ${ctx.namespace} (policy "${policy[1]}"): ${policy[2]}. Checks that need no extra privileges (dns, http, tls, conn) can still run; for the others ask a cluster admin about the namespace's pod-security.kubernetes.io/enforce label.`,
+        `Pod Security Admission refused the debug container in namespace ${ctx.namespace} (policy "${policy[1]}"): ${policy[2]}. ${ctx.unprivilegedChecks?.length ? `Checks that need no extra privileges (${ctx.unprivilegedChecks.join(', ')}) can still run; for the others ask` : 'Ask'} a cluster admin about the namespace's pod-security.kubernetes.io/enforce label.`,
         'pod-security',
       );
     }

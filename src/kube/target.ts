@@ -1,21 +1,15 @@
 // Finds the pod a request targets: a pod by name, or a running pod of a deployment,
 // statefulset or daemonset, with messages that say what exists when the name is wrong.
 import type { AppsV1Api, CoreV1Api, V1LabelSelector, V1Pod } from '@kubernetes/client-node';
-import type { Target, TargetKind } from '../grammar/parse.js';
-import { explainApiError, statusOf, UserFacingError } from './errors.js';
+import type { Target, TargetKind } from '../core/target.js';
+import { UserFacingError } from '../core/errors.js';
+import { explainApiError, statusOf } from './errors.js';
 
 export interface ResolvedTarget {
   pod: V1Pod;
   /** Set when a workload was resolved: which pod was picked and out of how many. */
   pickedFrom?: string;
 }
-
-const KIND_LABEL: Record<TargetKind, string> = {
-  pod: 'pod',
-  deployment: 'deployment',
-  statefulset: 'statefulset',
-  daemonset: 'daemonset',
-};
 
 /** Turn a workload's label selector into the query string the API takes. */
 export function selectorToString(selector: V1LabelSelector | undefined): string {
@@ -72,7 +66,7 @@ async function readWorkloadSelector(apps: AppsV1Api, kind: Exclude<TargetKind, '
     return workload.spec?.selector;
   } catch (err) {
     if (statusOf(err)?.code === 404) {
-      throw new UserFacingError(`${KIND_LABEL[kind]} ${name} not found in namespace ${namespace}. Check the name with \`kubectl get ${kind} -n ${namespace}\`.`, 'not-found');
+      throw new UserFacingError(`${kind} ${name} not found in namespace ${namespace}. Check the name with \`kubectl get ${kind} -n ${namespace}\`.`, 'not-found');
     }
     throw explainApiError(err, { action: `read ${kind} ${name}`, namespace });
   }
@@ -98,7 +92,7 @@ export async function resolveTarget(core: CoreV1Api, apps: AppsV1Api, namespace:
 
   const selector = await readWorkloadSelector(apps, target.kind, namespace, target.name);
   const labelSelector = selectorToString(selector);
-  if (!labelSelector) throw new UserFacingError(`${KIND_LABEL[target.kind]} ${target.name} has an empty selector; name a pod instead.`, 'invalid-target');
+  if (!labelSelector) throw new UserFacingError(`${target.kind} ${target.name} has an empty selector; name a pod instead.`, 'invalid-target');
   let pods: V1Pod[];
   try {
     pods = (await core.listNamespacedPod({ namespace, labelSelector })).items;
@@ -113,7 +107,7 @@ export async function resolveTarget(core: CoreV1Api, apps: AppsV1Api, namespace:
   if (!picked) {
     const states = pods.slice(0, 5).map((p) => `${p.metadata?.name} ${podState(p)}`);
     throw new UserFacingError(
-      `${KIND_LABEL[target.kind]} ${target.name} in ${namespace} has no running pod${pods.length ? ` (${states.join(', ')})` : ' (no pods match its selector)'}.`,
+      `${target.kind} ${target.name} in ${namespace} has no running pod${pods.length ? ` (${states.join(', ')})` : ' (no pods match its selector)'}.`,
       'not-running',
     );
   }

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { CheckDefinition } from '../checks/types.js';
 import { DNS1123_LABEL, DNS1123_SUBDOMAIN } from '../core/kube-names.js';
+import { TARGET_KINDS } from '../core/target.js';
 
 export const QUEUE_NAME = 'diagnostics';
 
@@ -15,7 +16,7 @@ export const diagnosticJobSchema = z
     /** 16 hex digits; names the BullMQ job and the debug container. */
     id: z.string().regex(/^[0-9a-f]{16}$/),
     check: z.string().regex(/^[a-z][a-z0-9-]{0,19}$/),
-    target: z.object({ kind: z.enum(['pod', 'deployment', 'statefulset', 'daemonset']), name: z.string().regex(DNS1123_SUBDOMAIN).max(253) }).strict(),
+    target: z.object({ kind: z.enum(TARGET_KINDS), name: z.string().regex(DNS1123_SUBDOMAIN).max(253) }).strict(),
     namespace: z.string().regex(DNS1123_LABEL).max(63),
     container: z.string().regex(DNS1123_LABEL).max(63).optional(),
     timeoutSeconds: z.number().int().min(1).max(3600),
@@ -52,9 +53,4 @@ export function validateJob(data: unknown, checks: ReadonlyMap<string, CheckDefi
 /** A stable id for one Slack command, so Slack's retries of it map to the same job. */
 export function jobIdFor(...parts: string[]): string {
   return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 16);
-}
-
-/** The ephemeral container's name: derived from the job id, so a retried job finds it again. */
-export function debugContainerName(jobId: string): string {
-  return `kdebug-${jobId}`;
 }

@@ -1,15 +1,17 @@
 // Runs a check's steps in a pod: find the pod, add one debug container that runs the steps in
 // sequence, wait for it, and split its log back into step results. The worker and `kdebug run`
-// share it.
-import { createWriteStream } from 'node:fs';
-import { PcapLogDecoder } from '../checks/pcap-stream.js';
+// share it. A check with an output decoder (capture) has its log followed and decoded into a file
+// while the container runs.
+import { unprivilegedCheckNames } from '../checks/index.js';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Step, StepResult } from '../checks/types.js';
-import type { Target } from '../grammar/parse.js';
+import type { Target } from '../core/target.js';
 import type { KubeClients } from '../kube/client.js';
 import { runDebugContainer } from '../kube/ephemeral.js';
-import { explainApiError, UserFacingError } from '../kube/errors.js';
+import { UserFacingError } from '../core/errors.js';
+import { explainApiError } from '../kube/errors.js';
 import { resolveTarget } from '../kube/target.js';
+import { decodeToFile, discardArtifact, keptArtifact, type Artifact, type ArtifactRequest } from './decoded-log.js';
 import { markerOf, newMarker, scriptCommand, splitOutput } from './script.js';
 
 export interface PodRun {
@@ -27,8 +29,8 @@ export interface PodRun {
   deadline: number;
   maxLogBytes: number;
   signal?: AbortSignal;
-  /** For checks that stream a pcap: where to write it, and the most bytes to keep. */
-  pcap?: { path: string; maxBytes: number };
+  /** For a check with an output decoder: the decoder, where its artifact goes, the most bytes to keep. */
+  output?: ArtifactRequest;
   onProgress?: (status: string) => void;
   /** Told which pod a workload target resolved to, before the container is added. */
   onPodPicked?: (note: string) => Promise<void> | void;
@@ -48,9 +50,20 @@ export interface PodRunResult {
   results: StepResult[];
   /** Set when the deadline passed before the container finished: its state then. */
   deadlineState?: string;
+  /** The decoded artifact (run.output), when it holds anything worth attaching. */
+  artifact?: Artifact;
 }
 
 export async function runInPod(kube: KubeClients, run: PodRun): Promise<PodRunResult> {
+  try {
+    return await runSteps(kube, run);
+  } catch (err) {
+    await discardArtifact(run.output);
+    throw err;
+  }
+}
+
+async function runSteps(kube: KubeClients, run: PodRun): Promise<PodRunResult> {
   const resolved = await resolveTarget(kube.core, kube.apps, run.namespace, run.target).catch((err: unknown) => {
     throw explainApiError(err, { action: `find ${run.target.kind} ${run.target.name}`, namespace: run.namespace, apiServer: kube.server });
   });
@@ -59,8 +72,8 @@ export async function runInPod(kube: KubeClients, run: PodRun): Promise<PodRunRe
   const isNew = !resolved.pod.spec?.ephemeralContainers?.some((c) => c.name === run.containerName);
   const release = isNew && run.beforeAdd ? await run.beforeAdd(resolved.pod) : undefined;
   const marker = newMarker();
-  // Captures are decoded while they stream, straight into a file: memory stays flat.
-  const decoder = run.pcap ? new PcapLogDecoder({ sink: createWriteStream(run.pcap.path), maxBytes: run.pcap.maxBytes }) : undefined;
+  // Decoded while the log streams, straight into a file: memory stays flat.
+  const decoded = run.output ? decodeToFile(run.output) : undefined;
   const running = runDebugContainer(kube, {
     namespace: run.namespace,
     pod: resolved.pod,
@@ -69,17 +82,18 @@ export async function runInPod(kube: KubeClients, run: PodRun): Promise<PodRunRe
     image: run.image,
     imagePullPolicy: run.imagePullPolicy,
     capabilities: run.capabilities,
+    unprivilegedChecks: unprivilegedCheckNames(),
     // The container can never outlive the job: `timeout` kills it at the deadline.
     command: ['timeout', '-s', 'KILL', String(run.timeoutSeconds), ...scriptCommand(run.steps, marker)],
     deadline: run.deadline,
     maxLogBytes: run.maxLogBytes,
     signal: run.signal,
-    logSink: decoder,
+    logSink: decoded,
     onProgress: run.onProgress,
   });
   // A reservation only bridges the time until the container is in the pod's spec (or refused).
   const result = await running.finally(() => release?.());
-  const log = decoder ? (decoder.writableFinished ? decoder.result().text : '') : result.log;
+  const log = decoded ? (decoded.writableFinished ? decoded.result().text : '') : result.log;
   const results = splitOutput(log, run.steps, markerOf(result.command) ?? marker);
   if (result.deadlineState && results.every((r) => r.exitCode === null)) {
     throw new UserFacingError(
@@ -87,5 +101,6 @@ export async function runInPod(kube: KubeClients, run: PodRun): Promise<PodRunRe
       'deadline',
     );
   }
-  return { pod, targetContainer: result.targetContainer, containerName: result.containerName, added: result.added, results, deadlineState: result.deadlineState };
+  const artifact = run.output && decoded ? await keptArtifact(run.output, decoded) : undefined;
+  return { pod, targetContainer: result.targetContainer, containerName: result.containerName, added: result.added, results, deadlineState: result.deadlineState, ...(artifact ? { artifact } : {}) };
 }

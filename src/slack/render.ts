@@ -2,7 +2,11 @@
 // Slack limits section text to 3,000 characters and messages to 50 blocks; raw output that does
 // not fit is returned as a file to attach to the thread instead.
 import type { KnownBlock } from '@slack/types';
+import { verdictClass } from '../checks/index.js';
 import type { Finding, StepResult } from '../checks/types.js';
+import { formatElapsed } from '../core/duration.js';
+import { describeTarget } from '../core/target.js';
+import { clip, escapeMrkdwn } from '../core/text.js';
 import type { DiagnosticJob } from '../queue/job.js';
 
 export interface SlackMessage {
@@ -16,28 +20,16 @@ export interface RenderedFinding extends SlackMessage {
 }
 
 const SECTION_LIMIT = 3000;
-const GOOD_VERDICTS = new Set(['ok', 'open']);
-const WARNING_VERDICTS = new Set(['no-answer', 'expiring-soon', 'packet-loss', 'incomplete', 'no-packets']);
 
-/** Slack's mrkdwn needs &, < and > escaped in anything user- or tool-provided. */
-export function escapeText(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
+const VERDICT_EMOJI = { good: ':white_check_mark:', warning: ':warning:', bad: ':x:' } as const;
 
-function clip(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
-
-export function verdictEmoji(verdict: string): string {
-  if (GOOD_VERDICTS.has(verdict)) return ':white_check_mark:';
-  if (WARNING_VERDICTS.has(verdict)) return ':warning:';
-  return ':x:';
+export function verdictEmoji(finding: Pick<Finding, 'check' | 'verdict'>): string {
+  return VERDICT_EMOJI[verdictClass(finding.check, finding.verdict)];
 }
 
 /** "dns deploy/web in prod" */
 export function describeJob(job: Pick<DiagnosticJob, 'check' | 'target' | 'namespace'>): string {
-  const target = job.target.kind === 'pod' ? job.target.name : `${job.target.kind}/${job.target.name}`;
-  return `${job.check} ${target} in ${job.namespace}`;
+  return `${job.check} ${describeTarget(job.target)} in ${job.namespace}`;
 }
 
 export type RootStatus =
@@ -50,14 +42,10 @@ export type RootStatus =
 /** The action id of the Cancel button on a root message. */
 export const CANCEL_ACTION = 'kdebug_cancel';
 
-export function formatDuration(ms: number): string {
-  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
-}
-
 /** The root message in the channel; every result is threaded under it. */
 export function rootMessage(job: DiagnosticJob, status: RootStatus): SlackMessage {
   const who = `requested by <@${job.requestedBy.userId}>`;
-  const what = escapeText(describeJob(job));
+  const what = escapeMrkdwn(describeJob(job));
   let line: string;
   let plain: string;
   switch (status.state) {
@@ -66,25 +54,25 @@ export function rootMessage(job: DiagnosticJob, status: RootStatus): SlackMessag
       plain = `${describeJob(job)}: queued`;
       break;
     case 'running':
-      line = `:gear: *${what}*, ${who}: running (${escapeText(status.detail)})`;
+      line = `:gear: *${what}*, ${who}: running (${escapeMrkdwn(status.detail)})`;
       plain = `${describeJob(job)}: running`;
       break;
     case 'done':
-      line = `${verdictEmoji(status.finding.verdict)} *${what}*, ${who}: *${status.finding.verdict}*: ${escapeText(status.finding.headline)} (${formatDuration(status.durationMs)})`;
+      line = `${verdictEmoji(status.finding)} *${what}*, ${who}: *${status.finding.verdict}*: ${escapeMrkdwn(status.finding.headline)} (${formatElapsed(status.durationMs)})`;
       plain = `${describeJob(job)}: ${status.finding.verdict}: ${status.finding.headline}`;
       break;
     case 'failed':
-      line = `:x: *${what}*, ${who}: failed after ${formatDuration(status.durationMs)}: ${escapeText(status.message)}`;
+      line = `:x: *${what}*, ${who}: failed after ${formatElapsed(status.durationMs)}: ${escapeMrkdwn(status.message)}`;
       plain = `${describeJob(job)}: failed: ${status.message}`;
       break;
     case 'cancelled':
-      line = `:no_entry_sign: *${what}*, ${who}: cancelled by <@${status.by}> after ${formatDuration(status.durationMs)}`;
+      line = `:no_entry_sign: *${what}*, ${who}: cancelled by <@${status.by}> after ${formatElapsed(status.durationMs)}`;
       plain = `${describeJob(job)}: cancelled`;
       break;
   }
   const blocks: KnownBlock[] = [
     { type: 'section', text: { type: 'mrkdwn', text: clip(line, SECTION_LIMIT) } },
-    { type: 'context', elements: [{ type: 'mrkdwn', text: `job \`${job.id}\` · \`${escapeText(clip(job.commandText, 200))}\`` }] },
+    { type: 'context', elements: [{ type: 'mrkdwn', text: `job \`${job.id}\` · \`${escapeMrkdwn(clip(job.commandText, 200))}\`` }] },
   ];
   // A job still to finish can be stopped from its root message.
   if (status.state === 'queued' || status.state === 'running') {
@@ -97,7 +85,7 @@ function factLines(facts: Finding['facts']): string {
   return Object.entries(facts)
     .map(([key, value]) => {
       const shown = Array.isArray(value) ? (value.length ? value.join(', ') : '(none)') : String(value);
-      return `• *${escapeText(key)}:* ${escapeText(shown)}`;
+      return `• *${escapeMrkdwn(key)}:* ${escapeMrkdwn(shown)}`;
     })
     .join('\n');
 }
@@ -114,13 +102,13 @@ export function transcript(steps: readonly StepResult[]): string {
 
 /** Code blocks cannot contain their own fence; a look-alike keeps the text readable. */
 function codeBlock(text: string): string {
-  return `\`\`\`${escapeText(text).replace(/```/g, 'ʼʼʼ')}\`\`\``;
+  return `\`\`\`${escapeMrkdwn(text).replace(/```/g, 'ʼʼʼ')}\`\`\``;
 }
 
 export function findingMessage(finding: Finding, opts: { maxInlineOutputChars: number; fileBaseName: string; note?: string }): RenderedFinding {
-  const headline = `${verdictEmoji(finding.verdict)} *${escapeText(finding.verdict)}*: ${escapeText(finding.headline)}`;
+  const headline = `${verdictEmoji(finding)} *${escapeMrkdwn(finding.verdict)}*: ${escapeMrkdwn(finding.headline)}`;
   const blocks: KnownBlock[] = [{ type: 'section', text: { type: 'mrkdwn', text: clip(headline, SECTION_LIMIT) } }];
-  if (opts.note) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: clip(escapeText(opts.note), SECTION_LIMIT) }] });
+  if (opts.note) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: clip(escapeMrkdwn(opts.note), SECTION_LIMIT) }] });
   const facts = factLines(finding.facts);
   if (facts) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(facts, SECTION_LIMIT) } });
 
@@ -131,7 +119,7 @@ export function findingMessage(finding: Finding, opts: { maxInlineOutputChars: n
   } else {
     const filename = `${opts.fileBaseName}.txt`;
     file = { filename, content: `${raw}\n` };
-    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Raw output (${raw.length} characters) is attached below as ${escapeText(filename)}.` }] });
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Raw output (${raw.length} characters) is attached below as ${escapeMrkdwn(filename)}.` }] });
   }
   return { text: clip(`${finding.verdict}: ${finding.headline}`, 3000), blocks, file };
 }
@@ -140,6 +128,6 @@ export function findingMessage(finding: Finding, opts: { maxInlineOutputChars: n
 export function failureMessage(message: string): SlackMessage {
   return {
     text: clip(message, 3000),
-    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: clip(`:x: ${escapeText(message)}`, SECTION_LIMIT) } }],
+    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: clip(`:x: ${escapeMrkdwn(message)}`, SECTION_LIMIT) } }],
   };
 }

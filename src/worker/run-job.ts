@@ -4,15 +4,18 @@
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CheckDefinition, CheckSettings, Finding } from '../checks/types.js';
+import type { CheckContext, CheckDefinition, Finding } from '../checks/types.js';
+import { debugContainerName } from '../core/debug-container.js';
+import { UserFacingError } from '../core/errors.js';
+import { cancelledOps, failedOps, replyOp, rootOp } from '../delivery/answer-ops.js';
+import type { AnswerSink } from '../delivery/answer-sink.js';
 import type { OutboxOp } from '../delivery/outbox.js';
 import { runInPod, type PodRun } from '../runner/pod.js';
 import type { KubeClients } from '../kube/client.js';
-import { UserFacingError } from '../kube/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { debugContainerName, type DiagnosticJob } from '../queue/job.js';
-import { failureMessage, findingMessage, formatDuration, rootMessage, type SlackMessage } from '../slack/render.js';
+import type { DiagnosticJob } from '../queue/job.js';
+import { findingMessage, rootMessage } from '../slack/render.js';
 import type { JobThread } from '../slack/web.js';
 
 export interface JobSettings {
@@ -20,7 +23,8 @@ export interface JobSettings {
   imagePullPolicy: string;
   maxLogBytes: number;
   maxInlineOutputChars: number;
-  checks: CheckSettings;
+  /** Every check's settings (config `checks`). */
+  checks: CheckContext['settings'];
 }
 
 export interface JobOutcome {
@@ -45,13 +49,6 @@ export class JobCancelled extends Error {
   constructor(readonly by: string) {
     super(`cancelled by ${by}`);
   }
-}
-
-/** Where a job's answer goes: written once, then posted by the delivery queue. */
-export interface AnswerSink {
-  write(jobId: string, ops: OutboxOp[]): Promise<boolean>;
-  exists(jobId: string): Promise<boolean>;
-  deliver(job: DiagnosticJob): Promise<void>;
 }
 
 export interface JobDeps {
@@ -98,21 +95,6 @@ class Progress {
   }
 }
 
-const reply = (message: SlackMessage): OutboxOp => ({ kind: 'reply', text: message.text, blocks: message.blocks });
-const root = (message: SlackMessage): OutboxOp => ({ kind: 'root', text: message.text, blocks: message.blocks });
-
-/** The answer to a cancelled job: who stopped it, and what happens to a container already added. */
-export function cancelledOps(job: DiagnosticJob, by: string, durationMs: number, containerAdded: boolean): OutboxOp[] {
-  const container = containerAdded
-    ? ` The debug container kdebug-${job.id} may keep running until its own deadline (${job.timeoutSeconds} s): ephemeral containers cannot be stopped or removed.`
-    : '';
-  const text = `Cancelled by <@${by}> after ${formatDuration(durationMs)}.${container}`;
-  return [
-    { kind: 'reply', text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] },
-    root(rootMessage(job, { state: 'cancelled', by, durationMs })),
-  ];
-}
-
 export async function runJob(job: DiagnosticJob, check: CheckDefinition<unknown>, args: unknown, deps: JobDeps): Promise<JobOutcome> {
   const log = deps.logger.child({ jobId: job.id, check: job.check, namespace: job.namespace });
   if (await deps.answers.exists(job.id)) {
@@ -125,10 +107,11 @@ export async function runJob(job: DiagnosticJob, check: CheckDefinition<unknown>
   const started = now();
   const deadline = job.enqueuedAt + job.timeoutSeconds * 1000;
   const containerName = debugContainerName(job.id);
-  const context = () => ({ settings: deps.settings.checks, now: new Date(now()) });
+  const context = (): CheckContext => ({ settings: deps.settings.checks, now: new Date(now()), secondsLeft: (deadline - now()) / 1000 });
   const ops: OutboxOp[] = [];
   const progress = new Progress(deps, job);
-  const pcapPath = check.streamsPcap ? join(tmpdir(), `kdebug-${job.id}.pcap`) : undefined;
+  // A check with an output decoder (capture) has its log decoded into this file, attached if it holds anything.
+  const output = check.decoder ? { decoder: check.decoder, maxBytes: check.decoder.maxBytes(context()), path: join(tmpdir(), `kdebug-${job.id}.${check.decoder.extension}`) } : undefined;
   let podName: string | undefined;
   let containerAdded = false;
   let outcome: JobOutcome;
@@ -149,9 +132,9 @@ export async function runJob(job: DiagnosticJob, check: CheckDefinition<unknown>
       maxLogBytes: deps.settings.maxLogBytes,
       signal: deps.signal,
       beforeAdd: deps.beforeAdd,
-      ...(pcapPath ? { pcap: { path: pcapPath, maxBytes: deps.settings.checks.captureMaxBytes } } : {}),
+      ...(output ? { output } : {}),
       onPodPicked: (note) => {
-        ops.push(reply({ text: note, blocks: [{ type: 'context', elements: [{ type: 'mrkdwn', text: note }] }] }));
+        ops.push(replyOp({ text: note, blocks: [{ type: 'context', elements: [{ type: 'mrkdwn', text: note }] }] }));
       },
       onProgress: (status) => {
         if (/^(added|found) debug container/.test(status)) containerAdded = true;
@@ -167,13 +150,13 @@ export async function runJob(job: DiagnosticJob, check: CheckDefinition<unknown>
       fileBaseName: `${job.check}-${podName}-${job.id}`,
       note: `pod ${podName} · container ${result.targetContainer} · debug container ${containerName}${result.deadlineState ? ' · deadline reached, partial output' : ''}`,
     });
-    ops.push(reply(rendered));
+    ops.push(replyOp(rendered));
     if (rendered.file) ops.push({ kind: 'file', filename: rendered.file.filename, title: `${job.check} output for ${podName}`, contentBase64: Buffer.from(rendered.file.content).toString('base64') });
-    if (pcapPath) {
-      const pcap = await readFile(pcapPath).catch(() => Buffer.alloc(0));
-      if (pcap.length > 0) ops.push({ kind: 'file', filename: `capture-${podName}-${job.id}.pcap`, title: `packet capture from ${podName} (${job.namespace})`, contentBase64: pcap.toString('base64') });
+    const artifact = result.artifact && (await readFile(result.artifact.path).catch(() => undefined));
+    if (artifact && check.decoder) {
+      ops.push({ kind: 'file', filename: `${job.check}-${podName}-${job.id}.${check.decoder.extension}`, title: `${check.decoder.title} from ${podName} (${job.namespace})`, contentBase64: artifact.toString('base64') });
     }
-    ops.push(root(rootMessage(job, { state: 'done', finding, durationMs: now() - started })));
+    ops.push(rootOp(rootMessage(job, { state: 'done', finding, durationMs: now() - started })));
     deps.metrics.verdicts.inc({ check: job.check, verdict: finding.verdict });
     log.info({ pod: podName, container: containerName, verdict: finding.verdict, durationMs: now() - started }, 'job done');
     outcome = { status: 'done', verdict: finding.verdict, pod: podName, container: containerName };
@@ -192,12 +175,11 @@ export async function runJob(job: DiagnosticJob, check: CheckDefinition<unknown>
     log.warn({ kind: failure.kind, err: failure.message, pod: podName }, 'job failed');
     deps.metrics.verdicts.inc({ check: job.check, verdict: `failed:${failure.kind}` });
     if (!['internal', 'deadline', 'invalid-target', 'not-running'].includes(failure.kind)) deps.metrics.kubernetesErrors.inc({ kind: failure.kind });
-    ops.push(reply(failureMessage(failure.message)));
-    ops.push(root(rootMessage(job, { state: 'failed', message: failure.message, durationMs: now() - started })));
+    ops.push(...failedOps(job, failure.message, now() - started));
     outcome = { status: 'failed', failure: failure.kind, pod: podName, container: containerName };
   }
   deps.metrics.jobDuration.observe({ check: job.check }, (now() - started) / 1000);
-  if (pcapPath) await rm(pcapPath, { force: true });
+  if (output) await rm(output.path, { force: true });
   await progress.settle();
   await deps.answers.write(job.id, ops);
   await deps.answers.deliver(job);

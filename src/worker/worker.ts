@@ -13,9 +13,12 @@ import type { Metrics } from '../observability/metrics.js';
 import { diagnosticJobSchema, QUEUE_NAME, validateJob, type DiagnosticJob } from '../queue/job.js';
 import { createRedis } from '../queue/redis.js';
 import { auditEntryForJob, type AuditLog } from '../policy/audit.js';
-import { dedupeSubjectForJob, kdebugContainerNames, type Limits } from '../policy/limits.js';
-import { UserFacingError } from '../kube/errors.js';
-import { failureMessage, rootMessage } from '../slack/render.js';
+import { debugContainerName, debugContainerNames } from '../core/debug-container.js';
+import { dedupeSubjectForJob, type InFlightDedupe } from '../policy/dedupe.js';
+import type { PodBudget } from '../policy/pod-budget.js';
+import type { RunningSlots } from '../policy/running-slots.js';
+import { UserFacingError } from '../core/errors.js';
+import { failedOps } from '../delivery/answer-ops.js';
 import { JobThread } from '../slack/web.js';
 import { Cancellations } from '../queue/cancel.js';
 import { JobCancelled, JobHandedBack, runJob, type JobOutcome } from './run-job.js';
@@ -32,7 +35,7 @@ export interface WorkerDeps {
   slack: WebClient;
   logger: Logger;
   metrics: Metrics;
-  limits: Limits;
+  limits: { slots: RunningSlots; podBudget: PodBudget; dedupe: InFlightDedupe };
   audit: AuditLog;
 }
 
@@ -78,7 +81,7 @@ export function startWorker({ config, checks, kube, redis, slack, logger, metric
         if (cancelledBy) controller.abort(new JobCancelled(cancelledBy));
 
         // The global cap on running diagnostics: wait in the queue for a slot until the deadline.
-        const slot = cancelledBy ? undefined : await limits.acquireSlot(job.id, job.timeoutSeconds + 60);
+        const slot = cancelledBy ? undefined : await limits.slots.acquire(job.id, job.timeoutSeconds + 60);
         if (slot && !slot.ok) {
           if (Date.now() < job.enqueuedAt + job.timeoutSeconds * 1000 && token) {
             keepClaims = true;
@@ -94,16 +97,16 @@ export function startWorker({ config, checks, kube, redis, slack, logger, metric
           kube,
           beforeAdd: async (pod) => {
             const uid = pod.metadata?.uid ?? `${job.namespace}/${pod.metadata?.name}`;
-            const containerName = `kdebug-${job.id}`;
-            const budget = await limits.claimPodBudget({
+            const containerName = debugContainerName(job.id);
+            const budget = await limits.podBudget.claim({
               podUid: uid,
-              existing: kdebugContainerNames(pod),
+              existing: debugContainerNames(pod),
               containerName,
               override: job.overrideBudget ?? false,
               overrideAllowed: job.policy?.allowBudgetOverride ?? false,
             });
             if (!budget.ok) throw new UserFacingError(`Not adding another debug container to pod ${pod.metadata?.name}: ${budget.reason}.`, 'budget');
-            return () => limits.releasePodBudget(uid, containerName);
+            return () => limits.podBudget.release(uid, containerName);
           },
           metrics,
           answers,
@@ -136,8 +139,8 @@ export function startWorker({ config, checks, kube, redis, slack, logger, metric
         running.delete(job.id);
         // A job handed back or waiting for a slot keeps its claims: the next attempt takes them over.
         if (!keepClaims) {
-          await limits.releaseSlot(job.id).catch(() => undefined);
-          await limits.releaseDedupe(dedupeSubjectForJob(job), job.id).catch(() => undefined);
+          await limits.slots.release(job.id).catch(() => undefined);
+          await limits.dedupe.release(dedupeSubjectForJob(job), job.id).catch(() => undefined);
         }
       }
     },
@@ -160,10 +163,7 @@ export function startWorker({ config, checks, kube, redis, slack, logger, metric
 
   async function answerWithFailure(job: DiagnosticJob, message: string): Promise<void> {
     try {
-      await answers.write(job.id, [
-        { kind: 'reply', ...failureMessage(message) },
-        { kind: 'root', ...rootMessage(job, { state: 'failed', message, durationMs: Date.now() - job.enqueuedAt }) },
-      ]);
+      await answers.write(job.id, failedOps(job, message, Date.now() - job.enqueuedAt));
       await answers.deliver(job);
     } catch (err) {
       logger.error({ jobId: job.id, err: (err as Error).message }, 'could not answer a failed job');

@@ -7,11 +7,11 @@
 // test/support/web-servers.ts), which needs root, `unshare` and `mount`.
 import { httpCheck } from '../../src/checks/http.js';
 import { tlsCheck } from '../../src/checks/tls.js';
-import { DEFAULT_CHECK_SETTINGS, type CheckContext, type CheckDefinition, type Finding, type StepResult } from '../../src/checks/types.js';
+import type { CheckContext, CheckDefinition, Finding, StepResult } from '../../src/checks/types.js';
 import { startSite, urlOf, type Site } from '../support/web-servers.js';
 
 /** Short, so the timeout cases take 2 s each. */
-const context: CheckContext = { settings: { ...DEFAULT_CHECK_SETTINGS, httpMaxSeconds: 2 }, now: new Date() };
+const context: CheckContext = { settings: { http: { maxSeconds: 2 }, tls: { maxSeconds: 2 } }, now: new Date() };
 
 let site: Site;
 

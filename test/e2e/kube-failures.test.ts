@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebClient } from '@slack/web-api';
 import { checks } from '../../src/checks/index.js';
-import { DEFAULT_CHECK_SETTINGS } from '../../src/checks/types.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createKubeClients } from '../../src/kube/client.js';
 import { chooseTargetContainer } from '../../src/kube/ephemeral.js';
@@ -18,7 +17,7 @@ import { runJob, type JobOutcome } from '../../src/worker/run-job.js';
 import { Redis } from 'ioredis';
 import { deliverOutbox } from '../../src/delivery/post-outbox.js';
 import { Outbox } from '../../src/delivery/outbox.js';
-import type { AnswerSink } from '../../src/worker/run-job.js';
+import type { AnswerSink } from '../../src/delivery/answer-sink.js';
 import { KubeEmulator } from '../support/kube-emulator.js';
 import { testRedis, type TestRedis } from '../support/redis.js';
 import { SlackEmulator } from '../support/slack-emulator.js';
@@ -93,7 +92,7 @@ async function runDns(kube: Awaited<ReturnType<typeof emulator>>, text: string, 
     kube: kube.clients,
     thread: jobThread,
     answers: answersFor(jobThread),
-    settings: { image: imageOverride ?? 'nicolaka/netshoot', imagePullPolicy: 'IfNotPresent', maxLogBytes: 1 << 20, maxInlineOutputChars: 2800, checks: DEFAULT_CHECK_SETTINGS },
+    settings: { image: imageOverride ?? 'nicolaka/netshoot', imagePullPolicy: 'IfNotPresent', maxLogBytes: 1 << 20, maxInlineOutputChars: 2800, checks: {} },
     logger: createLogger('silent'),
     metrics: new Metrics(false),
   });
@@ -147,7 +146,7 @@ describe('Kubernetes failures become clear messages', () => {
         kube: env.clients,
         thread: jobThread,
         answers: answersFor(jobThread),
-        settings: { image: 'nicolaka/netshoot', imagePullPolicy: 'IfNotPresent', maxLogBytes: 1 << 20, maxInlineOutputChars: 2800, checks: DEFAULT_CHECK_SETTINGS },
+        settings: { image: 'nicolaka/netshoot', imagePullPolicy: 'IfNotPresent', maxLogBytes: 1 << 20, maxInlineOutputChars: 2800, checks: {} },
         logger: createLogger('silent'),
         metrics: new Metrics(false),
       });

@@ -12,7 +12,7 @@
 import { connCheck } from '../../src/checks/conn.js';
 import { pingCheck } from '../../src/checks/ping.js';
 import { traceCheck } from '../../src/checks/trace.js';
-import { DEFAULT_CHECK_SETTINGS, type CheckContext, type CheckDefinition, type Finding, type StepResult } from '../../src/checks/types.js';
+import type { CheckContext, CheckDefinition, Finding, StepResult } from '../../src/checks/types.js';
 import { LAB, startLab, type Lab } from '../support/net-lab.js';
 
 let lab: Lab;
@@ -27,7 +27,7 @@ afterAll(async () => {
 
 interface Run {
   /** Overrides the settings for this run. */
-  settings?: Partial<CheckContext['settings']>;
+  settings?: CheckContext['settings'];
   /** Run with these capabilities instead of the ones the check declares. */
   capabilities?: readonly string[];
   /** Which tools the "image" has: iputils ping without file capability (default), Debian's own binaries, or busybox. */
@@ -38,7 +38,7 @@ interface Run {
 async function check(def: CheckDefinition<any>, positional: string[], run: Run = {}): Promise<Finding> {
   const parsed = def.parseArgs(positional, {});
   if (!parsed.ok) throw new Error(parsed.message);
-  const context: CheckContext = { settings: { ...DEFAULT_CHECK_SETTINGS, ...run.settings }, now: new Date() };
+  const context: CheckContext = { settings: run.settings ?? {}, now: new Date() };
   const path = { plain: [lab.bin.plain], debian: [], busybox: [lab.bin.busybox] }[run.tools ?? 'plain'];
   const results: StepResult[] = [];
   for (const step of def.steps(parsed.args, context)) {
@@ -48,7 +48,7 @@ async function check(def: CheckDefinition<any>, positional: string[], run: Run =
 }
 
 describe('ping', () => {
-  const quick = { settings: { pingCount: 2 } };
+  const quick = { settings: { ping: { count: 2 } } };
 
   test('ok: a name through the pod search path, three hops away', async () => {
     const finding = await check(pingCheck, [LAB.targetName], quick);
@@ -59,7 +59,7 @@ describe('ping', () => {
   test('packet-loss: router1 drops every even-numbered echo request', async () => {
     await lab.setEchoLoss(true);
     try {
-      const finding = await check(pingCheck, [LAB.target], { settings: { pingCount: 3 } });
+      const finding = await check(pingCheck, [LAB.target], { settings: { ping: { count: 3 } } });
       expect(finding.verdict).toBe('packet-loss');
       expect(finding.headline).toMatch(/^33\.3% packet loss to 203\.0\.113\.10 \(1 of 3 lost\), avg [\d.]+ ms$/);
     } finally {
@@ -112,7 +112,7 @@ describe('conn', () => {
 });
 
 describe('trace', () => {
-  const short = { settings: { traceMaxHops: 5 } };
+  const short = { settings: { trace: { maxHops: 5 } } };
 
   test.each<[string, string[], Run, string, RegExp]>([
     ['ok', [LAB.targetName], short, 'ok', /^db\.prod \(203\.0\.113\.10\) reached in 3 hops, [\d.]+ ms(?: \(1 hop on the way did not answer\))?$/],

@@ -5,12 +5,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { triageCheck } from '../../src/checks/triage.js';
-import { DEFAULT_CHECK_SETTINGS, type CheckContext, type Finding } from '../../src/checks/types.js';
+import type { CheckContext, Finding } from '../../src/checks/types.js';
 import { runLocally } from '../../src/runner/local.js';
 import { DnsServer } from '../support/dns-server.js';
 
 /** Two echo requests keep ping at about a second; a short curl limit keeps failures quick. */
-const context: CheckContext = { settings: { ...DEFAULT_CHECK_SETTINGS, pingCount: 2, httpMaxSeconds: 5 }, now: new Date() };
+const context: CheckContext = { settings: { ping: { count: 2 }, http: { maxSeconds: 5 }, tls: { maxSeconds: 5 } }, now: new Date() };
 
 let web: Server;
 let webPort = 0;

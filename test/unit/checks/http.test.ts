@@ -1,13 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { HTTP_VERDICTS, httpCheck, parseCurlOutput, type HttpArgs } from '../../../src/checks/http.js';
-import { DEFAULT_CHECK_SETTINGS, type CheckContext, type StepResult } from '../../../src/checks/types.js';
+import { httpCheck, parseCurlOutput, type HttpArgs } from '../../../src/checks/http.js';
+import type { CheckContext, StepResult } from '../../../src/checks/types.js';
 
-const FIXTURE_DIR = fileURLToPath(new URL('../../fixtures/http', import.meta.url));
+const FIXTURE_DIR = fileURLToPath(new URL('../../fixtures/http/', import.meta.url));
 
 interface Fixture {
   args: HttpArgs;
-  settings: { httpMaxSeconds: number; tlsExpiringSoonDays: number };
+  settings: Record<string, unknown>;
   now: string;
   command: string[];
   exitCode: number | null;
@@ -22,7 +22,7 @@ function fixture(file: string): Fixture {
 const fixtureFiles = readdirSync(FIXTURE_DIR).filter((f) => f.endsWith('.json'));
 
 function contextOf(f: Fixture): CheckContext {
-  return { settings: { ...DEFAULT_CHECK_SETTINGS, ...f.settings }, now: new Date(f.now) };
+  return { settings: f.settings, now: new Date(f.now) };
 }
 
 function stepOf(f: Fixture): StepResult {
@@ -114,8 +114,8 @@ describe('httpCheck.steps', () => {
     expect(httpCheck.steps({ url: 'http://web.prod/healthz' })).toEqual([{ id: 'curl', argv: argv('10', [], 'http://web.prod/healthz') }]);
   });
 
-  test('httpMaxSeconds from the context, and --cacert', () => {
-    const context: CheckContext = { settings: { ...DEFAULT_CHECK_SETTINGS, httpMaxSeconds: 30 }, now: new Date() };
+  test('checks.http.maxSeconds from the context, and --cacert', () => {
+    const context: CheckContext = { settings: { http: { maxSeconds: 30 } }, now: new Date() };
     expect(httpCheck.steps({ url: 'https://[fd00::5]:8443/', cacert: '/tmp/ca.pem' }, context)).toEqual([
       { id: 'curl', argv: argv('30', ['--cacert', '/tmp/ca.pem'], 'https://[fd00::5]:8443/') },
     ]);
@@ -152,7 +152,7 @@ describe('httpCheck.interpret over recorded curl output', () => {
 
   test('the table covers every fixture file and every verdict', () => {
     expect(table.map(([file]) => file).sort()).toEqual([...fixtureFiles].sort());
-    expect(new Set(table.map(([, verdict]) => verdict))).toEqual(new Set(HTTP_VERDICTS));
+    expect(new Set(table.map(([, verdict]) => verdict))).toEqual(new Set(Object.keys(httpCheck.verdicts)));
   });
 
   test.each(table)('%s → %s', (file, verdict, headline, facts) => {
@@ -226,7 +226,7 @@ describe('httpCheck.interpret on anything else', () => {
       const { output } = fixture(file);
       for (let cut = 0; cut < output.length; cut += 23) outputs.push(output.slice(0, cut));
     }
-    const vocabulary = new Set<string>(HTTP_VERDICTS);
+    const vocabulary = new Set<string>(Object.keys(httpCheck.verdicts));
     for (const output of outputs) {
       for (const exitCode of [0, 7, 28, null]) {
         const finding = httpCheck.interpret(args, [{ id: 'curl', argv: [], exitCode, output }]);

@@ -1,5 +1,5 @@
-import { hostProblem, parsePingOutput, pingCheck, type PingArgs } from '../../../src/checks/ping.js';
-import { DEFAULT_CHECK_SETTINGS, type CheckContext, type StepResult } from '../../../src/checks/types.js';
+import { parsePingOutput, pingCheck, type PingArgs } from '../../../src/checks/ping.js';
+import type { CheckContext, StepResult } from '../../../src/checks/types.js';
 import { recordedFixtures, withTimings, type RecordedStep } from '../../support/fixtures.js';
 
 type Fixture = RecordedStep;
@@ -10,7 +10,7 @@ const fixture = recorded.read;
 /** The args and settings a recorded ping command came from: the host is last, the count follows -c. */
 function argsOf(f: Fixture): { args: PingArgs; context: CheckContext } {
   const pingCount = Number(f.command[f.command.indexOf('-c') + 1]);
-  return { args: { host: f.command.at(-1) ?? '' }, context: { settings: { ...DEFAULT_CHECK_SETTINGS, pingCount }, now: new Date(0) } };
+  return { args: { host: f.command.at(-1) ?? '' }, context: { settings: { ping: { count: pingCount } }, now: new Date(0) } };
 }
 
 function stepOf(f: Fixture): StepResult {
@@ -63,10 +63,6 @@ describe('pingCheck.parseArgs', () => {
       expect(result.message).toMatch(usage);
     }
   });
-
-  test('hostProblem accepts every kind of host the checks take', () => {
-    for (const host of ['localhost', 'db', 'a.b.c.d.e', '127.0.0.1', '::1', '::ffff:10.0.0.1', 'x'.repeat(63)]) expect(hostProblem(host)).toBeUndefined();
-  });
 });
 
 describe('pingCheck.steps', () => {
@@ -75,7 +71,7 @@ describe('pingCheck.steps', () => {
   });
 
   test('settings.pingCount sets the count', () => {
-    const context: CheckContext = { settings: { ...DEFAULT_CHECK_SETTINGS, pingCount: 10 }, now: new Date(0) };
+    const context: CheckContext = { settings: { ping: { count: 10 } }, now: new Date(0) };
     expect(pingCheck.steps({ host: 'fd00::5' }, context)).toEqual([{ id: 'ping', argv: ['ping', '-n', '-c', '10', '-W', '2', 'fd00::5'] }]);
   });
 
@@ -116,7 +112,7 @@ describe('pingCheck.interpret over recorded ping output', () => {
 
   test('the table covers every fixture file and every verdict', () => {
     expect(table.map(([file]) => file).sort()).toEqual([...fixtureFiles].sort());
-    expect(new Set(table.map(([, verdict]) => verdict))).toEqual(new Set(pingCheck.verdicts));
+    expect(new Set(table.map(([, verdict]) => verdict))).toEqual(new Set(Object.keys(pingCheck.verdicts)));
   });
 
   test.each(table)('%s → %s', (file, verdict, headline, facts) => {
@@ -229,7 +225,7 @@ describe('pingCheck.interpret on anything else', () => {
       const { output } = fixture(file);
       for (let cut = 0; cut < output.length; cut += 7) outputs.push(output.slice(0, cut));
     }
-    const vocabulary = new Set(pingCheck.verdicts);
+    const vocabulary = new Set(Object.keys(pingCheck.verdicts));
     for (const output of outputs) {
       for (const exitCode of [0, 1, 2, null]) {
         const finding = run(output, exitCode);

@@ -8,26 +8,25 @@ import { pingCheck } from '../../../src/checks/ping.js';
 import { tlsCheck, type TlsArgs } from '../../../src/checks/tls.js';
 import {
   TRIAGE_PART_CHECKS,
-  TRIAGE_VERDICT_SEVERITY,
   triageCheck,
-  triageRank,
+  triageSeverity,
   type TriageArgs,
   type TriagePart,
   type TriagePartName,
 } from '../../../src/checks/triage.js';
-import { DEFAULT_CHECK_SETTINGS, type CheckContext, type Finding, type StepResult } from '../../../src/checks/types.js';
+import type { CheckContext, Finding, StepResult } from '../../../src/checks/types.js';
 
 // ---------------------------------------------------------------------------------------------
 // Recorded fixtures of the parts, turned into triage parts and prefixed step results
 
-const FIXTURES = fileURLToPath(new URL('../../fixtures', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 
 interface Fixture {
   command: string[];
   exitCode: number | null;
   output: string;
   args?: unknown;
-  settings?: Partial<CheckContext['settings']>;
+  settings?: CheckContext['settings'];
   now?: string;
 }
 
@@ -69,7 +68,7 @@ function recorded(check: TriagePartName, file: string): Recorded {
       return { part: { check, args: { host: f.command.at(-2) ?? '', port: Number(f.command.at(-1)) } }, results: [step('nc')] };
     case 'tls':
     case 'http': {
-      const context: CheckContext = { settings: { ...DEFAULT_CHECK_SETTINGS, ...f.settings }, now: new Date(f.now ?? 0) };
+      const context: CheckContext = { settings: f.settings ?? {}, now: new Date(f.now ?? 0) };
       const part = check === 'tls' ? { check, args: f.args as TlsArgs } : { check, args: f.args as HttpArgs };
       return { part, results: [step(check === 'tls' ? 'openssl' : 'curl')], context };
     }
@@ -84,7 +83,7 @@ function assemble(choice: Partial<Record<TriagePartName, string>>, extra: Partia
   const args: TriageArgs = { parts: parts.map((p) => p.part), skipped: [], dnsOnly: false, ...extra };
   const results = parts.flatMap((p) => p.results.map((r) => ({ ...r, id: `${p.part.check}.${r.id}` })));
   // Certificate dates are judged against the tls (else http) recording's time.
-  const context = parts.find((p) => p.part.check === 'tls')?.context ?? parts.find((p) => p.context)?.context ?? { settings: DEFAULT_CHECK_SETTINGS, now: new Date() };
+  const context = parts.find((p) => p.part.check === 'tls')?.context ?? parts.find((p) => p.context)?.context ?? { settings: {}, now: new Date() };
   return { args, results, context, parts };
 }
 
@@ -326,7 +325,7 @@ describe('triageCheck.steps', () => {
   });
 
   test('an https URL: every part, settings from the context', () => {
-    const context: CheckContext = { settings: { ...DEFAULT_CHECK_SETTINGS, pingCount: 2, httpMaxSeconds: 5 }, now: new Date() };
+    const context: CheckContext = { settings: { ping: { count: 2 }, http: { maxSeconds: 5 }, tls: { maxSeconds: 5 } }, now: new Date() };
     expect(stepsOf(['https://api.prod:8443/healthz'], { cacert: '/tmp/ca.pem' }, context)).toEqual([
       { id: 'dns.resolv.conf', argv: ['cat', '/etc/resolv.conf'] },
       { id: 'dns.dig-1', argv: ['dig', '-r', '+search', '+time=2', '+tries=1', '-t', 'A', '-q', 'api.prod'] },
@@ -374,33 +373,44 @@ describe('triageCheck definition', () => {
     expect(triageCheck.capabilities).toEqual([]);
   });
 
-  test("the severity scale covers every part's vocabulary exactly, once", () => {
-    const union = new Set([dnsCheck, pingCheck, connCheck, tlsCheck, httpCheck].flatMap((c) => [...c.verdicts]));
-    expect(new Set(TRIAGE_VERDICT_SEVERITY)).toEqual(union);
-    expect(new Set(TRIAGE_VERDICT_SEVERITY).size).toBe(TRIAGE_VERDICT_SEVERITY.length);
-    expect(triageCheck.verdicts).toBe(TRIAGE_VERDICT_SEVERITY);
+  test("the vocabulary is every part's vocabulary, worst first in the documented order", () => {
+    const union = new Set([dnsCheck, pingCheck, connCheck, tlsCheck, httpCheck].flatMap((c) => Object.keys(c.verdicts)));
+    expect(new Set(Object.keys(triageCheck.verdicts))).toEqual(union);
+    // The order the help text promises, written out here rather than read from the code.
+    expect(Object.keys(triageCheck.verdicts)).toEqual([
+      'timeout',
+      'servfail', 'refused', 'nxdomain',
+      'dns-failure',
+      'connection-refused',
+      'handshake-failed', 'expired', 'not-yet-valid', 'hostname-mismatch', 'self-signed', 'untrusted-issuer',
+      'tls-error',
+      'http-error',
+      'unreachable', 'permission-denied',
+      'no-answer', 'packet-loss', 'expiring-soon',
+      'ok', 'open',
+    ]);
   });
 
   test('errors outrank warnings, warnings outrank ok; unknown words are the mildest error', () => {
     const errors = ['timeout', 'nxdomain', 'dns-failure', 'connection-refused', 'expired', 'tls-error', 'http-error', 'unreachable', 'permission-denied'];
     const warnings = ['no-answer', 'packet-loss', 'expiring-soon'];
-    for (const e of errors) for (const w of warnings) expect(triageRank(e)).toBeLessThan(triageRank(w));
-    for (const w of warnings) for (const g of ['ok', 'open']) expect(triageRank(w)).toBeLessThan(triageRank(g));
-    expect(triageRank('something-new')).toBeGreaterThan(triageRank('permission-denied'));
-    expect(triageRank('something-new')).toBeLessThan(triageRank('no-answer'));
+    for (const e of errors) for (const w of warnings) expect(triageSeverity(e)).toBeGreaterThan(triageSeverity(w));
+    for (const w of warnings) for (const g of ['ok', 'open']) expect(triageSeverity(w)).toBeGreaterThan(triageSeverity(g));
+    expect(triageSeverity('something-new')).toBeLessThan(triageSeverity('permission-denied'));
+    expect(triageSeverity('something-new')).toBeGreaterThan(triageSeverity('no-answer'));
     // Root cause first: a name problem explains a port problem, which explains TLS and HTTP problems.
-    expect(triageRank('nxdomain')).toBeLessThan(triageRank('dns-failure'));
-    expect(triageRank('dns-failure')).toBeLessThan(triageRank('connection-refused'));
-    expect(triageRank('connection-refused')).toBeLessThan(triageRank('expired'));
-    expect(triageRank('expired')).toBeLessThan(triageRank('tls-error'));
-    expect(triageRank('tls-error')).toBeLessThan(triageRank('http-error'));
-    expect(triageRank('http-error')).toBeLessThan(triageRank('unreachable'));
+    expect(triageSeverity('nxdomain')).toBeGreaterThan(triageSeverity('dns-failure'));
+    expect(triageSeverity('dns-failure')).toBeGreaterThan(triageSeverity('connection-refused'));
+    expect(triageSeverity('connection-refused')).toBeGreaterThan(triageSeverity('expired'));
+    expect(triageSeverity('expired')).toBeGreaterThan(triageSeverity('tls-error'));
+    expect(triageSeverity('tls-error')).toBeGreaterThan(triageSeverity('http-error'));
+    expect(triageSeverity('http-error')).toBeGreaterThan(triageSeverity('unreachable'));
   });
 
   test('help documents the combination rule and the scale', () => {
     expect(triageCheck.help).toContain('• `host`: `dns host`, `ping host`, `conn host 443`');
     expect(triageCheck.help).toContain('`https://host[:port]/path`: `dns host`, `ping host`, `conn host port` (443 unless given), `tls host:port`, `http URL`');
-    for (const verdict of TRIAGE_VERDICT_SEVERITY) expect(triageCheck.help).toContain(`\`${verdict}\``);
+    for (const verdict of Object.keys(triageCheck.verdicts)) expect(triageCheck.help).toContain(`\`${verdict}\``);
     expect(triageCheck.options.find((o) => o.name === 'cacert')?.localOnly).toBe(true);
     expect(triageCheck.options.find((o) => o.name === 'server')?.localOnly).toBeFalsy();
   });
@@ -549,8 +559,8 @@ describe('triageCheck.interpret on recorded fixtures', () => {
       const { args, results, context, parts } = assemble(choice);
       const finding = triageCheck.interpret(args, results, context);
       const own = parts.map((p) => ({ check: p.part.check, finding: alone(p, context) }));
-      const best = Math.min(...own.map((o) => triageRank(o.finding.verdict)));
-      const first = own.find((o) => triageRank(o.finding.verdict) === best)!;
+      const worst = Math.max(...own.map((o) => triageSeverity(o.finding.verdict)));
+      const first = own.find((o) => triageSeverity(o.finding.verdict) === worst)!;
       const expected = ['ok', 'open'].includes(first.finding.verdict) ? 'ok' : first.finding.verdict;
       expect({ choice, verdict: finding.verdict }).toEqual({ choice, verdict: expected });
       for (const o of own) expect(finding.facts[o.check]).toBe(`${o.finding.verdict} — ${o.finding.headline}`);
@@ -573,7 +583,7 @@ describe('triageCheck.interpret never throws', () => {
       for (const exitCode of [0, 1, 124, null]) {
         const results = ids.map((id) => ({ id, argv: ['x'], exitCode, output }));
         const finding = triageCheck.interpret(parsedArgs, results);
-        expect(TRIAGE_VERDICT_SEVERITY).toContain(finding.verdict);
+        expect(Object.keys(triageCheck.verdicts)).toContain(finding.verdict);
         expect(typeof finding.headline).toBe('string');
         expect(Object.keys(finding.facts).slice(0, 5)).toEqual(['dns', 'ping', 'conn', 'tls', 'http']);
       }
@@ -598,7 +608,7 @@ describe('triageCheck.interpret never throws', () => {
       { parts: [{ check: 'dns', args: { names: 'x' } }], skipped: [null, { check: 'ping' }], dnsOnly: 'yes' },
       parsedArgs,
     ];
-    const contexts: unknown[] = [undefined, null, { settings: {}, now: 'yesterday' }, { settings: DEFAULT_CHECK_SETTINGS, now: new Date(NaN) }];
+    const contexts: unknown[] = [undefined, null, { settings: {}, now: 'yesterday' }, { settings: {}, now: new Date(NaN) }];
     for (const args of junkArgs) {
       for (const results of [junkResults, undefined, null, 'x', {}]) {
         for (const context of contexts) {

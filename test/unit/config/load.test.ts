@@ -112,9 +112,37 @@ describe('secrets per role', () => {
   });
 });
 
-test('per-check deadlines apply when the command gives no --timeout', async () => {
+test('per-check deadlines apply when the command gives no --timeout: config, else the check\'s own, else the default', async () => {
   const { defaultTimeoutFor } = await import('../../../src/config/load.js');
+  const { checks } = await import('../../../src/checks/index.js');
   const config = loadConfig({ env: {} });
-  expect(defaultTimeoutFor(config, 'capture')).toBe(120);
-  expect(defaultTimeoutFor(config, 'dns')).toBe(config.jobs.defaultTimeoutSeconds);
+  expect(defaultTimeoutFor(config, checks.get('capture')!)).toBe(120);
+  expect(defaultTimeoutFor(config, checks.get('trace')!)).toBe(90);
+  expect(defaultTimeoutFor(config, checks.get('dns')!)).toBe(60);
+  const configured = loadConfig({ env: { KDEBUG_JOBS_DEFAULT_TIMEOUT_SECONDS: '30' } });
+  expect(defaultTimeoutFor({ ...configured, jobs: { ...configured.jobs, checkTimeoutSeconds: { capture: 200 } } }, checks.get('capture')!)).toBe(200);
+  expect(defaultTimeoutFor(configured, checks.get('dns')!)).toBe(30);
+});
+
+describe('defaults live in one place', () => {
+  test('the shipped config/kdebug.yaml holds exactly the schema defaults', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { parse } = await import('yaml');
+    const { DEFAULT_CONFIG_PATH } = await import('../../../src/config/load.js');
+    const { configSchema } = await import('../../../src/config/schema.js');
+    expect(parse(readFileSync(DEFAULT_CONFIG_PATH, 'utf8'))).toEqual(configSchema.parse({}));
+  });
+
+  test('a check setting has an environment variable named after its path', () => {
+    const config = loadConfig({ env: { KDEBUG_CHECKS_CAPTURE_MAX_BYTES: '1048576', KDEBUG_CHECKS_TLS_EXPIRING_SOON_DAYS: '30' } });
+    expect(config.checks).toMatchObject({ capture: { maxBytes: 1048576 }, tls: { expiringSoonDays: 30, maxSeconds: 10 } });
+  });
+
+  test('a setting from before checks owned their settings says where it moved', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const file = `${mkdtempSync(`${tmpdir()}/kdebug-config-`)}/old.yaml`;
+    writeFileSync(file, 'checks:\n  captureMaxBytes: 1048576\n');
+    expect(configError(() => loadConfig({ env: { KDEBUG_CONFIG: file } }))).toMatch(/checks\.captureMaxBytes moved.*checks\.capture\.maxBytes/);
+  });
 });

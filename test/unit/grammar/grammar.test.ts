@@ -1,8 +1,8 @@
+import type { CheckRegistry } from '../../../src/checks/index.js';
 import type { ArgsResult, CheckDefinition } from '../../../src/checks/types.js';
+import { formatDuration } from '../../../src/core/duration.js';
 import {
-  type CheckRegistry,
   type DiagnosticRequest,
-  formatDuration,
   GENERAL_USAGE,
   MAX_TIMEOUT_SECONDS,
   MIN_TIMEOUT_SECONDS,
@@ -28,7 +28,7 @@ function fakeCheck(
     summary: `${name} summary`,
     usage,
     help: `${name} long help`,
-    verdicts: ['ok', 'bad'],
+    verdicts: { ok: { class: 'good', severity: 0 }, bad: { class: 'bad', severity: 60 } },
     capabilities: [],
     options: options.map((o) => ({ name: o, valueName: o === 'server' ? 'IP[:PORT]' : 'VALUE', description: `the ${o}` })),
     parseArgs,

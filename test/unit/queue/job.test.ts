@@ -1,5 +1,6 @@
 import type { CheckDefinition } from '../../../src/checks/types.js';
-import { debugContainerName, jobIdFor, validateJob, type DiagnosticJob } from '../../../src/queue/job.js';
+import { debugContainerName } from '../../../src/core/debug-container.js';
+import { jobIdFor, validateJob, type DiagnosticJob } from '../../../src/queue/job.js';
 import { DNS1123_LABEL } from '../../../src/core/kube-names.js';
 
 const echoCheck: CheckDefinition<{ words: string[] }> = {
@@ -7,7 +8,7 @@ const echoCheck: CheckDefinition<{ words: string[] }> = {
   summary: 'test check',
   usage: 'echo <target> [word…]',
   help: '',
-  verdicts: ['ok'],
+  verdicts: { ok: { class: 'good', severity: 0 } },
   capabilities: [],
   options: [],
   parseArgs: (positional) => (positional.includes('bad') ? { ok: false, message: 'bad word' } : { ok: true, args: { words: positional } }),

@@ -1,6 +1,7 @@
 import type { Finding } from '../../../src/checks/types.js';
 import type { DiagnosticJob } from '../../../src/queue/job.js';
-import { escapeText, findingMessage, rootMessage, transcript } from '../../../src/slack/render.js';
+import { escapeMrkdwn } from '../../../src/core/text.js';
+import { findingMessage, rootMessage, transcript } from '../../../src/slack/render.js';
 
 const job: DiagnosticJob = {
   v: 1,
@@ -60,7 +61,7 @@ describe('renderers', () => {
   });
 
   test('user and tool text is escaped for mrkdwn; code fences cannot be closed early', () => {
-    expect(escapeText('<!channel> & <@U1>')).toBe('&lt;!channel&gt; &amp; &lt;@U1&gt;');
+    expect(escapeMrkdwn('<!channel> & <@U1>')).toBe('&lt;!channel&gt; &amp; &lt;@U1&gt;');
     const message = findingMessage(finding('```\n<!here>'), { maxInlineOutputChars: 2800, fileBaseName: 'f' });
     const raw = JSON.stringify(message.blocks.at(-1));
     expect(raw).not.toContain('<!here>');

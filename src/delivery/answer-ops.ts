@@ -1,0 +1,27 @@
+// What a job's answer says, as outbox operations: replies in its thread and the final state of its
+// root message. Workers write them for the jobs they run; the bot for a job it cancelled first.
+import { formatElapsed } from '../core/duration.js';
+import { debugContainerName } from '../core/debug-container.js';
+import type { DiagnosticJob } from '../queue/job.js';
+import { failureMessage, rootMessage, type SlackMessage } from '../slack/render.js';
+import type { OutboxOp } from './outbox.js';
+
+export const replyOp = (message: SlackMessage): OutboxOp => ({ kind: 'reply', text: message.text, blocks: message.blocks });
+export const rootOp = (message: SlackMessage): OutboxOp => ({ kind: 'root', text: message.text, blocks: message.blocks });
+
+/** The answer to a cancelled job: who stopped it, and what happens to a container already added. */
+export function cancelledOps(job: DiagnosticJob, by: string, durationMs: number, containerAdded: boolean): OutboxOp[] {
+  const container = containerAdded
+    ? ` The debug container ${debugContainerName(job.id)} may keep running until its own deadline (${job.timeoutSeconds} s): ephemeral containers cannot be stopped or removed.`
+    : '';
+  const text = `Cancelled by <@${by}> after ${formatElapsed(durationMs)}.${container}`;
+  return [
+    { kind: 'reply', text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] },
+    rootOp(rootMessage(job, { state: 'cancelled', by, durationMs })),
+  ];
+}
+
+/** The answer to a job that failed before any verdict: the reason in the thread and on the root message. */
+export function failedOps(job: DiagnosticJob, message: string, durationMs: number): OutboxOp[] {
+  return [replyOp(failureMessage(message)), rootOp(rootMessage(job, { state: 'failed', message, durationMs }))];
+}
