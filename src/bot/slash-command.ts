@@ -179,7 +179,7 @@ export async function handleSlashCommand(command: SlashCommand, io: CommandIo, d
  */
 export async function cancelJob(jobId: string, userId: string, channelId: string, deps: CommandDeps): Promise<string> {
   const { queue, cancellations, access, answers, logger, metrics } = deps;
-  const bullJob = await queue.queue.getJob(jobId);
+  const bullJob = await queue.job(jobId);
   const parsed = diagnosticJobSchema.safeParse(bullJob?.data);
   if (!bullJob || !parsed.success) return `There's no job \`${jobId}\` (finished jobs are forgotten after a day). The id is under the command's root message.`;
   const job = parsed.data;

@@ -7,7 +7,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { createRedis } from '../queue/redis.js';
 import { JobThread } from '../slack/web.js';
-import { deliverOutbox } from './post-outbox.js';
+import { postOutbox } from './post-outbox.js';
 import type { Outbox } from './outbox.js';
 
 export const DELIVERY_QUEUE = 'deliveries';
@@ -67,7 +67,7 @@ export function startDeliveryWorker({ redisUrl, prefix, outbox, slack, logger, m
     DELIVERY_QUEUE,
     async (job) => {
       const { jobId, channel, rootTs } = job.data;
-      const posted = await deliverOutbox(jobId, outbox, new JobThread(slack, channel, rootTs, metrics));
+      const posted = await postOutbox(jobId, outbox, new JobThread(slack, channel, rootTs, metrics));
       logger.info({ jobId, posted, attempt: job.attemptsMade + 1 }, 'results delivered');
     },
     {

@@ -3,12 +3,14 @@
 import type { JobThread } from '../slack/web.js';
 import type { Outbox } from './outbox.js';
 
-export async function deliverOutbox(jobId: string, outbox: Outbox, thread: JobThread): Promise<number> {
+export async function postOutbox(jobId: string, outbox: Outbox, thread: JobThread): Promise<number> {
   const interrupted = await outbox.inflight(jobId);
   let posted = 0;
   for (const { seq, op } of await outbox.pending(jobId)) {
-    // An earlier attempt died during this very call: Slack may already have it.
-    if (seq === interrupted && (await thread.alreadyPosted(op, { job: jobId, seq }))) {
+    // An earlier attempt died during this very call: Slack may already have it. (A root update is
+    // idempotent: doing it again is harmless.)
+    const sent = op.kind === 'file' ? { file: op.filename } : { reply: { job: jobId, seq } };
+    if (seq === interrupted && op.kind !== 'root' && (await thread.alreadyPosted(sent))) {
       await outbox.done(jobId, seq);
       continue;
     }

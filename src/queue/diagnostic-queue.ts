@@ -1,10 +1,10 @@
 // The producer side: claims a Slack command once (Slack may deliver it again) and enqueues its job.
-import { Queue } from 'bullmq';
+import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { diagnosticJobSchema, QUEUE_NAME, type DiagnosticJob } from './job.js';
 
 export class DiagnosticQueue {
-  readonly queue: Queue;
+  private readonly queue: Queue;
 
   constructor(
     private readonly redis: Redis,
@@ -40,6 +40,16 @@ export class DiagnosticQueue {
     const valid = diagnosticJobSchema.parse(job);
     // The job id doubles as BullMQ's deduplication key: adding it twice keeps one job.
     await this.queue.add(valid.check, valid, { jobId: valid.id });
+  }
+
+  /** The queued, running or recently finished job with this id (finished ones are kept keepCompletedSeconds). */
+  async job(jobId: string): Promise<Job | undefined> {
+    return (await this.queue.getJob(jobId)) ?? undefined;
+  }
+
+  /** Jobs by state (waiting, active, delayed, …), for metrics. */
+  async counts(): Promise<Record<string, number>> {
+    return this.queue.getJobCounts();
   }
 
   async close(): Promise<void> {

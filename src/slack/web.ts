@@ -1,7 +1,6 @@
 // The Web API client both roles use, and the few calls the worker makes into a job's thread.
 import { WebClient } from '@slack/web-api';
 import type { Config } from '../config/schema.js';
-import type { OutboxOp } from '../delivery/outbox.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { SlackMessage } from './render.js';
 
@@ -63,16 +62,18 @@ export class JobThread {
     );
   }
 
-  /** Whether an operation that was interrupted mid-call did reach the thread after all. */
-  async alreadyPosted(op: OutboxOp, tag: ReplyTag): Promise<boolean> {
-    if (op.kind === 'root') return false; // chat.update is idempotent: doing it again is harmless
+  /**
+   * Whether a reply (by its tag) or a file (by its name) that was interrupted mid-call did reach
+   * the thread after all.
+   */
+  async alreadyPosted(posted: { reply: ReplyTag } | { file: string }): Promise<boolean> {
     const thread = await this.call('conversations.replies', () =>
       this.client.conversations.replies({ channel: this.channel, ts: this.rootTs, include_all_metadata: true, limit: 1000 }),
     );
     return (thread.messages ?? []).some((m) => {
-      if (op.kind === 'file') return m.files?.some((f) => f.name === op.filename) ?? false;
+      if ('file' in posted) return m.files?.some((f) => f.name === posted.file) ?? false;
       const payload = m.metadata?.event_type === REPLY_EVENT ? (m.metadata.event_payload as Partial<ReplyTag> | undefined) : undefined;
-      return payload?.job === tag.job && payload.seq === tag.seq;
+      return payload?.job === posted.reply.job && payload.seq === posted.reply.seq;
     });
   }
 

@@ -2,6 +2,7 @@
 // with the exit codes and the single JSON object scripts rely on.
 import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DnsServer } from '../support/dns-server.js';
@@ -21,6 +22,37 @@ function kdebug(args: string[], env: Record<string, string> = {}): Promise<Run> 
     });
   });
 }
+
+describe('kdebug run --local: deadlines', () => {
+  // A server that accepts and never says a word: openssl waits for a handshake that never comes.
+  let silent: Server;
+  beforeAll(async () => {
+    silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(() => new Promise<void>((resolve) => silent.close(() => resolve())));
+
+  test("a step's own time limit never exceeds the job's --timeout: tls answers within 5 s, not the 10 s setting", async () => {
+    const { port } = silent.address() as AddressInfo;
+    const started = Date.now();
+    const run = await kdebug(['tls', '--local', `127.0.0.1:${port}`, '--timeout', '5s', '--json']);
+    const elapsed = Date.now() - started;
+    const report = JSON.parse(run.stdout) as { verdict: string; headline: string; steps: Array<{ argv: string[] }> };
+    expect(report.verdict).toBe('timeout');
+    expect(report.headline).toMatch(/within [1-5] s/);
+    expect(report.steps[0]!.argv.slice(0, 2)).toEqual(['timeout', expect.stringMatching(/^[1-5]$/)]);
+    // Before the fix: 10.9 s and "no answer within 10 s".
+    expect(elapsed).toBeLessThan(8000);
+  });
+
+  test('--timeout may go past 10 minutes when jobs.maxTimeoutSeconds allows it', async () => {
+    const refused = await kdebug(['dns', '--local', 'example.invalid', '--timeout', '15m']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/too long: it must be between 5s and 10m/);
+    const allowed = await kdebug(['dns', '--help'], { KDEBUG_JOBS_MAX_TIMEOUT_SECONDS: '3600' });
+    expect(allowed.stdout).toContain('from 5s to 60m');
+  });
+});
 
 describe('kdebug run --local', () => {
   const server = new DnsServer();
@@ -101,5 +133,52 @@ describe('kdebug run in a pod', () => {
     expect(run.stderr).toBe('kdebug run: Pod web-9 not found in namespace prod. Similar pods there: web-0.\n');
     const json = await kdebug(['dns', 'web-9', '-n', 'prod', '--json'], { KUBECONFIG: kubeconfig });
     expect(JSON.parse(json.stdout)).toEqual({ check: 'dns', verdict: 'failed', headline: 'Pod web-9 not found in namespace prod. Similar pods there: web-0.', facts: { kind: 'not-found' }, steps: [] });
+  });
+});
+
+describe('kdebug run listen --local', () => {
+  // Listeners this test starts on this machine, which the local ss sees among the machine's own.
+  const servers: Server[] = [];
+  const listen = async (host: string): Promise<number> => {
+    const server = createServer((socket) => socket.destroy());
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, host, resolve));
+    return (server.address() as AddressInfo).port;
+  };
+  afterAll(async () => {
+    for (const server of servers) await new Promise((resolve) => server.close(resolve));
+  });
+
+  test('a port listened on at 127.0.0.1 only: loopback-only, exit 1', async () => {
+    const port = await listen('127.0.0.1');
+    const run = await kdebug(['listen', '--local', String(port), '--json']);
+    expect(run.code).toBe(1);
+    const report = JSON.parse(run.stdout) as { check: string; verdict: string; headline: string; facts: Record<string, unknown>; steps: Array<{ argv: string[] }> };
+    expect(report).toMatchObject({ check: 'listen', verdict: 'loopback-only', facts: { port, protocol: 'tcp' } });
+    expect(report.headline).toBe(`Port ${port} is listened on only at 127.0.0.1: reachable only from inside the pod; bind 0.0.0.0`);
+    expect(report.facts.listeners).toContain(`tcp 127.0.0.1:${port}`);
+    expect(report.steps.map((s) => s.argv)).toEqual([
+      ['ss', '-Hltnu'],
+      ['ss', '-Htan'],
+    ]);
+  });
+
+  test('a port listened on at 0.0.0.0: ok, exit 0; a port nobody listens on: not-listening', async () => {
+    const port = await listen('0.0.0.0');
+    const ok = await kdebug(['listen', '--local', String(port), '--json']);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ verdict: 'ok', headline: `Port ${port} is listened on at 0.0.0.0 (every IPv4 address): reachable at the pod's IP` });
+    // The port of a listener just closed: nothing listens there now.
+    const closed = await listen('0.0.0.0');
+    await new Promise((resolve) => servers.pop()!.close(resolve));
+    const none = await kdebug(['listen', '--local', String(closed), '--json']);
+    expect(none.code).toBe(1);
+    expect(JSON.parse(none.stdout)).toMatchObject({ verdict: 'not-listening', headline: expect.stringMatching(new RegExp(`^Nothing listens on port ${closed}; listening: `)) });
+  });
+
+  test('a bad port is a usage error, exit 2', async () => {
+    const run = await kdebug(['listen', '--local', '70000']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^kdebug run: `70000` is not a port: give a number from 1 to 65535/);
   });
 });

@@ -348,6 +348,16 @@ describe('timeouts', () => {
     if (!r.ok) expect(r.message).toContain(fragment);
   });
 
+  test("the upper bound is the installation's jobs.maxTimeoutSeconds, not a fixed 10 minutes", () => {
+    // Before: the grammar refused anything past 600 s whatever the config allowed.
+    const parsed = parseCommandText('dns web --timeout 15m', checks, { maxTimeoutSeconds: 3600 });
+    expect(parsed).toMatchObject({ kind: 'request', request: { timeoutSeconds: 900 } });
+    const capped = parseCommandText('dns web --timeout 2m', checks, { maxTimeoutSeconds: 60 });
+    expect(capped.kind === 'usage' && capped.message).toContain('too long: it must be between 5s and 1m');
+    expect(generalHelp(checks, { maxTimeoutSeconds: 3600 })).toContain('from 5s to 60m');
+    expect(checkHelp(checks.get('dns')!, { maxTimeoutSeconds: 3600 })).toContain('from 5s to 60m');
+  });
+
   test('--timeout=-5 reaches the timeout check; --timeout -5 reads -5 as a flag', () => {
     expect(usageOf('dns web --timeout=-5')).toContain("Can't read");
     expect(usageOf('dns web --timeout -5')).toContain('needs a value');
