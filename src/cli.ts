@@ -10,7 +10,10 @@ import { startHealthServer, type HealthServer, type ReadinessCheck } from './obs
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { AuditLog } from './policy/audit.js';
-import { Limits } from './policy/limits.js';
+import { InFlightDedupe } from './policy/dedupe.js';
+import { PodBudget } from './policy/pod-budget.js';
+import { RateLimiter } from './policy/rate-limit.js';
+import { RunningSlots } from './policy/running-slots.js';
 import { GroupMembership, PolicyError, PolicyStore, resolvePolicyPath, slackGroupLister } from './policy/policy.js';
 import { createAnswers, type Answers } from './delivery/answer-sink.js';
 import { Cancellations } from './queue/cancel.js';
@@ -70,7 +73,12 @@ async function start(role: Role, config: Config, logger: Logger): Promise<Runnin
   let policy: PolicyStore | undefined;
   let answers: Answers | undefined;
   const slack = createWebClient(config);
-  const limits = new Limits(redis, config.redis.keyPrefix, config.limits);
+  const limits = {
+    rate: new RateLimiter(redis, config.redis.keyPrefix, config.limits.rate),
+    slots: new RunningSlots(redis, config.redis.keyPrefix, config.limits.concurrency),
+    podBudget: new PodBudget(redis, config.redis.keyPrefix, config.limits.podBudget),
+    dedupe: new InFlightDedupe(redis, config.redis.keyPrefix, config.limits.dedupe),
+  };
   const audit = new AuditLog({ logger, ...(config.policy.auditChannel ? { slack: { client: slack, channel: config.policy.auditChannel } } : {}) });
   if (role === 'worker' || role === 'all') {
     const kube = createKubeClients(config, (err, attempt) => {

@@ -20,7 +20,8 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import type { Logger } from '../observability/logger.js';
 import { auditEntryForCommand, type AuditCommand, type AuditLog } from './audit.js';
-import { dedupeSubjectForJob, type Limits } from './limits.js';
+import { dedupeSubjectForJob, type InFlightDedupe } from './dedupe.js';
+import type { RateLimiter } from './rate-limit.js';
 import {
   BUILTIN_SENSITIVE_CHECKS,
   BUILTIN_SYSTEM_NAMESPACES,
@@ -603,7 +604,7 @@ export interface AdmissionJob {
 export interface AdmissionDeps {
   policy: Pick<PolicyStore, 'evaluate' | 'groupIds'>;
   groups: Pick<GroupMembership, 'groupsOf'>;
-  limits: Pick<Limits, 'dedupe' | 'releaseDedupe' | 'hitRate'>;
+  limits: { rate: Pick<RateLimiter, 'hit'>; dedupe: Pick<InFlightDedupe, 'claim' | 'release'> };
   audit: Pick<AuditLog, 'record'>;
 }
 
@@ -644,7 +645,7 @@ export async function admit(deps: AdmissionDeps, command: AuditCommand, job: Adm
   const policy = { allowed: true, rule: verdict.rule };
 
   const subject = dedupeSubjectForJob(job);
-  const dedupe = await deps.limits.dedupe(subject, job.id);
+  const dedupe = await deps.limits.dedupe.claim(subject, job.id);
   if (!dedupe.first) {
     await deps.audit.record(auditEntryForCommand(command, 'duplicate', { ...base, policy, existingJobId: dedupe.existingJobId }));
     return {
@@ -655,9 +656,9 @@ export async function admit(deps: AdmissionDeps, command: AuditCommand, job: Adm
     };
   }
 
-  const rate = await deps.limits.hitRate(job.requestedBy.teamId, job.requestedBy.userId, verdict.limits.rate);
+  const rate = await deps.limits.rate.hit(job.requestedBy.teamId, job.requestedBy.userId, verdict.limits.rate);
   if (!rate.ok) {
-    await deps.limits.releaseDedupe(subject, job.id);
+    await deps.limits.dedupe.release(subject, job.id);
     await deps.audit.record(auditEntryForCommand(command, 'rate-limited', { ...base, policy, retryAfterSeconds: rate.retryAfterSeconds }));
     return {
       ok: false,
@@ -673,7 +674,7 @@ export async function admit(deps: AdmissionDeps, command: AuditCommand, job: Adm
       await deps.audit.record(auditEntryForCommand(command, 'enqueued', { ...base, policy }));
     },
     notEnqueued: async (reason: string) => {
-      await deps.limits.releaseDedupe(subject, job.id);
+      await deps.limits.dedupe.release(subject, job.id);
       await deps.audit.record(auditEntryForCommand(command, 'not-enqueued', { ...base, policy, reason }));
     },
   };

@@ -1,6 +1,5 @@
-import { Redis } from 'ioredis';
 import { AuditLog, auditEntryForCommand, outcomeOf } from '../../../src/policy/audit.js';
-import { DEFAULT_LIMIT_SETTINGS, dedupeKey, dedupeSubjectForJob, Limits } from '../../../src/policy/limits.js';
+import { dedupeSubjectForJob, InFlightDedupe } from '../../../src/policy/dedupe.js';
 import {
   admit,
   DEFAULT_POLICY_PATH,
@@ -12,23 +11,11 @@ import {
   type AdmissionJob,
   type PolicyRequest,
 } from '../../../src/policy/policy.js';
+import { RateLimiter } from '../../../src/policy/rate-limit.js';
 import { DEFAULT_POLICY_SETTINGS, policySettingsSchema } from '../../../src/policy/schema.js';
-import { testRedis, type TestRedis } from '../../support/redis.js';
-import { capturedLogger } from './helpers.js';
+import { capturedLogger, shippedSettings, suiteRedis } from './helpers.js';
 
-let server: TestRedis;
-let redis: Redis;
-let run = 0;
-
-beforeAll(async () => {
-  server = await testRedis();
-  redis = new Redis(server.url, { maxRetriesPerRequest: 1 });
-});
-
-afterAll(async () => {
-  redis.disconnect();
-  await server.stop();
-});
+const suite = suiteRedis();
 
 const policy = parsePolicy(`
 version: 1
@@ -58,7 +45,9 @@ function job(overrides: Partial<AdmissionJob> = {}): AdmissionJob {
 
 function setup(members: string[] = ['U0BOB']) {
   const { logger, lines } = capturedLogger();
-  const limits = new Limits(redis, `${server.prefix}:a${++run}`, DEFAULT_LIMIT_SETTINGS);
+  const defaults = shippedSettings().limits;
+  const prefix = suite.prefix();
+  const limits = { rate: new RateLimiter(suite.redis(), prefix, defaults.rate), dedupe: new InFlightDedupe(suite.redis(), prefix, defaults.dedupe) };
   const deps = {
     policy: { evaluate: (request: PolicyRequest) => evaluate(policy, request), groupIds: () => policyGroupIds(policy) },
     groups: new GroupMembership({ list: async () => members }),
@@ -130,7 +119,7 @@ describe('admit', () => {
     expect(result).toMatchObject({ ok: false, outcome: 'rate-limited' });
     expect(!result.ok && result.reply).toMatch(/^You've started 2 diagnostics in the last 60 s, the most allowed\. Try again in (59|60) s\.$/);
     expect(audits().at(-1)).toMatchObject({ outcome: 'rate-limited', retryAfterSeconds: expect.any(Number) });
-    expect(await limits.dedupe(dedupeSubjectForJob(limited), 'later')).toEqual({ first: true });
+    expect(await limits.dedupe.claim(dedupeSubjectForJob(limited), 'later')).toEqual({ first: true });
   });
 
   test('notEnqueued() frees the dedupe claim and audits not-enqueued', async () => {
@@ -140,18 +129,11 @@ describe('admit', () => {
     if (!result.ok) throw new Error(result.reply);
     await result.notEnqueued('not_in_channel');
     expect(audits().at(-1)).toMatchObject({ outcome: 'not-enqueued', reason: 'not_in_channel', jobId: j.id });
-    expect(await limits.dedupe(dedupeSubjectForJob(j), 'next')).toEqual({ first: true });
+    expect(await limits.dedupe.claim(dedupeSubjectForJob(j), 'next')).toEqual({ first: true });
   });
 });
 
 describe('wiring helpers', () => {
-  test('dedupeSubjectForJob keys a job as the bot and the worker both see it', () => {
-    const j = { ...job(), container: 'app', positional: ['api'], options: { server: '10.0.0.10' } };
-    expect(dedupeSubjectForJob(j)).toEqual({ teamId: 'T1', userId: 'U0BOB', namespace: 'prod', target: { kind: 'pod', name: 'web' }, container: 'app', check: 'dns', positional: ['api'], options: { server: '10.0.0.10' } });
-    const other: AdmissionJob = { ...j, id: 'other' };
-    expect(dedupeKey(dedupeSubjectForJob(other))).toBe(dedupeKey(dedupeSubjectForJob(j)));
-  });
-
   test('auditEntryForCommand and outcomeOf', () => {
     expect(auditEntryForCommand({ team_id: 'T1', user_id: 'U1', channel_id: 'D1', text: ' whoami ' }, 'refused')).toEqual({
       outcome: 'refused',
