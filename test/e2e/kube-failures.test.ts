@@ -15,7 +15,7 @@ import { jobIdFor, validateJob, type DiagnosticJob } from '../../src/queue/job.j
 import { JobThread } from '../../src/slack/web.js';
 import { runJob, type JobOutcome } from '../../src/worker/run-job.js';
 import { Redis } from 'ioredis';
-import { deliverOutbox } from '../../src/delivery/post-outbox.js';
+import { postOutbox } from '../../src/delivery/post-outbox.js';
 import { Outbox } from '../../src/delivery/outbox.js';
 import type { AnswerSink } from '../../src/delivery/answer-sink.js';
 import { KubeEmulator } from '../support/kube-emulator.js';
@@ -36,7 +36,7 @@ function answersFor(thread: JobThread): AnswerSink {
     write: (jobId, ops) => outbox.write(jobId, ops),
     exists: (jobId) => outbox.exists(jobId),
     deliver: async (job) => {
-      await deliverOutbox(job.id, outbox, thread);
+      await postOutbox(job.id, outbox, thread);
     },
   };
 }
