@@ -10,14 +10,18 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { AuditLog } from '../policy/audit.js';
+import { admit } from '../policy/admission.js';
 import type { InFlightDedupe } from '../policy/dedupe.js';
 import type { RateLimiter } from '../policy/rate-limit.js';
-import { admit, type GroupMembership, type PolicyStore } from '../policy/policy.js';
+import type { PolicyStore } from '../policy/store.js';
+import type { GroupMembership } from '../policy/user-groups.js';
 import { diagnosticJobSchema, jobIdFor, type DiagnosticJob } from '../queue/job.js';
 import type { Cancellations } from '../queue/cancel.js';
-import { cancelledOps, type AnswerSink } from '../worker/run-job.js';
+import { cancelledOps } from '../delivery/answer-ops.js';
+import type { AnswerSink } from '../delivery/answer-sink.js';
 import type { DiagnosticQueue } from '../queue/diagnostic-queue.js';
-import { escapeText, rootMessage } from '../slack/render.js';
+import { escapeMrkdwn } from '../core/text.js';
+import { rootMessage } from '../slack/render.js';
 
 export interface CommandDeps {
   config: Config;
@@ -62,17 +66,18 @@ export async function handleSlashCommand(command: SlashCommand, io: CommandIo, d
     metrics.requests.inc({ check: '', outcome: 'whoami' });
     return;
   }
-  const parsed = parseCommandText(command.text ?? '', checks);
+  const limits = { maxTimeoutSeconds: config.jobs.maxTimeoutSeconds };
+  const parsed = parseCommandText(command.text ?? '', checks, limits);
   const count = (outcome: string, check = parsed.kind === 'request' ? parsed.request.check : '') => metrics.requests.inc({ check, outcome });
   if (parsed.kind === 'help') {
     count('help');
     const check = parsed.check ? checks.get(parsed.check) : undefined;
-    await io.ack({ response_type: 'ephemeral', text: escapeText(check ? checkHelp(check) : generalHelp(checks)) });
+    await io.ack({ response_type: 'ephemeral', text: escapeMrkdwn(check ? checkHelp(check, limits) : generalHelp(checks, limits)) });
     return;
   }
   if (parsed.kind === 'usage') {
     count('usage');
-    await io.ack({ response_type: 'ephemeral', text: escapeText(parsed.message) });
+    await io.ack({ response_type: 'ephemeral', text: escapeMrkdwn(parsed.message) });
     return;
   }
   if (parsed.kind === 'cancel') {
@@ -87,7 +92,7 @@ export async function handleSlashCommand(command: SlashCommand, io: CommandIo, d
   }
   if (parsed.kind !== 'request') throw new Error('slash commands never parse as local requests');
   const request = parsed.request;
-  const timeoutSeconds = request.timeoutSeconds ?? defaultTimeoutFor(config, request.check);
+  const timeoutSeconds = request.timeoutSeconds ?? defaultTimeoutFor(config, checks.get(request.check)!);
   if (timeoutSeconds > config.jobs.maxTimeoutSeconds) {
     count('usage');
     await io.ack({ response_type: 'ephemeral', text: `--timeout can be at most ${config.jobs.maxTimeoutSeconds}s on this installation.` });
@@ -146,8 +151,8 @@ export async function handleSlashCommand(command: SlashCommand, io: CommandIo, d
     log.warn({ slackError: code ?? (err as Error).message }, 'could not post the root message');
     const bot = io.botUserId ? `<@${io.botUserId}>` : 'the kdebug app';
     const text = code && NOT_IN_CHANNEL.has(code)
-      ? `I'm not a member of this channel, so I can't post results here. Invite me with \`/invite ${bot}\` (or channel settings → Integrations → Add apps), then run your command again:\n\`${escapeText(job.commandText)}\``
-      : `Sorry, I couldn't post in this channel (${code ?? 'Slack API error'}), so nothing was started. Run \`${escapeText(job.commandText)}\` again in a moment.`;
+      ? `I'm not a member of this channel, so I can't post results here. Invite me with \`/invite ${bot}\` (or channel settings → Integrations → Add apps), then run your command again:\n\`${escapeMrkdwn(job.commandText)}\``
+      : `Sorry, I couldn't post in this channel (${code ?? 'Slack API error'}), so nothing was started. Run \`${escapeMrkdwn(job.commandText)}\` again in a moment.`;
     await io.respond({ response_type: 'ephemeral', text }).catch((e: Error) => log.warn({ err: e.message }, 'response_url failed too'));
     return;
   }
@@ -174,7 +179,7 @@ export async function handleSlashCommand(command: SlashCommand, io: CommandIo, d
  */
 export async function cancelJob(jobId: string, userId: string, channelId: string, deps: CommandDeps): Promise<string> {
   const { queue, cancellations, access, answers, logger, metrics } = deps;
-  const bullJob = await queue.queue.getJob(jobId);
+  const bullJob = await queue.job(jobId);
   const parsed = diagnosticJobSchema.safeParse(bullJob?.data);
   if (!bullJob || !parsed.success) return `There's no job \`${jobId}\` (finished jobs are forgotten after a day). The id is under the command's root message.`;
   const job = parsed.data;

@@ -13,12 +13,12 @@ import type { Metrics } from '../observability/metrics.js';
 import { diagnosticJobSchema, QUEUE_NAME, validateJob, type DiagnosticJob } from '../queue/job.js';
 import { createRedis } from '../queue/redis.js';
 import { auditEntryForJob, type AuditLog } from '../policy/audit.js';
-import { debugContainerNames } from '../core/debug-container.js';
+import { debugContainerName, debugContainerNames } from '../core/debug-container.js';
 import { dedupeSubjectForJob, type InFlightDedupe } from '../policy/dedupe.js';
 import type { PodBudget } from '../policy/pod-budget.js';
 import type { RunningSlots } from '../policy/running-slots.js';
-import { UserFacingError } from '../kube/errors.js';
-import { failureMessage, rootMessage } from '../slack/render.js';
+import { UserFacingError } from '../core/errors.js';
+import { failedOps } from '../delivery/answer-ops.js';
 import { JobThread } from '../slack/web.js';
 import { Cancellations } from '../queue/cancel.js';
 import { JobCancelled, JobHandedBack, runJob, type JobOutcome } from './run-job.js';
@@ -97,7 +97,7 @@ export function startWorker({ config, checks, kube, redis, slack, logger, metric
           kube,
           beforeAdd: async (pod) => {
             const uid = pod.metadata?.uid ?? `${job.namespace}/${pod.metadata?.name}`;
-            const containerName = `kdebug-${job.id}`;
+            const containerName = debugContainerName(job.id);
             const budget = await limits.podBudget.claim({
               podUid: uid,
               existing: debugContainerNames(pod),
@@ -163,10 +163,7 @@ export function startWorker({ config, checks, kube, redis, slack, logger, metric
 
   async function answerWithFailure(job: DiagnosticJob, message: string): Promise<void> {
     try {
-      await answers.write(job.id, [
-        { kind: 'reply', ...failureMessage(message) },
-        { kind: 'root', ...rootMessage(job, { state: 'failed', message, durationMs: Date.now() - job.enqueuedAt }) },
-      ]);
+      await answers.write(job.id, failedOps(job, message, Date.now() - job.enqueuedAt));
       await answers.deliver(job);
     } catch (err) {
       logger.error({ jobId: job.id, err: (err as Error).message }, 'could not answer a failed job');
