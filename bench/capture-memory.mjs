@@ -9,7 +9,8 @@
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PCAP_BEGIN_LINE, PCAP_END_LINE, PcapLogDecoder } from '../dist/checks/pcap-stream.js';
+import { CaptureLogScanner, PCAP_BEGIN_LINE, PCAP_END_LINE } from '../dist/checks/pcap/log-scanner.js';
+import { DecodedLog } from '../dist/runner/decoded-log.js';
 
 if (typeof globalThis.gc !== 'function') {
   console.error('run with node --expose-gc so heap figures are measured after collection');
@@ -73,7 +74,7 @@ async function run(megabytes) {
   let peakHeap = 0;
   let peakRss = 0;
   let sinceSample = 0;
-  const decoder = new PcapLogDecoder({ sink: createWriteStream(path), maxBytes: megabytes * 1024 * 1024 * 2 });
+  const decoder = new DecodedLog(new CaptureLogScanner({ maxBytes: megabytes * 1024 * 1024 * 2 }), { sink: createWriteStream(path) });
   const started = process.hrtime.bigint();
   for (const chunk of captureLog(megabytes * 1024 * 1024)) {
     if (!decoder.write(chunk)) await new Promise((resolve) => decoder.once('drain', resolve));

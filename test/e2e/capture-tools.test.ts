@@ -1,7 +1,7 @@
 // The capture check against the real tools: the exact container command the worker builds
 // (`timeout -s KILL N sh -c <script>` around the check's step argv) runs inside a per-pod network
-// namespace while this test makes traffic; its output is streamed through PcapLogDecoder the way
-// the worker streams a container log, then split and interpreted.
+// namespace while this test makes traffic; its output is streamed through the check's decoder the
+// way the worker streams a container log, then split and interpreted.
 //
 // Oracles: a second tcpdump capturing the same filter straight into a file (`-w file`), `base64 -d`
 // (coreutils) on the raw base64, and `tcpdump -r` reading the decoded file.
@@ -16,8 +16,10 @@ import { promisify } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { captureCheck, type CaptureArgs } from '../../src/checks/capture.js';
-import { PCAP_BEGIN_LINE, PCAP_END_LINE, PcapLogDecoder, renderCaptureSummary, type CaptureLogResult } from '../../src/checks/pcap-stream.js';
-import { DEFAULT_CHECK_SETTINGS, type CheckSettings, type Finding, type Step } from '../../src/checks/types.js';
+import { CaptureLogScanner, PCAP_BEGIN_LINE, PCAP_END_LINE, type CaptureLogResult } from '../../src/checks/pcap/log-scanner.js';
+import { renderCaptureSummary } from '../../src/checks/pcap/render.js';
+import type { CheckContext, Finding, Step } from '../../src/checks/types.js';
+import { DecodedLog } from '../../src/runner/decoded-log.js';
 import { newMarker, scriptCommand, splitOutput } from '../../src/runner/script.js';
 import { createPodNetwork, netnsAvailable, type PodNetwork } from '../support/netns.js';
 
@@ -87,7 +89,7 @@ function exited(child: ChildProcess): Promise<number | null> {
 
 /** Streams the container's stdout through the decoder into `pcapPath`, like the worker does with the log. */
 async function decodeContainer(child: ChildProcess, pcapPath: string, maxBytes: number, onChunk?: (chunk: Buffer) => void): Promise<CaptureLogResult> {
-  const decoder = new PcapLogDecoder({ sink: createWriteStream(pcapPath), maxBytes });
+  const decoder = new DecodedLog(new CaptureLogScanner({ maxBytes }), { sink: createWriteStream(pcapPath) });
   if (onChunk) child.stdout!.on('data', onChunk);
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
@@ -97,9 +99,9 @@ async function decodeContainer(child: ChildProcess, pcapPath: string, maxBytes: 
   return decoder.result();
 }
 
-function interpretLog(args: CaptureArgs, steps: Step[], marker: string, result: CaptureLogResult, settings: CheckSettings): Finding {
+function interpretLog(args: CaptureArgs, steps: Step[], marker: string, result: CaptureLogResult, context: CheckContext): Finding {
   const results = splitOutput(result.text, steps, marker);
-  return captureCheck.interpret(args, results, { settings, now: new Date() });
+  return captureCheck.interpret(args, results, { ...context, now: new Date() });
 }
 
 /** From inside the pod: `count` UDP datagrams to the host side, then one TCP request/response. */
@@ -142,8 +144,8 @@ test('the decoded pcap is byte for byte what tcpdump wrote, matches a direct tcp
   const filter = `udp port ${UDP_PORT} or tcp port ${TCP_PORT}`;
   const parsed = captureCheck.parseArgs(filter.split(' '), { duration: '4s' });
   if (!parsed.ok) throw new Error(parsed.message);
-  const settings = DEFAULT_CHECK_SETTINGS;
-  const steps = captureCheck.steps(parsed.args, { settings, now: new Date() });
+  const context: CheckContext = { settings: {}, now: new Date() };
+  const steps = captureCheck.steps(parsed.args, context);
   const marker = newMarker();
 
   // The oracle starts first and stops later, so it sees every packet the check sees.
@@ -155,7 +157,7 @@ test('the decoded pcap is byte for byte what tcpdump wrote, matches a direct tcp
   const container = runContainer(steps, marker, 30);
   const raw: Buffer[] = [];
   const decodedFile = join(dir, 'decoded.pcap');
-  const decoding = decodeContainer(container, decodedFile, settings.captureMaxBytes, (c) => raw.push(c));
+  const decoding = decodeContainer(container, decodedFile, captureCheck.decoder!.maxBytes(context), (c) => raw.push(c));
   await waitForTcpdumps(2);
   await podTraffic(5);
   const result = await decoding;
@@ -198,7 +200,7 @@ test('the decoded pcap is byte for byte what tcpdump wrote, matches a direct tcp
   expect(text).toContain(`${net.podIp}:${tcpConversation?.srcPort} → ${net.hostIp}:${TCP_PORT} TCP: 10 packets`);
   expect(text).toContain(`${TCP_PORT}/tcp: 10 packets`);
 
-  const finding = interpretLog(parsed.args, steps, marker, result, settings);
+  const finding = interpretLog(parsed.args, steps, marker, result, context);
   expect(finding.verdict).toBe('ok');
   expect(finding.headline).toMatch(new RegExp(`^Captured 15 packets matching \`${filter}\` over .*; busiest ${net.podIp.replace(/\./g, '\\.')}:\\d+ → ${net.hostIp.replace(/\./g, '\\.')}:${TCP_PORT} TCP \\(10\\); ran the full 4s$`));
   expect(finding.facts).toMatchObject({ packets: 15, tcpdumpCaptured: 15, tcpdumpExit: 124 });
@@ -206,9 +208,9 @@ test('the decoded pcap is byte for byte what tcpdump wrote, matches a direct tcp
 
 test('several MB stream through the decoder with flat memory, stopped at the size limit, and the file stays readable', async () => {
   const maxBytes = 16 * 1024 * 1024;
-  const settings: CheckSettings = { ...DEFAULT_CHECK_SETTINGS, captureMaxBytes: maxBytes, captureMaxPackets: 1_000_000 };
+  const context: CheckContext = { settings: { capture: { maxBytes, maxPackets: 1_000_000 } }, now: new Date() };
   const args: CaptureArgs = { filter: `udp port ${FLOOD_PORT}`, durationSeconds: 30 };
-  const steps = captureCheck.steps(args, { settings, now: new Date() });
+  const steps = captureCheck.steps(args, context);
   const marker = newMarker();
 
   // Nothing listens on the flood port; the host's ICMP answers do not match the filter.
@@ -276,7 +278,7 @@ test('several MB stream through the decoder with flat memory, stopped at the siz
   expect(read.lines).toHaveLength(result.summary.packets);
   expect(result.summary.conversations[0]).toMatchObject({ proto: 'UDP', src: net.podIp, dst: net.hostIp, dstPort: FLOOD_PORT });
 
-  const finding = interpretLog(args, steps, marker, result, settings);
+  const finding = interpretLog(args, steps, marker, result, context);
   expect(finding.verdict).toBe('ok');
   expect(finding.headline).toMatch(/; stopped at the 16\.0 MiB size limit$/);
 }, 90_000);

@@ -1,25 +1,19 @@
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CAPTURE_SCRIPT, captureCheck, type CaptureArgs } from '../../../src/checks/capture.js';
-import {
-  CaptureLogScanner,
-  decodeCaptureLogSync,
-  PCAP_BEGIN_LINE,
-  PCAP_END_LINE,
-  PCAP_SUMMARY_PREFIX,
-  PcapLogDecoder,
-  PcapStreamParser,
-  renderCaptureSummary,
-  type CaptureLogResult,
-} from '../../../src/checks/pcap-stream.js';
-import { DEFAULT_CHECK_SETTINGS, type CheckSettings, type StepResult } from '../../../src/checks/types.js';
+import { CaptureLogScanner, decodeCaptureLogSync, PCAP_BEGIN_LINE, PCAP_END_LINE, PCAP_SUMMARY_PREFIX, type CaptureLogResult } from '../../../src/checks/pcap/log-scanner.js';
+import { PcapStreamParser } from '../../../src/checks/pcap/reader.js';
+import { renderCaptureSummary } from '../../../src/checks/pcap/render.js';
+import type { CheckContext, StepResult } from '../../../src/checks/types.js';
+import { DecodedLog } from '../../../src/runner/decoded-log.js';
 import { splitOutput } from '../../../src/runner/script.js';
 import { recordedFixtures, type RecordedStep } from '../../support/fixtures.js';
 
 interface Fixture extends RecordedStep {
   positional: string[];
   options: Record<string, string>;
-  settings?: Partial<CheckSettings>;
+  /** The config's `checks` section the recording ran with, e.g. { capture: { maxBytes: 1024 } }. */
+  settings?: Record<string, unknown>;
   tcpdumpRead?: string;
 }
 
@@ -33,7 +27,12 @@ function fixtureArgs(f: Fixture): CaptureArgs {
 }
 
 function contextOf(f: Fixture) {
-  return { settings: { ...DEFAULT_CHECK_SETTINGS, ...f.settings }, now: new Date('2026-01-01T00:00:00Z') };
+  return { settings: f.settings ?? {}, now: new Date('2026-01-01T00:00:00Z') };
+}
+
+/** The byte limit the check's decoder gets under the fixture's settings. */
+function maxBytesOf(f: Fixture): number {
+  return captureCheck.decoder!.maxBytes(contextOf(f));
 }
 
 function stepOf(f: Fixture, output = f.output, exitCode = f.exitCode): StepResult {
@@ -80,7 +79,7 @@ class Collector extends Writable {
 
 async function streamDecode(chunks: Array<Buffer | string>, maxBytes: number): Promise<{ pcap: Buffer; result: CaptureLogResult }> {
   const sink = new Collector();
-  const decoder = new PcapLogDecoder({ sink, maxBytes });
+  const decoder = new DecodedLog(new CaptureLogScanner({ maxBytes }), { sink });
   await pipeline(
     (async function* () {
       yield* chunks;
@@ -256,8 +255,7 @@ describe('captureCheck.steps', () => {
   });
 
   test("values over the installation's limits are clamped to them", () => {
-    const settings: CheckSettings = { ...DEFAULT_CHECK_SETTINGS, captureDefaultSeconds: 10, captureMaxSeconds: 60, captureMaxPackets: 500, captureMaxBytes: 4096 };
-    const context = { settings, now: new Date() };
+    const context: CheckContext = { settings: { capture: { defaultSeconds: 10, maxSeconds: 60, maxPackets: 500, maxBytes: 4096 } }, now: new Date() };
     expect(captureCheck.steps({ durationSeconds: 600, packets: 100000 }, context)[0]?.argv.slice(3)).toEqual(['capture', '60', '500', '', '4096']);
     expect(captureCheck.steps({}, context)[0]?.argv.slice(3)).toEqual(['capture', '10', '500', '', '4096']);
   });
@@ -299,14 +297,14 @@ describe('captureCheck.interpret over recorded tcpdump output', () => {
     expect(finding.verdict).toBe(verdict);
     expect(finding.headline).toMatch(headline);
     expect(finding.facts).toMatchObject(facts);
-    expect(captureCheck.verdicts).toContain(finding.verdict);
+    expect(Object.keys(captureCheck.verdicts)).toContain(finding.verdict);
   });
 
   test.each(table)('%s → %s (the worker path: whole log streamed, split, interpreted)', async (file, verdict, headline, facts) => {
     const f = fixture(file);
     const marker = 'KDEBUG-0123456789abcdef01234567';
     const log = `${marker} begin capture\n${f.output}\n${marker} end capture ${f.exitCode}\n`;
-    const { result } = await streamDecode(chunked(Buffer.from(log), prng(7), 50), contextOf(f).settings.captureMaxBytes);
+    const { result } = await streamDecode(chunked(Buffer.from(log), prng(7), 50), maxBytesOf(f));
     expect(result.text).not.toMatch(/^[A-Za-z0-9+/]{76}$/m);
     const [step] = splitOutput(result.text, [{ id: 'capture', argv: f.command }], marker);
     expect(step?.exitCode).toBe(f.exitCode);
@@ -468,7 +466,7 @@ describe('pcap stream decoder', () => {
         setImmediate(cb);
       },
     });
-    const decoder = new PcapLogDecoder({ sink: slow, maxBytes: 1 << 24 });
+    const decoder = new DecodedLog(new CaptureLogScanner({ maxBytes: 1 << 24 }), { sink: slow });
     const log = Buffer.from(asLog(big));
     await pipeline(
       (async function* () {
@@ -503,7 +501,7 @@ describe('pcap summary', () => {
 
   test.each(['ok-udp-tcp.json', 'ok-busybox.json', 'ok-packet-limit.json', 'ok-byte-limit.json'])('%s: numbers match what tcpdump -r printed', (file) => {
     const f = fixture(file);
-    const { summary } = decodeCaptureLogSync(f.output, { maxBytes: contextOf(f).settings.captureMaxBytes });
+    const { summary } = decodeCaptureLogSync(f.output, { maxBytes: maxBytesOf(f) });
     const packets = readTcpdump(f.tcpdumpRead ?? '');
     expect(summary.packets).toBe(packets.length);
     expect(summary.firstTimeMs! / 1000).toBeCloseTo(packets[0]!.time, 5);
@@ -596,6 +594,6 @@ describe('pcap summary', () => {
     expect(table.conversations).toHaveLength(5);
     expect(table.conversations[0]).toMatchObject({ proto: 'UDP', dstPort: 53, packets: 50 });
     expect(table.conversationCount).toBe(5001);
-    expect((parser as unknown as { conversations: Map<string, unknown> }).conversations.size).toBeLessThanOrEqual(64);
+    expect((parser as unknown as { table: { conversations: Map<string, unknown> } }).table.conversations.size).toBeLessThanOrEqual(64);
   });
 });
