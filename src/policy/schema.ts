@@ -1,5 +1,5 @@
 // The access policy file (config/policy.yaml): who may run which checks in which namespaces.
-// This schema says what is valid; src/policy/policy.ts says what it means (the evaluation order).
+// This schema says what is valid; src/policy/rules.ts says what it means (the evaluation order).
 import { z } from 'zod';
 
 /** Always system namespaces, whatever the file says: a rule must name them exactly to reach them. */
@@ -123,7 +123,7 @@ export const policySchema = z
 export type PolicyFile = z.infer<typeof policySchema>;
 
 /**
- * The `policy:` section the lead adds to the kdebug configuration (config/kdebug.yaml):
+ * The `policy:` section of the kdebug configuration (config/kdebug.yaml):
  *   policy:
  *     path: ""             # empty: config/policy.yaml shipped with kdebug
  *     auditChannel: ""     # a channel id for audit records; empty: log only
@@ -141,5 +141,3 @@ export const policySettingsSchema = z
   .strict();
 
 export type PolicySettings = z.infer<typeof policySettingsSchema>;
-
-export const DEFAULT_POLICY_SETTINGS: PolicySettings = { path: '', auditChannel: '', groupCacheSeconds: 60 };

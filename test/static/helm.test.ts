@@ -23,7 +23,7 @@ import type {
 import { parse as parseYaml } from 'yaml';
 import { checks } from '../../src/checks/index.js';
 import { loadConfig } from '../../src/config/load.js';
-import { parsePolicy, policyWarnings } from '../../src/policy/policy.js';
+import { parsePolicy, policyWarnings } from '../../src/policy/rules.js';
 import {
   byKind,
   chartDir,

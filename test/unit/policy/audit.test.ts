@@ -1,6 +1,7 @@
 import { LogLevel, WebClient, type Logger as SlackLogger } from '@slack/web-api';
 import {
   AuditLog,
+  auditEntryForCommand,
   auditEntryForJob,
   auditRecord,
   formatAuditLine,
@@ -9,7 +10,8 @@ import {
   type AuditEntry,
   type AuditJob,
 } from '../../../src/policy/audit.js';
-import { evaluate, GroupMembership, parsePolicy, slackGroupLister } from '../../../src/policy/policy.js';
+import { evaluate, parsePolicy } from '../../../src/policy/rules.js';
+import { GroupMembership, slackGroupLister } from '../../../src/policy/user-groups.js';
 import { SlackEmulator } from '../../support/slack-emulator.js';
 import { capturedLogger } from './helpers.js';
 
@@ -216,4 +218,17 @@ describe('AuditLog sinks', () => {
       expect(emu.callsTo('usergroups.users.list').map((c) => c.args.usergroup).sort()).toEqual(['S0PAY', 'S0SRE']);
     });
   });
+});
+
+test('auditEntryForCommand and outcomeOf', () => {
+  expect(auditEntryForCommand({ team_id: 'T1', user_id: 'U1', channel_id: 'D1', text: ' whoami ' }, 'refused')).toEqual({
+    outcome: 'refused',
+    team: 'T1',
+    user: 'U1',
+    channel: 'D1',
+    command: '/kdebug  whoami',
+  });
+  expect(outcomeOf({ status: 'failed', failure: 'budget' })).toBe('budget-exceeded');
+  expect(outcomeOf({ status: 'failed', failure: 'busy' })).toBe('busy');
+  expect(outcomeOf({ status: 'failed', failure: 'forbidden' })).toBe('failed');
 });

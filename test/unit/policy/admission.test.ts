@@ -1,18 +1,9 @@
-import { AuditLog, auditEntryForCommand, outcomeOf } from '../../../src/policy/audit.js';
+import { admit, type AdmissionJob } from '../../../src/policy/admission.js';
+import { AuditLog } from '../../../src/policy/audit.js';
 import { dedupeSubjectForJob, InFlightDedupe } from '../../../src/policy/dedupe.js';
-import {
-  admit,
-  DEFAULT_POLICY_PATH,
-  evaluate,
-  GroupMembership,
-  parsePolicy,
-  policyGroupIds,
-  resolvePolicyPath,
-  type AdmissionJob,
-  type PolicyRequest,
-} from '../../../src/policy/policy.js';
 import { RateLimiter } from '../../../src/policy/rate-limit.js';
-import { DEFAULT_POLICY_SETTINGS, policySettingsSchema } from '../../../src/policy/schema.js';
+import { evaluate, parsePolicy, policyGroupIds, type PolicyRequest } from '../../../src/policy/rules.js';
+import { GroupMembership } from '../../../src/policy/user-groups.js';
 import { capturedLogger, shippedSettings, suiteRedis } from './helpers.js';
 
 const suite = suiteRedis();
@@ -130,27 +121,5 @@ describe('admit', () => {
     await result.notEnqueued('not_in_channel');
     expect(audits().at(-1)).toMatchObject({ outcome: 'not-enqueued', reason: 'not_in_channel', jobId: j.id });
     expect(await limits.dedupe.claim(dedupeSubjectForJob(j), 'next')).toEqual({ first: true });
-  });
-});
-
-describe('wiring helpers', () => {
-  test('auditEntryForCommand and outcomeOf', () => {
-    expect(auditEntryForCommand({ team_id: 'T1', user_id: 'U1', channel_id: 'D1', text: ' whoami ' }, 'refused')).toEqual({
-      outcome: 'refused',
-      team: 'T1',
-      user: 'U1',
-      channel: 'D1',
-      command: '/kdebug  whoami',
-    });
-    expect(outcomeOf({ status: 'failed', failure: 'budget' })).toBe('budget-exceeded');
-    expect(outcomeOf({ status: 'failed', failure: 'busy' })).toBe('busy');
-    expect(outcomeOf({ status: 'failed', failure: 'forbidden' })).toBe('failed');
-  });
-
-  test('policy settings: defaults valid, empty path means the shipped file', () => {
-    expect(policySettingsSchema.parse(DEFAULT_POLICY_SETTINGS)).toEqual(DEFAULT_POLICY_SETTINGS);
-    expect(policySettingsSchema.safeParse({ ...DEFAULT_POLICY_SETTINGS, auditChannel: '#audit' }).success).toBe(false);
-    expect(resolvePolicyPath('')).toBe(DEFAULT_POLICY_PATH);
-    expect(resolvePolicyPath('/etc/kdebug/policy.yaml')).toBe('/etc/kdebug/policy.yaml');
   });
 });
