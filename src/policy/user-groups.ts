@@ -1,4 +1,6 @@
-// Which of the policy's Slack user groups a user belongs to: usergroups.users.list behind a short cache.
+// Which of the policy's Slack user groups a user belongs to: usergroups.users.list behind a short
+// cache (lru-cache: TTL, one fetch in flight per group, the last list kept for when Slack fails).
+import { LRUCache } from 'lru-cache';
 import type { Logger } from '../observability/logger.js';
 
 /** Lists the user ids in one Slack user group. */
@@ -26,30 +28,56 @@ export interface GroupMembershipOptions {
   logger?: Logger;
 }
 
-interface CachedGroup {
+interface MemberList {
   members: ReadonlySet<string>;
   fetchedAt: number;
 }
 
+/** Far more groups than a policy names: the bound only keeps the cache from growing without one. */
+const MAX_GROUPS = 1000;
+
 /**
- * Which of the policy's user groups a user belongs to, through usergroups.users.list with a short
- * cache. Fails closed: a group that can't be listed (and has no recent list) counts as "not a member".
+ * Which of the policy's user groups a user belongs to. Fails closed: a group that can't be listed
+ * (and has no recent list) counts as "not a member".
  */
 export class GroupMembership {
-  private readonly cache = new Map<string, CachedGroup>();
-  private readonly inflight = new Map<string, Promise<CachedGroup | undefined>>();
-  private readonly ttlMs: number;
-  private readonly maxStaleMs: number;
-  private readonly now: () => number;
+  private readonly cache: LRUCache<string, MemberList>;
 
-  constructor(private readonly options: GroupMembershipOptions) {
-    this.ttlMs = (options.ttlSeconds ?? 60) * 1000;
-    this.maxStaleMs = (options.maxStaleSeconds ?? 600) * 1000;
-    this.now = options.now ?? Date.now;
+  constructor(options: GroupMembershipOptions) {
+    const now = options.now ?? Date.now;
+    const maxStaleMs = (options.maxStaleSeconds ?? 600) * 1000;
+    this.cache = new LRUCache<string, MemberList>({
+      max: MAX_GROUPS,
+      ttl: (options.ttlSeconds ?? 60) * 1000,
+      // lru-cache reads a start time of 0 as "never stale": keep a clock that starts at 0 (tests) off it.
+      perf: { now: () => now() + 1 },
+      // Read the clock on every look-up instead of caching it for a millisecond.
+      ttlResolution: 0,
+      // A failed fetch (below: one that throws) answers with the stale list and keeps it cached.
+      allowStaleOnFetchRejection: true,
+      noDeleteOnFetchRejection: true,
+      // invalidate() during a fetch forgets the group, but the fetch still answers whoever waits on it.
+      ignoreFetchAbort: true,
+      fetchMethod: async (groupId, stale) => {
+        try {
+          return { members: new Set(await options.list(groupId)), fetchedAt: now() };
+        } catch (err) {
+          const usable = stale !== undefined && now() - stale.fetchedAt < maxStaleMs;
+          const error = (err as { data?: { error?: string } })?.data?.error ?? (err as Error)?.message ?? String(err);
+          options.logger?.warn(
+            { group: groupId, err: error, usingStale: usable },
+            usable ? 'could not list a Slack user group; using its last member list' : 'could not list a Slack user group; treating its members as non-members',
+          );
+          if (usable) throw err;
+          // No list, or too old to trust: nobody is a member (the stale entry stays for the next try).
+          return undefined;
+        }
+      },
+    });
   }
 
   async groupsOf(userId: string, groupIds: readonly string[]): Promise<string[]> {
-    const lists = await Promise.all(groupIds.map(async (id) => [id, await this.members(id)] as const));
+    const lists = await Promise.all(groupIds.map(async (id) => [id, await this.cache.fetch(id)] as const));
     return lists.filter(([, group]) => group?.members.has(userId)).map(([id]) => id);
   }
 
@@ -57,32 +85,5 @@ export class GroupMembership {
   invalidate(groupId?: string): void {
     if (groupId === undefined) this.cache.clear();
     else this.cache.delete(groupId);
-  }
-
-  private async members(groupId: string): Promise<CachedGroup | undefined> {
-    const cached = this.cache.get(groupId);
-    if (cached && this.now() - cached.fetchedAt < this.ttlMs) return cached;
-    let pending = this.inflight.get(groupId);
-    if (!pending) {
-      pending = this.fetch(groupId, cached).finally(() => this.inflight.delete(groupId));
-      this.inflight.set(groupId, pending);
-    }
-    return pending;
-  }
-
-  private async fetch(groupId: string, stale: CachedGroup | undefined): Promise<CachedGroup | undefined> {
-    try {
-      const fresh = { members: new Set(await this.options.list(groupId)), fetchedAt: this.now() };
-      this.cache.set(groupId, fresh);
-      return fresh;
-    } catch (err) {
-      const usable = stale && this.now() - stale.fetchedAt < this.maxStaleMs ? stale : undefined;
-      const error = (err as { data?: { error?: string } })?.data?.error ?? (err as Error)?.message ?? String(err);
-      this.options.logger?.warn(
-        { group: groupId, err: error, usingStale: usable !== undefined },
-        usable ? 'could not list a Slack user group; using its last member list' : 'could not list a Slack user group; treating its members as non-members',
-      );
-      return usable;
-    }
   }
 }
