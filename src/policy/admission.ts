@@ -68,7 +68,9 @@ export async function admit(deps: AdmissionDeps, command: AuditCommand, job: Adm
       ok: false,
       outcome: 'duplicate',
       existingJobId: dedupe.existingJobId,
-      reply: escapeMrkdwn(`The same \`${job.check}\` on ${job.target.kind}/${job.target.name} in \`${job.namespace}\` is already running for you (job ${dedupe.existingJobId}); its results will be in that thread.`),
+      reply: escapeMrkdwn(
+        `The same \`${job.check}\` on ${job.target.kind}/${job.target.name} in \`${job.namespace}\` is already running for you (job ${dedupe.existingJobId}); its results will be in that thread.`,
+      ),
     };
   }
 

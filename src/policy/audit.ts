@@ -26,20 +26,6 @@ export type AuditOutcome =
   /** Stopped by /kdebug cancel or the Cancel button. */
   | 'cancelled';
 
-export const AUDIT_OUTCOMES: readonly AuditOutcome[] = [
-  'refused',
-  'rate-limited',
-  'duplicate',
-  'busy',
-  'budget-exceeded',
-  'enqueued',
-  'not-enqueued',
-  'done',
-  'failed',
-  'timed-out',
-  'cancelled',
-];
-
 export interface AuditPolicyVerdict {
   allowed: boolean;
   /** The rule that decided; absent for the default deny. */
@@ -126,7 +112,10 @@ const REDACTIONS: ReadonlyArray<[RegExp, string | ((...m: string[]) => string)]>
   [/\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@:]*):([^\s/@]*)@/gi, (_m, scheme, user) => `${scheme}${user}:[redacted]@`],
   // Authorization-style headers: everything after the colon up to the end of the quoted value.
   [
-    new RegExp(String.raw`\b((?:proxy-)?authorization|cookie|set-cookie|x-api-key|x-auth-token)(\s*[:=]\s*)("[^"]*"|'[^']*'|(?:bearer|basic|token|digest)\s+[^\s"']+|[^\s"']+)`, 'gi'),
+    new RegExp(
+      String.raw`\b((?:proxy-)?authorization|cookie|set-cookie|x-api-key|x-auth-token)(\s*[:=]\s*)("[^"]*"|'[^']*'|(?:bearer|basic|token|digest)\s+[^\s"']+|[^\s"']+)`,
+      'gi',
+    ),
     (_m, name, sep) => `${name}${sep}[redacted]`,
   ],
   [/\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, (_m, scheme) => `${scheme} [redacted]`],
@@ -139,7 +128,7 @@ const REDACTIONS: ReadonlyArray<[RegExp, string | ((...m: string[]) => string)]>
 export function redactSecrets(text: string): string {
   let out = text;
   for (const [pattern, replacement] of REDACTIONS) {
-    out = typeof replacement === 'string' ? out.replace(pattern, replacement) : out.replace(pattern, replacement as (...m: string[]) => string);
+    out = typeof replacement === 'string' ? out.replace(pattern, replacement) : out.replace(pattern, replacement);
   }
   return out;
 }

@@ -4,9 +4,7 @@
 import type { Redis } from 'ioredis';
 import type { LimitSettings } from './limits.js';
 
-export type BudgetResult =
-  | { ok: true; used: number; max: number; overridden: boolean }
-  | { ok: false; used: number; max: number; reason: string; overridePossible: boolean };
+export type BudgetResult = { ok: true; used: number; max: number; overridden: boolean } | { ok: false; used: number; max: number; reason: string; overridePossible: boolean };
 
 export interface PodBudgetRequest {
   /** metadata.uid: a pod re-created under the same name starts with a fresh budget. */
@@ -30,11 +28,23 @@ export function podBudgetDecision(used: number, settings: PodBudgetSettings, ove
   const ceiling = settings.overrideMaxContainers;
   if (override && overrideAllowed && used < ceiling) return { ok: true, used, max: ceiling, overridden: true };
   if (override && overrideAllowed) {
-    return { ok: false, used, max: ceiling, overridePossible: false, reason: `this pod already has ${used} kdebug debug containers, the most allowed even with an override (${ceiling}); ephemeral containers stay until the pod is replaced` };
+    return {
+      ok: false,
+      used,
+      max: ceiling,
+      overridePossible: false,
+      reason: `this pod already has ${used} kdebug debug containers, the most allowed even with an override (${ceiling}); ephemeral containers stay until the pod is replaced`,
+    };
   }
   const overridePossible = overrideAllowed && used < ceiling;
   const how = overridePossible ? '; ask again with the budget override to go past it' : override ? '; the policy does not let you override it' : '';
-  return { ok: false, used, max, overridePossible, reason: `this pod already has ${used} kdebug debug containers (budget ${max}); ephemeral containers stay until the pod is replaced${how}` };
+  return {
+    ok: false,
+    used,
+    max,
+    overridePossible,
+    reason: `this pod already has ${used} kdebug debug containers (budget ${max}); ephemeral containers stay until the pod is replaced${how}`,
+  };
 }
 
 // KEYS[1] zset of reserved container names → expiry. ARGV: now, ttlMs, containerName, max, ceiling,

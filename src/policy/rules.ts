@@ -16,14 +16,7 @@
 //   4. No rule matches: refused ("no rule allows it: default deny").
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import {
-  BUILTIN_SENSITIVE_CHECKS,
-  BUILTIN_SYSTEM_NAMESPACES,
-  DIRECT_MESSAGES,
-  policySchema,
-  type PolicyFile,
-  type RateLimit,
-} from './schema.js';
+import { BUILTIN_SENSITIVE_CHECKS, BUILTIN_SYSTEM_NAMESPACES, DIRECT_MESSAGES, policySchema, type PolicyFile, type RateLimit } from './schema.js';
 
 /** The policy file is unreadable or invalid: the message is one line naming the file and the field. */
 export class PolicyError extends Error {
@@ -82,9 +75,7 @@ export interface PolicyRequest {
   userGroups: readonly string[];
 }
 
-export type Verdict =
-  | { allowed: true; rule: string; limits: GrantedLimits }
-  | { allowed: false; rule?: string; reason: string; contact?: string };
+export type Verdict = { allowed: true; rule: string; limits: GrantedLimits } | { allowed: false; rule?: string; reason: string; contact?: string };
 
 export const DEFAULT_DENY = 'no rule allows it: default deny';
 

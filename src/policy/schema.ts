@@ -86,8 +86,6 @@ export const ruleSchema = z
   })
   .refine((r) => r.effect === 'allow' || r.limits === undefined, { message: 'limits only apply to allow rules', path: ['limits'] });
 
-export type PolicyRuleInput = z.input<typeof ruleSchema>;
-
 export const policySchema = z
   .object({
     version: z.literal(1, 'must be 1'),

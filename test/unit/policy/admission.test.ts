@@ -101,7 +101,7 @@ describe('admit', () => {
     expect((await admit(deps, command, job({ target: { kind: 'pod', name: 'web-2' } }))).ok).toBe(true);
   });
 
-  test('over the rule\'s rate: refused with the time to wait, and the dedupe claim is given back', async () => {
+  test("over the rule's rate: refused with the time to wait, and the dedupe claim is given back", async () => {
     const { deps, limits, audits } = setup();
     expect((await admit(deps, command, job({ target: { kind: 'pod', name: 'a' } }))).ok).toBe(true);
     expect((await admit(deps, command, job({ target: { kind: 'pod', name: 'b' } }))).ok).toBe(true);
@@ -109,7 +109,7 @@ describe('admit', () => {
     const result = await admit(deps, command, limited);
     expect(result).toMatchObject({ ok: false, outcome: 'rate-limited' });
     expect(!result.ok && result.reply).toMatch(/^You've started 2 diagnostics in the last 60 s, the most allowed\. Try again in (59|60) s\.$/);
-    expect(audits().at(-1)).toMatchObject({ outcome: 'rate-limited', retryAfterSeconds: expect.any(Number) });
+    expect(audits().at(-1)).toMatchObject({ outcome: 'rate-limited', retryAfterSeconds: expect.any(Number) as number });
     expect(await limits.dedupe.claim(dedupeSubjectForJob(limited), 'later')).toEqual({ first: true });
   });
 

@@ -70,13 +70,19 @@ describe('audit records', () => {
   });
 
   test('enqueued: the job id and the allowing rule', () => {
-    const record = auditRecord({ ...base, outcome: 'enqueued', jobId: job.id, check: 'dns', target: 'pod/web-7f9c', namespace: 'prod', policy: { allowed: true, rule: 'sre' }, startedAt: T0 }, T0 + 40);
+    const record = auditRecord(
+      { ...base, outcome: 'enqueued', jobId: job.id, check: 'dns', target: 'pod/web-7f9c', namespace: 'prod', policy: { allowed: true, rule: 'sre' }, startedAt: T0 },
+      T0 + 40,
+    );
     expect(record).toMatchObject({ outcome: 'enqueued', jobId: job.id, policy: { allowed: true, rule: 'sre' }, time: '2025-03-04T10:00:00.000Z' });
     expect(record.durationMs).toBeUndefined(); // only finished requests have a duration
   });
 
   test('done: the worker record names the pod and the container it added, the verdict and the duration', () => {
-    const record = auditRecord(auditEntryForJob(job, { status: 'done', verdict: 'nxdomain', pod: 'web-7f9c', container: 'kdebug-0123456789abcdef' }, { targetContainer: 'app' }), T0 + 4200);
+    const record = auditRecord(
+      auditEntryForJob(job, { status: 'done', verdict: 'nxdomain', pod: 'web-7f9c', container: 'kdebug-0123456789abcdef' }, { targetContainer: 'app' }),
+      T0 + 4200,
+    );
     expect(record).toEqual({
       time: '2025-03-04T10:00:00.000Z',
       outcome: 'done',
@@ -135,7 +141,10 @@ describe('redactSecrets', () => {
   });
 
   test('records never contain the secrets, in the command or the reason', () => {
-    const record = auditRecord({ ...base, command: '/kdebug http web https://u:p4ss@h/ -H "Authorization: Bearer tok123456"', outcome: 'failed', reason: 'curl said password=p4ss' }, T0);
+    const record = auditRecord(
+      { ...base, command: '/kdebug http web https://u:p4ss@h/ -H "Authorization: Bearer tok123456"', outcome: 'failed', reason: 'curl said password=p4ss' },
+      T0,
+    );
     expect(JSON.stringify(record)).not.toMatch(/p4ss|tok123456/);
   });
 });
@@ -169,7 +178,18 @@ describe('AuditLog sinks', () => {
 
   test('the channel line names people without pinging them and escapes the command', () => {
     const line = formatAuditLine(
-      auditRecord({ ...base, command: '/kdebug dns <@U0X> & `x`', outcome: 'refused', check: 'dns', target: 'pod/web', namespace: 'prod', policy: { allowed: false, rule: 'no-prod', reason: 'r' } }, T0),
+      auditRecord(
+        {
+          ...base,
+          command: '/kdebug dns <@U0X> & `x`',
+          outcome: 'refused',
+          check: 'dns',
+          target: 'pod/web',
+          namespace: 'prod',
+          policy: { allowed: false, rule: 'no-prod', reason: 'r' },
+        },
+        T0,
+      ),
     );
     expect(line).toBe(':no_entry: *refused* · alice (U0ALICE) · in <#C0INCIDENT> · `/kdebug dns &lt;@U0X&gt; &amp;  x ` · target `prod/pod/web` · r');
     expect(line).not.toMatch(/<@/);
@@ -193,12 +213,21 @@ describe('AuditLog sinks', () => {
     test('each record is posted in the audit channel (filtered by outcome when asked)', async () => {
       const { logger } = capturedLogger();
       const audit = new AuditLog({ logger, now: () => T0 + 1000, slack: { client: client(), channel: AUDIT, outcomes: ['refused', 'done', 'failed', 'timed-out'] } });
-      const entry: AuditEntry = { ...base, outcome: 'refused', check: 'dns', target: 'pod/web', namespace: 'kube-system', policy: { allowed: false, reason: 'no rule allows it: default deny' } };
+      const entry: AuditEntry = {
+        ...base,
+        outcome: 'refused',
+        check: 'dns',
+        target: 'pod/web',
+        namespace: 'kube-system',
+        policy: { allowed: false, reason: 'no rule allows it: default deny' },
+      };
       await audit.record(entry);
       await audit.record({ ...entry, outcome: 'enqueued' });
       const posted = emu.messages(AUDIT);
       expect(posted).toHaveLength(1);
-      expect(posted[0]!.text).toBe(':no_entry: *refused* · alice (U0ALICE) · in <#C0INCIDENT> · `/kdebug dns web-7f9c -n prod` · target `kube-system/pod/web` · no rule allows it: default deny');
+      expect(posted[0]!.text).toBe(
+        ':no_entry: *refused* · alice (U0ALICE) · in <#C0INCIDENT> · `/kdebug dns web-7f9c -n prod` · target `kube-system/pod/web` · no rule allows it: default deny',
+      );
     });
 
     test('a failing audit channel is logged, never thrown', async () => {
@@ -215,7 +244,12 @@ describe('AuditLog sinks', () => {
       emu.handle('usergroups.users.list', (args) => ({ ok: true, users: args.usergroup === 'S0SRE' ? ['U0ALICE', 'U0BOB'] : [] }));
       const groups = new GroupMembership({ list: slackGroupLister(client()) });
       expect(await groups.groupsOf('U0ALICE', ['S0SRE', 'S0PAY'])).toEqual(['S0SRE']);
-      expect(emu.callsTo('usergroups.users.list').map((c) => c.args.usergroup).sort()).toEqual(['S0PAY', 'S0SRE']);
+      expect(
+        emu
+          .callsTo('usergroups.users.list')
+          .map((c) => c.args.usergroup)
+          .sort(),
+      ).toEqual(['S0PAY', 'S0SRE']);
     });
   });
 });

@@ -10,7 +10,15 @@ function dedupe(settings = shippedSettings().limits.dedupe) {
 }
 
 describe('in-flight dedupe', () => {
-  const subject: DedupeSubject = { teamId: 'T1', userId: 'U1', namespace: 'prod', target: { kind: 'pod', name: 'web' }, check: 'dns', positional: ['api'], options: { server: '10.0.0.10' } };
+  const subject: DedupeSubject = {
+    teamId: 'T1',
+    userId: 'U1',
+    namespace: 'prod',
+    target: { kind: 'pod', name: 'web' },
+    check: 'dns',
+    positional: ['api'],
+    options: { server: '10.0.0.10' },
+  };
 
   test('an identical request within the window gets the existing job id; after the window it is new', async () => {
     const { dedupe: l, clock } = dedupe({ windowSeconds: 120 });
@@ -71,7 +79,16 @@ test('dedupeSubjectForJob keys a job as the bot and the worker both see it', () 
     options: { server: '10.0.0.10' },
     requestedBy: { teamId: 'T1', userId: 'U0BOB' },
   };
-  expect(dedupeSubjectForJob(j)).toEqual({ teamId: 'T1', userId: 'U0BOB', namespace: 'prod', target: { kind: 'pod', name: 'web' }, container: 'app', check: 'dns', positional: ['api'], options: { server: '10.0.0.10' } });
+  expect(dedupeSubjectForJob(j)).toEqual({
+    teamId: 'T1',
+    userId: 'U0BOB',
+    namespace: 'prod',
+    target: { kind: 'pod', name: 'web' },
+    container: 'app',
+    check: 'dns',
+    positional: ['api'],
+    options: { server: '10.0.0.10' },
+  });
   const other = { ...j, id: 'other' };
   expect(dedupeKey(dedupeSubjectForJob(other))).toBe(dedupeKey(dedupeSubjectForJob(j)));
 });

@@ -9,7 +9,6 @@ import {
   policyGroupIds,
   policyWarnings,
   refusalText,
-  type Policy,
   type Verdict,
 } from '../../../src/policy/rules.js';
 import { DEFAULT_POLICY_PATH } from '../../../src/policy/store.js';
@@ -136,9 +135,7 @@ describe('evaluate', () => {
     });
 
     test('naming capture grants it; configured sensitive checks behave the same', () => {
-      const p = parsePolicy(
-        `version: 1\ncontact: x\nsensitiveChecks: [exec]\nrules:\n  - { users: [${BOB}], namespaces: [web], checks: ["*", capture] }`,
-      );
+      const p = parsePolicy(`version: 1\ncontact: x\nsensitiveChecks: [exec]\nrules:\n  - { users: [${BOB}], namespaces: [web], checks: ["*", capture] }`);
       expect(evaluate(p, req({ userId: BOB, namespace: 'web', check: 'capture' })).allowed).toBe(true);
       expect(evaluate(p, req({ userId: BOB, namespace: 'web', check: 'exec' })).allowed).toBe(false);
       expect(evaluate(p, req({ userId: BOB, namespace: 'web', check: 'dns' })).allowed).toBe(true);
@@ -196,9 +193,11 @@ describe('parsePolicy', () => {
     expect(policyError('version: 1\ncontact: x\nrules:\n  - { users: [U1234], namespaces: [a], checks: [dns], colour: red }')).toBe(
       'policy file p.yaml: unknown field rules[0].colour; remove it or check its spelling',
     );
-    expect(policyError('version: 1\ncontact: x\nrules:\n  - { name: a, users: [U1234], namespaces: [a], checks: [dns] }\n  - { name: a, users: [U1234], namespaces: [b], checks: [dns] }')).toBe(
-      'policy file p.yaml: rules[1].name duplicate rule name "a" (also rules[0])',
-    );
+    expect(
+      policyError(
+        'version: 1\ncontact: x\nrules:\n  - { name: a, users: [U1234], namespaces: [a], checks: [dns] }\n  - { name: a, users: [U1234], namespaces: [b], checks: [dns] }',
+      ),
+    ).toBe('policy file p.yaml: rules[1].name duplicate rule name "a" (also rules[0])');
     expect(policyError('version: 1\ncontact: x\nrules:\n  - { effect: deny, users: [U1234], namespaces: [a], checks: [dns], limits: { allowBudgetOverride: true } }')).toBe(
       'policy file p.yaml: rules[0].limits limits only apply to allow rules',
     );
@@ -207,7 +206,9 @@ describe('parsePolicy', () => {
     );
     expect(policyError('version: 1\ncontact: 5')).toBe('policy file p.yaml: contact must be a string (got a number)');
     expect(policyError('version: 1\ncontact: x\nrules: {}')).toBe('policy file p.yaml: rules must be a list (got a mapping)');
-    expect(policyError('version: 1\ncontact: x\nrules:\n  - { users: U1234, namespaces: [a], checks: [dns] }')).toBe('policy file p.yaml: rules[0].users must be a list (got a string)');
+    expect(policyError('version: 1\ncontact: x\nrules:\n  - { users: U1234, namespaces: [a], checks: [dns] }')).toBe(
+      'policy file p.yaml: rules[0].users must be a list (got a string)',
+    );
     expect(policyError('version: 1\ncontact: x\nrules:\n  - { users: [U1234], namespaces: [a], checks: [dns], onlyIn: ["#general"] }')).toBe(
       'policy file p.yaml: rules[0].onlyIn[0] must be a Slack channel id like C0123ABCD (a #name is not accepted), or the word "dm"',
     );
@@ -244,6 +245,6 @@ describe('parsePolicy', () => {
 
 // Keep the fixture honest: every rule in it is reachable by some request above.
 test('fixture sanity', () => {
-  const names = (policy as Policy).rules.map((r) => r.name);
+  const names = policy.rules.map((r) => r.name);
   expect(names).toEqual(['no-prod-capture-outside-private', 'sre-capture', 'sre', 'payments', 'staging-channel', 'rule 6']);
 });

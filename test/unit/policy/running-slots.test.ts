@@ -22,7 +22,7 @@ describe('global concurrency cap', () => {
     expect(await l.acquire('job-c')).toEqual({ ok: true, running: 2 });
   });
 
-  test('a slot that is never released expires after its TTL (a crashed worker can\'t leak it)', async () => {
+  test("a slot that is never released expires after its TTL (a crashed worker can't leak it)", async () => {
     const { slots: l, clock } = slots({ maxRunning: 1, slotTtlSeconds: 600 });
     const start = clock.now;
     expect((await l.acquire('crashed', 90)).ok).toBe(true);

@@ -92,7 +92,10 @@ describe('PolicyStore', () => {
       expect(store.reload().ok).toBe(false);
       const errors = lines().filter((l) => l.level === 50);
       expect(errors).toHaveLength(1);
-      expect(errors[0]).toMatchObject({ policyFile: path, msg: `policy not reloaded, keeping the previous one: policy file ${path}: unknown field rules[0].namespacez; remove it or check its spelling` });
+      expect(errors[0]).toMatchObject({
+        policyFile: path,
+        msg: `policy not reloaded, keeping the previous one: policy file ${path}: unknown field rules[0].namespacez; remove it or check its spelling`,
+      });
 
       reloaded = nextReload();
       writeFileSync(path, allowDns('four'));
