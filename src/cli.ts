@@ -65,7 +65,7 @@ async function start(role: Role, config: Config, logger: Logger): Promise<Runnin
   const metrics = new Metrics();
   const queue = new DiagnosticQueue(redis, config.redis.keyPrefix, config.queue.keepCompletedSeconds);
   metrics.onScrape(async () => {
-    for (const [state, count] of Object.entries(await queue.queue.getJobCounts())) metrics.queueDepth.set({ state }, count);
+    for (const [state, count] of Object.entries(await queue.counts())) metrics.queueDepth.set({ state }, count);
   });
   const readiness: Record<string, ReadinessCheck> = {
     redis: () => (redis.status === 'ready' ? undefined : `connection is ${redis.status}`),
