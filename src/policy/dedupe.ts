@@ -3,7 +3,7 @@
 // Lua script checks and claims, so two identical requests can't both be first.
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { LimitSettings } from './limits.js';
+import type { LimitSettings } from '../config/schema.js';
 
 export type DedupeResult = { first: true } | { first: false; existingJobId: string };
 

@@ -2,7 +2,7 @@
 // in Redis and shared by every worker. A job reserves its container's place before adding it, so
 // two jobs can't both take a pod's last place; one Lua script counts and reserves.
 import type { Redis } from 'ioredis';
-import type { LimitSettings } from './limits.js';
+import type { LimitSettings } from '../config/schema.js';
 
 export type BudgetResult = { ok: true; used: number; max: number; overridden: boolean } | { ok: false; used: number; max: number; reason: string; overridePossible: boolean };
 

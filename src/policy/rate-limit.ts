@@ -2,7 +2,7 @@
 // request times per user. One Lua script checks and counts, so concurrent bots can't race past it.
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { RateLimit } from './schema.js';
+import type { RateLimit } from '../config/schema.js';
 
 export type RateResult = { ok: true; remaining: number } | { ok: false; retryAfterSeconds: number; limit: RateLimit };
 

@@ -16,7 +16,9 @@
 //   4. No rule matches: refused ("no rule allows it: default deny").
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { BUILTIN_SENSITIVE_CHECKS, BUILTIN_SYSTEM_NAMESPACES, DIRECT_MESSAGES, policySchema, type PolicyFile, type RateLimit } from './schema.js';
+import { sensitiveCheckNames } from '../checks/index.js';
+import type { RateLimit } from '../config/schema.js';
+import { BUILTIN_SYSTEM_NAMESPACES, DIRECT_MESSAGES, policySchema, type PolicyFile } from './schema.js';
 
 /** The policy file is unreadable or invalid: the message is one line naming the file and the field. */
 export class PolicyError extends Error {
@@ -130,7 +132,7 @@ function compile(file: PolicyFile, source: string): Policy {
   return {
     contact: file.contact,
     systemNamespaces: unique([...BUILTIN_SYSTEM_NAMESPACES, ...file.systemNamespaces]),
-    sensitiveChecks: unique([...BUILTIN_SENSITIVE_CHECKS, ...file.sensitiveChecks]),
+    sensitiveChecks: unique([...sensitiveCheckNames(), ...file.sensitiveChecks]),
     defaults: { ...(file.defaults.rate ? { rate: file.defaults.rate } : {}), allowBudgetOverride: file.defaults.allowBudgetOverride },
     rules: file.rules.map((r, index) => ({
       name: r.name ?? `rule ${index + 1}`,

@@ -6,7 +6,7 @@
 // answered "kdebug is busy … waited past its deadline") nor answer at all until a slot frees. Here
 // the worker holds the job, sees the cap, and delays it or answers it (src/worker/worker.ts).
 import type { Redis } from 'ioredis';
-import type { LimitSettings } from './limits.js';
+import type { LimitSettings } from '../config/schema.js';
 
 export type SlotResult = { ok: true; running: number } | { ok: false; running: number; max: number; retryAfterSeconds: number };
 

@@ -1,12 +1,10 @@
 // The access policy file (config/policy.yaml): who may run which checks in which namespaces.
 // This schema says what is valid; src/policy/rules.ts says what it means (the evaluation order).
 import { z } from 'zod';
+import { rateSchema } from '../config/schema.js';
 
 /** Always system namespaces, whatever the file says: a rule must name them exactly to reach them. */
 export const BUILTIN_SYSTEM_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease'] as const;
-
-/** Always sensitive checks: `*` in a rule's checks never includes them; a rule must list them by name. */
-export const BUILTIN_SENSITIVE_CHECKS = ['capture'] as const;
 
 /** The word in `onlyIn` that stands for direct messages with the bot. */
 export const DIRECT_MESSAGES = 'dm';
@@ -37,15 +35,6 @@ export const namespacePattern = z
 /** A check name, or `*` for every check except the sensitive ones. */
 const checkPattern = z.string().regex(/^(?:\*|[a-z][a-z0-9-]{0,19})$/, 'must be a check name like dns, or *');
 
-export const rateSchema = z
-  .object({
-    /** Requests one user may make within the window. */
-    requests: z.number().int().min(1).max(10_000),
-    windowSeconds: z.number().int().min(1).max(86_400),
-  })
-  .strict();
-
-export type RateLimit = z.infer<typeof rateSchema>;
 
 const ruleLimitsSchema = z
   .object({
@@ -93,7 +82,7 @@ export const policySchema = z
     contact: z.string().min(1).max(100),
     /** More system namespaces (names or globs), added to kube-system, kube-public and kube-node-lease. */
     systemNamespaces: z.array(namespacePattern).default([]),
-    /** More checks that `*` does not include, added to capture. */
+    /** More checks that `*` does not include, added to those that declare themselves sensitive (capture). */
     sensitiveChecks: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,19}$/, 'must be a check name like capture')).default([]),
     /** Limits of allow rules that set none themselves. */
     defaults: z
@@ -119,23 +108,3 @@ export const policySchema = z
   });
 
 export type PolicyFile = z.infer<typeof policySchema>;
-
-/**
- * The `policy:` section of the kdebug configuration (config/kdebug.yaml):
- *   policy:
- *     path: ""             # empty: config/policy.yaml shipped with kdebug
- *     auditChannel: ""     # a channel id for audit records; empty: log only
- *     groupCacheSeconds: 60
- */
-export const policySettingsSchema = z
-  .object({
-    /** The policy file; empty for the shipped config/policy.yaml. */
-    path: z.string(),
-    /** Channel id (C…/G…) to post audit records in; empty for the log only. The bot must be a member. */
-    auditChannel: z.string().regex(/^(?:|[CG][A-Z0-9]{2,20})$/, 'a Slack channel id like C0123ABCD, or empty'),
-    /** How long Slack user group member lists are cached. */
-    groupCacheSeconds: z.number().int().min(1).max(3600),
-  })
-  .strict();
-
-export type PolicySettings = z.infer<typeof policySettingsSchema>;

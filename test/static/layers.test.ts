@@ -36,7 +36,7 @@ describe('imports point down only', () => {
     ['src/checks/example.ts', "import { runJob } from '../worker/run-job.js';", 'checks/ (layer 2) must not import from worker/ (layer 12)'],
     ['src/checks/example.ts', "import type { Config } from '../config/schema.js';", 'checks/ (layer 2) must not import from config/ (layer 3)'],
     ['src/core/example.ts', "export { checks } from '../checks/index.js';", 'core/ (layer 1) must not import from checks/ (layer 2)'],
-    ['src/config/example.ts', "import { limits } from '../policy/limits.js';", 'config/ (layer 3) must not import from policy/ (layer 8)'],
+    ['src/config/example.ts', "import { admit } from '../policy/admission.js';", 'config/ (layer 3) must not import from policy/ (layer 8)'],
     ['src/slack/example.ts', "import type { Outbox } from '../delivery/outbox.js';", 'slack/ (layer 10) must not import from delivery/ (layer 11)'],
     ['src/delivery/example.ts', "import { runJob } from '../worker/run-job.js';", 'delivery/ (layer 11) must not import from worker/ (layer 12)'],
     ['src/worker/example.ts', "import { report } from '../cli/report.js';", 'worker/ (layer 12) must not import from cli/ (layer 13)'],

@@ -3,8 +3,7 @@ import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { parse as parseYaml } from 'yaml';
 import { createLogger, type Logger } from '../../../src/observability/logger.js';
-import { limitSettingsSchema, type LimitSettings } from '../../../src/policy/limits.js';
-import { policySettingsSchema, type PolicySettings } from '../../../src/policy/schema.js';
+import { limitSettingsSchema, policySettingsSchema, type LimitSettings, type PolicySettings } from '../../../src/config/schema.js';
 import { testRedis, type TestRedis } from '../../support/redis.js';
 
 /** A real pino logger whose JSON lines are kept for assertions. */

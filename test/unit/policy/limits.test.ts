@@ -1,4 +1,4 @@
-import { limitSettingsSchema } from '../../../src/policy/limits.js';
+import { limitSettingsSchema } from '../../../src/config/schema.js';
 import { shippedSettings } from './helpers.js';
 
 test('settings schema: the defaults are valid and a bad ceiling names the field', () => {

@@ -1,5 +1,5 @@
 import { RateLimiter } from '../../../src/policy/rate-limit.js';
-import type { RateLimit } from '../../../src/policy/schema.js';
+import type { RateLimit } from '../../../src/config/schema.js';
 import { suiteRedis } from './helpers.js';
 
 const suite = suiteRedis();

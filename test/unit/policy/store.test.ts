@@ -1,7 +1,7 @@
 import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { policySettingsSchema } from '../../../src/policy/schema.js';
+import { policySettingsSchema } from '../../../src/config/schema.js';
 import { DEFAULT_POLICY_PATH, PolicyStore, resolvePolicyPath, type ReloadResult } from '../../../src/policy/store.js';
 import { BOB, INCIDENTS, req } from './fixture.js';
 import { capturedLogger, shippedSettings } from './helpers.js';
