@@ -2,7 +2,7 @@
 // and enqueue the job. Bad input gets a usage reply and nothing is enqueued.
 import type { RespondFn, SlashCommand } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
-import type { CheckDefinition } from '../checks/types.js';
+import type { CheckRegistry } from '../checks/index.js';
 import { parseCommandText } from '../grammar/parse.js';
 import { checkHelp, generalHelp } from '../grammar/help.js';
 import { defaultTimeoutFor } from '../config/load.js';
@@ -25,7 +25,7 @@ import { rootMessage } from '../slack/render.js';
 
 export interface CommandDeps {
   config: Config;
-  checks: ReadonlyMap<string, CheckDefinition<any>>;
+  checks: CheckRegistry;
   queue: DiagnosticQueue;
   logger: Logger;
   metrics: Metrics;

@@ -48,6 +48,7 @@ const WRITE_OUT_FIELDS = [
 export function cacertProblem(path: string): string | undefined {
   if (path.trim() === '') return '`--cacert` needs the path of a PEM file with the CA certificates to trust';
   if (path.startsWith('-')) return '`--cacert` must be a file path; it must not start with `-`';
+  // eslint-disable-next-line no-control-regex -- looking for control characters is the point
   if (/[\u0000-\u001f\u007f]/.test(path)) return '`--cacert` contains control characters';
   if (path.length > 4096) return '`--cacert` is longer than 4096 characters';
   return undefined;

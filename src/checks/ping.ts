@@ -8,7 +8,6 @@
 //
 import { z } from 'zod';
 import { hostProblem, normalizeHost } from '../core/host.js';
-import { firstLine, plural } from '../core/text.js';
 import { interpretSafely } from './guard.js';
 import { describeFailure, describeHost, findStep, formatMs, RESOLVER_FAILURE } from './output.js';
 import { settingsOf, type CheckDefinition, type Finding, type Step, type StepResult, type VerdictTable } from './types.js';

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import type { CheckDefinition } from '../checks/types.js';
-import { configSchema, type Config, type FileConfig } from './schema.js';
+import { configSchema, type Config } from './schema.js';
 
 export const DEFAULT_CONFIG_PATH = fileURLToPath(new URL('../../config/kdebug.yaml', import.meta.url));
 
@@ -104,7 +104,7 @@ export function loadConfig({ env = process.env, defaultsPath = DEFAULT_CONFIG_PA
   if (overridePath) merged = overlay(merged, readYaml(overridePath), origin, overridePath);
 
   // Environment overrides: every setting with a default has a variable; numbers are parsed.
-  for (const [path, defaultValue] of leafPaths(configSchema.parse({}) as Tree)) {
+  for (const [path, defaultValue] of leafPaths(configSchema.parse({}))) {
     const name = envNameFor(path);
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
@@ -131,7 +131,7 @@ export function loadConfig({ env = process.env, defaultsPath = DEFAULT_CONFIG_PA
     throw new ConfigError(`invalid setting ${path || '(root)'} (from ${from}): ${issue.message}; ${fix}`);
   }
   return {
-    ...(parsed.data as FileConfig),
+    ...parsed.data,
     secrets: {
       botToken: env.SLACK_BOT_TOKEN || undefined,
       signingSecret: env.SLACK_SIGNING_SECRET || undefined,

@@ -15,7 +15,7 @@ export interface AnswerSink {
 export interface Answers {
   sink: AnswerSink;
   outbox: Outbox;
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 export function createAnswers(redis: Redis, prefix: string, keepSeconds: number): Answers {

@@ -2,7 +2,7 @@
 // on both sides, including the check's own arguments, so a bad job never reaches a cluster.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { CheckDefinition } from '../checks/types.js';
+import type { AnyCheck, CheckRegistry } from '../checks/index.js';
 import { DNS1123_LABEL, DNS1123_SUBDOMAIN } from '../core/kube-names.js';
 import { TARGET_KINDS } from '../core/target.js';
 
@@ -35,9 +35,9 @@ export const diagnosticJobSchema = z
 
 export type DiagnosticJob = z.infer<typeof diagnosticJobSchema>;
 
-export type JobValidation = { ok: true; job: DiagnosticJob; check: CheckDefinition<unknown>; args: unknown } | { ok: false; reason: string };
+export type JobValidation = { ok: true; job: DiagnosticJob; check: AnyCheck; args: unknown } | { ok: false; reason: string };
 
-export function validateJob(data: unknown, checks: ReadonlyMap<string, CheckDefinition<any>>): JobValidation {
+export function validateJob(data: unknown, checks: CheckRegistry): JobValidation {
   const parsed = diagnosticJobSchema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

@@ -72,8 +72,9 @@ export class JobThread {
     );
     return (thread.messages ?? []).some((m) => {
       if ('file' in posted) return m.files?.some((f) => f.name === posted.file) ?? false;
-      const payload = m.metadata?.event_type === REPLY_EVENT ? (m.metadata.event_payload as Partial<ReplyTag> | undefined) : undefined;
-      return payload?.job === posted.reply.job && payload.seq === posted.reply.seq;
+      const payload: unknown = m.metadata?.event_type === REPLY_EVENT ? m.metadata.event_payload : undefined;
+      const tag = payload as Partial<ReplyTag> | undefined;
+      return tag?.job === posted.reply.job && tag.seq === posted.reply.seq;
     });
   }
 

@@ -4,7 +4,8 @@
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CheckContext, CheckDefinition, Finding } from '../checks/types.js';
+import type { AnyCheck } from '../checks/index.js';
+import type { CheckContext, Finding } from '../checks/types.js';
 import { debugContainerName } from '../core/debug-container.js';
 import { UserFacingError } from '../core/errors.js';
 import { cancelledOps, failedOps, replyOp, rootOp } from '../delivery/answer-ops.js';
@@ -95,7 +96,7 @@ class Progress {
   }
 }
 
-export async function runJob(job: DiagnosticJob, check: CheckDefinition<unknown>, args: unknown, deps: JobDeps): Promise<JobOutcome> {
+export async function runJob(job: DiagnosticJob, check: AnyCheck, args: unknown, deps: JobDeps): Promise<JobOutcome> {
   const log = deps.logger.child({ jobId: job.id, check: job.check, namespace: job.namespace });
   if (await deps.answers.exists(job.id)) {
     // An earlier attempt finished the diagnostic and died before handing over the answer.

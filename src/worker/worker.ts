@@ -3,7 +3,7 @@
 import { DelayedError, Worker } from 'bullmq';
 import type { WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
-import type { CheckDefinition } from '../checks/types.js';
+import type { CheckRegistry } from '../checks/index.js';
 import type { Config } from '../config/schema.js';
 import { createAnswers } from '../delivery/answer-sink.js';
 import { startDeliveryWorker } from '../delivery/delivery-queue.js';
@@ -25,7 +25,7 @@ import { JobCancelled, JobHandedBack, runJob, type JobOutcome } from './run-job.
 
 export interface WorkerDeps {
   config: Config;
-  checks: ReadonlyMap<string, CheckDefinition<any>>;
+  checks: CheckRegistry;
   kube: KubeClients;
   redis: Redis;
   /**
