@@ -2,6 +2,7 @@
 // said, which container was added to which pod, and how it ended. Written as a JSON log line with
 // `audit: true` and, when configured, as one line in an audit channel. Secrets never get in:
 // the command text is scrubbed of tokens, passwords and credentials in URLs and headers.
+import { clip, escapeMrkdwn } from '../core/text.js';
 import type { Logger } from '../observability/logger.js';
 
 export type AuditOutcome =
@@ -133,9 +134,6 @@ export function redactSecrets(text: string): string {
   return out;
 }
 
-function clip(text: string, max = MAX_FIELD): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Building records
@@ -146,7 +144,7 @@ export function auditRecord(entry: AuditEntry, now: number = Date.now()): AuditR
   const record: AuditRecord = {
     ...rest,
     time: new Date(startedAt ?? now).toISOString(),
-    command: clip(redactSecrets(entry.command)),
+    command: clip(redactSecrets(entry.command), MAX_FIELD),
   };
   if (entry.durationMs === undefined && startedAt !== undefined && isTerminal(entry.outcome)) record.durationMs = Math.max(0, now - startedAt);
   if (entry.reason !== undefined) record.reason = clip(redactSecrets(entry.reason), 1000);
@@ -261,24 +259,23 @@ const OUTCOME_EMOJI: Record<AuditOutcome, string> = {
   cancelled: ':no_entry_sign:',
 };
 
-const slackEscape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const codeSpan = (text: string): string => `\`${slackEscape(text).replace(/[`\r\n]/g, ' ')}\``;
+const codeSpan = (text: string): string => `\`${escapeMrkdwn(text).replace(/[`\r\n]/g, ' ')}\``;
 
 /**
  * One line for the audit channel. Users are shown by name and id, not as <@mentions>, so an
  * audit channel never pings anybody.
  */
 export function formatAuditLine(record: AuditRecord): string {
-  const who = record.userName ? `${slackEscape(record.userName)} (${record.user})` : record.user;
+  const who = record.userName ? `${escapeMrkdwn(record.userName)} (${record.user})` : record.user;
   const parts = [`${OUTCOME_EMOJI[record.outcome]} *${record.outcome}*`, who, `in <#${record.channel}>`, codeSpan(clip(record.command, 300))];
   if (record.pod) parts.push(`pod ${codeSpan(`${record.namespace ?? '?'}/${record.pod}`)}`);
   else if (record.target) parts.push(`target ${codeSpan(`${record.namespace ?? '?'}/${record.target}`)}`);
   if (record.container) parts.push(`container ${codeSpan(record.container)}`);
   if (record.policy?.allowed) parts.push(record.policy.rule ? `rule ${codeSpan(record.policy.rule)}` : 'allowed');
   // A refusal's reason names the deciding rule (or says default deny) itself.
-  else if (record.policy) parts.push(slackEscape(clip(record.policy.reason ?? (record.policy.rule ? `rule "${record.policy.rule}"` : 'default deny'), 300)));
+  else if (record.policy) parts.push(escapeMrkdwn(clip(record.policy.reason ?? (record.policy.rule ? `rule "${record.policy.rule}"` : 'default deny'), 300)));
   if (record.verdict) parts.push(`verdict ${codeSpan(record.verdict)}`);
-  if (record.reason) parts.push(slackEscape(clip(record.reason, 300)));
+  if (record.reason) parts.push(escapeMrkdwn(clip(record.reason, 300)));
   if (record.retryAfterSeconds !== undefined) parts.push(`retry after ${record.retryAfterSeconds} s`);
   if (record.existingJobId) parts.push(`reuses job ${record.existingJobId}`);
   if (record.durationMs !== undefined) parts.push(`${(record.durationMs / 1000).toFixed(1)} s`);
