@@ -134,7 +134,6 @@ export function redactSecrets(text: string): string {
   return out;
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Building records
 
