@@ -5,13 +5,18 @@
 //
 // Oracles: a second tcpdump capturing the same filter straight into a file (`-w file`), `base64 -d`
 // (coreutils) on the raw base64, and `tcpdump -r` reading the decoded file.
+//
+// Then the check's decoder as the two runners use it: the worker's job runner against the
+// Kubernetes emulator (what goes into the outbox), and `kdebug run capture --local` (the file it
+// leaves and the pcapFile fact); a capture without packets attaches nothing.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -19,8 +24,14 @@ import { captureCheck, type CaptureArgs } from '../../src/checks/capture.js';
 import { CaptureLogScanner, PCAP_BEGIN_LINE, PCAP_END_LINE, type CaptureLogResult } from '../../src/checks/pcap/log-scanner.js';
 import { renderCaptureSummary } from '../../src/checks/pcap/render.js';
 import type { CheckContext, Finding, Step } from '../../src/checks/types.js';
+import type { OutboxOp } from '../../src/delivery/outbox.js';
+import type { KubeClients } from '../../src/kube/client.js';
+import type { DiagnosticJob } from '../../src/queue/job.js';
 import { DecodedLog } from '../../src/runner/decoded-log.js';
 import { newMarker, scriptCommand, splitOutput } from '../../src/runner/script.js';
+import type { JobThread } from '../../src/slack/web.js';
+import type { JobOutcome } from '../../src/worker/run-job.js';
+import type { KubeEmulator } from '../support/kube-emulator.js';
 import { createPodNetwork, netnsAvailable, type PodNetwork } from '../support/netns.js';
 
 const execFileAsync = promisify(execFile);
@@ -30,6 +41,11 @@ const gc = runInNewContext('gc') as () => void;
 const UDP_PORT = 7777;
 const TCP_PORT = 8080;
 const FLOOD_PORT = 7778;
+/** Steady traffic that outlives a capture. */
+const TICK_PORT = 7779;
+/** Nothing is ever sent to this port: captures of it see no packets. */
+const QUIET_PORT = 7780;
+const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
 let net: PodNetwork;
 let udp: UdpSocket;
@@ -133,6 +149,31 @@ function records(pcap: Buffer): Array<{ timeUs: number; rest: Buffer }> {
     at += 16 + length;
   }
   return out;
+}
+
+/**
+ * A process in `netns` sending a small UDP datagram to host:port every `everyMs` until stopped. It
+ * runs apart from the test process, so decoding in the test cannot stall it; resolves once the
+ * first datagram is out, so the traffic is flowing before a capture starts.
+ */
+async function steadyTraffic(netns: string, host: string, port: number, everyMs: number): Promise<{ stop(): Promise<void> }> {
+  const script = `
+    const s = require('node:dgram').createSocket('udp4'); let n = 0;
+    const tick = () => s.send('tick ' + (++n), ${port}, '${host}', () => { if (n === 1) process.stdout.write('sending\\n'); });
+    const timer = setInterval(tick, ${everyMs}); tick();
+    process.stdin.on('end', () => { clearInterval(timer); s.close(); process.exit(0); }); process.stdin.resume();
+    setTimeout(() => process.exit(0), 60000);`;
+  const child = spawn('ip', ['netns', 'exec', netns, process.execPath, '-e', script], { stdio: ['pipe', 'pipe', 'ignore'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once('data', () => resolve());
+    child.once('close', (code) => reject(new Error(`the traffic sender exited (${code}) before sending`)));
+  });
+  return {
+    stop: async () => {
+      child.stdin!.end();
+      await exited(child);
+    },
+  };
 }
 
 async function tcpdumpRead(file: string): Promise<{ lines: string[]; stderr: string }> {
@@ -282,3 +323,160 @@ test('several MB stream through the decoder with flat memory, stopped at the siz
   expect(finding.verdict).toBe('ok');
   expect(finding.headline).toMatch(/; stopped at the 16\.0 MiB size limit$/);
 }, 90_000);
+
+describe('kdebug run capture --local, in the pod network namespace', () => {
+  function kdebugLocal(cwd: string, words: string[]): Promise<{ code: number; report: { verdict: string; headline: string; facts: Record<string, unknown> } }> {
+    return new Promise((resolve, reject) => {
+      const argv = ['netns', 'exec', net.netns, process.execPath, CLI, 'run', 'capture', '--local', ...words, '--json'];
+      execFile('ip', argv, { cwd, env: { PATH: process.env.PATH ?? '' }, timeout: 30_000 }, (err, stdout, stderr) => {
+        try {
+          resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, report: JSON.parse(stdout) });
+        } catch {
+          reject(new Error(`kdebug run printed no JSON report: ${stdout}${stderr}`));
+        }
+      });
+    });
+  }
+
+  test('packets: the .pcap is written through the decoder, named in the pcapFile fact, and tcpdump reads it', async () => {
+    const cwd = mkdtempSync(join(dir, 'local-'));
+    const traffic = await steadyTraffic(net.netns, net.hostIp, TICK_PORT, 50);
+    let run: Awaited<ReturnType<typeof kdebugLocal>>;
+    try {
+      run = await kdebugLocal(cwd, ['udp', 'port', String(TICK_PORT), '--duration', '2s']);
+    } finally {
+      await traffic.stop();
+    }
+    expect(run.code).toBe(0);
+    expect(run.report.verdict).toBe('ok');
+    const file = run.report.facts.pcapFile;
+    expect(file).toMatch(/^kdebug-capture-[\dT-]+Z\.pcap$/);
+    expect(readdirSync(cwd)).toEqual([file]);
+    const read = await tcpdumpRead(join(cwd, String(file)));
+    expect(read.stderr).not.toMatch(/truncated|error/i);
+    expect(read.lines).toHaveLength(Number(run.report.facts.packets));
+    expect(statSync(join(cwd, String(file))).size).toBe(run.report.facts.pcapBytes);
+  }, 30_000);
+
+  test('no packets: says so, writes no file and names none', async () => {
+    const cwd = mkdtempSync(join(dir, 'local-'));
+    const run = await kdebugLocal(cwd, ['udp', 'port', String(QUIET_PORT), '--duration', '1s']);
+    expect(run.report.verdict).toBe('no-packets');
+    expect(run.report.headline).toBe(`No packets matching \`udp port ${QUIET_PORT}\` in 1s`);
+    expect(run.report.facts).toMatchObject({ packets: 0, tcpdumpCaptured: 0 });
+    expect(run.report.facts).not.toHaveProperty('pcapFile');
+    expect(readdirSync(cwd)).toEqual([]);
+  }, 30_000);
+});
+
+describe('the worker, through the Kubernetes emulator: the outbox gets a .pcap only when there are packets', () => {
+  let kube: KubeEmulator;
+  let clients: KubeClients;
+  let podNet: PodNetwork;
+  let counter = 0;
+  // Imported here rather than at the top: loading the Kubernetes client, the job runner and every
+  // check before the memory test above leaves compiled code that V8 may flush in the middle of its
+  // measurement, which then reads as no growth at all.
+  let runJob: typeof import('../../src/worker/run-job.js').runJob;
+  let validateJob: typeof import('../../src/queue/job.js').validateJob;
+  let jobIdFor: typeof import('../../src/queue/job.js').jobIdFor;
+  let checks: typeof import('../../src/checks/index.js').checks;
+  let createLogger: typeof import('../../src/observability/logger.js').createLogger;
+  let Metrics: typeof import('../../src/observability/metrics.js').Metrics;
+
+  beforeAll(async () => {
+    const [runner, job, registry, logger, metrics, emulator, client, config] = await Promise.all([
+      import('../../src/worker/run-job.js'),
+      import('../../src/queue/job.js'),
+      import('../../src/checks/index.js'),
+      import('../../src/observability/logger.js'),
+      import('../../src/observability/metrics.js'),
+      import('../support/kube-emulator.js'),
+      import('../../src/kube/client.js'),
+      import('../../src/config/load.js'),
+    ]);
+    ({ runJob } = runner);
+    ({ validateJob, jobIdFor } = job);
+    ({ checks } = registry);
+    ({ createLogger } = logger);
+    ({ Metrics } = metrics);
+    kube = new emulator.KubeEmulator({ netns: true });
+    await kube.start();
+    const added = await kube.addPod({ namespace: 'prod', name: 'cap-0', containers: [{ name: 'app', image: 'web:1' }] });
+    podNet = added.network!;
+    const kubeconfig = join(dir, 'kubeconfig');
+    kube.writeKubeconfig(kubeconfig);
+    clients = client.createKubeClients(config.loadConfig({ env: { KUBECONFIG: kubeconfig } }));
+  }, 60_000);
+
+  afterAll(async () => {
+    await kube?.stop();
+  });
+
+  /** One capture job through the real job runner; the answer it writes is returned instead of delivered. */
+  async function captureJob(positional: string[], options: Record<string, string>): Promise<{ job: DiagnosticJob; outcome: JobOutcome; ops: OutboxOp[] }> {
+    const job: DiagnosticJob = {
+      v: 1,
+      id: jobIdFor('capture-tools', String(counter++), String(Date.now())),
+      check: 'capture',
+      target: { kind: 'pod', name: 'cap-0' },
+      namespace: 'prod',
+      timeoutSeconds: 30,
+      positional,
+      options,
+      commandText: `/kdebug capture cap-0 -n prod ${positional.join(' ')}`,
+      requestedBy: { teamId: 'T1', userId: 'U1' },
+      reply: { channel: 'C0CAPTURE', rootTs: '1.000001' },
+      enqueuedAt: Date.now(),
+    };
+    const valid = validateJob(job, checks);
+    if (!valid.ok) throw new Error(valid.reason);
+    let ops: OutboxOp[] = [];
+    const outcome = await runJob(valid.job, valid.check, valid.args, {
+      kube: clients,
+      thread: { updateRoot: async () => undefined } as unknown as JobThread,
+      answers: {
+        write: async (_id, written) => {
+          ops = written;
+          return true;
+        },
+        exists: async () => false,
+        deliver: async () => undefined,
+      },
+      settings: { image: 'nicolaka/netshoot', imagePullPolicy: 'IfNotPresent', maxLogBytes: 1 << 20, maxInlineOutputChars: 2800, checks: {} },
+      logger: createLogger('silent'),
+      metrics: new Metrics(false),
+    });
+    return { job, outcome, ops };
+  }
+
+  test('no packets: the reply says so and no file goes into the outbox', async () => {
+    const { job, outcome, ops } = await captureJob(['udp', 'port', String(QUIET_PORT)], { duration: '1s' });
+    expect(outcome).toMatchObject({ status: 'done', verdict: 'no-packets' });
+    expect(ops.find((op) => op.kind === 'reply')?.text).toContain(`No packets matching \`udp port ${QUIET_PORT}\` in 1s`);
+    expect(ops.filter((op) => op.kind === 'file')).toEqual([]);
+    expect(existsSync(join(tmpdir(), `kdebug-${job.id}.pcap`))).toBe(false);
+  }, 60_000);
+
+  test('packets: one .pcap named after the check, pod and job, that tcpdump reads', async () => {
+    const sender = createSocket('udp4');
+    const timer = setInterval(() => sender.send(Buffer.from('kdebug-capture-probe'), TICK_PORT, podNet.podIp), 50);
+    let result: Awaited<ReturnType<typeof captureJob>>;
+    try {
+      result = await captureJob(['udp', 'port', String(TICK_PORT)], { duration: '2s' });
+    } finally {
+      clearInterval(timer);
+      sender.close();
+    }
+    const { job, outcome, ops } = result;
+    expect(outcome).toMatchObject({ status: 'done', verdict: 'ok' });
+    const files = ops.filter((op) => op.kind === 'file');
+    expect(files.map((f) => ({ filename: f.filename, title: f.title }))).toEqual([{ filename: `capture-cap-0-${job.id}.pcap`, title: 'packet capture from cap-0 (prod)' }]);
+    const path = join(dir, files[0]!.filename);
+    writeFileSync(path, Buffer.from(files[0]!.contentBase64, 'base64'));
+    const read = await tcpdumpRead(path);
+    expect(read.lines.length).toBeGreaterThan(5);
+    expect(read.lines.every((line) => line.includes(`${podNet.podIp}.${TICK_PORT}`))).toBe(true);
+    expect(existsSync(join(tmpdir(), `kdebug-${job.id}.pcap`))).toBe(false);
+  }, 60_000);
+});

@@ -479,6 +479,43 @@ describe('pcap stream decoder', () => {
   });
 });
 
+describe("the check's output decoder", () => {
+  test('declares a .pcap "packet capture" bounded by the capture settings\' maxBytes', () => {
+    const decoder = captureCheck.decoder!;
+    expect({ extension: decoder.extension, title: decoder.title }).toEqual({ extension: 'pcap', title: 'packet capture' });
+    expect(decoder.maxBytes()).toBe(20 * 1024 * 1024);
+    expect(decoder.maxBytes({ settings: { capture: { maxBytes: 4096 } }, now: new Date() })).toBe(4096);
+  });
+
+  test('each run gets a fresh decoder that writes what decoding in memory gives', async () => {
+    const f = fixture('ok-udp-tcp.json');
+    const reference = decodeCaptureLogSync(f.output, { maxBytes: 1 << 20 });
+    for (let run = 0; run < 2; run++) {
+      const sink = new Collector();
+      const log = new DecodedLog(captureCheck.decoder!.create(1 << 20), { sink });
+      await pipeline(
+        (async function* () {
+          yield* chunked(Buffer.from(f.output), prng(run), 300);
+        })(),
+        log,
+      );
+      expect(sink.bytes().equals(reference.pcap)).toBe(true);
+      expect(log.result()).toEqual({ text: reference.text, summary: reference.summary, hasContent: true });
+    }
+  });
+
+  test('a capture without packets is only the 24-byte pcap header: nothing worth attaching', () => {
+    const none = decodeCaptureLogSync(fixture('no-packets.json').output, { maxBytes: 1 << 20 });
+    expect(none.pcap.length).toBe(24);
+    expect(none.summary).toMatchObject({ found: true, complete: true, packets: 0, fileBytes: 24 });
+    expect(none.hasContent).toBe(false);
+    expect(decodeCaptureLogSync('sh: tcpdump: not found\n', { maxBytes: 1024 }).hasContent).toBe(false);
+    // Anything past the header is kept: packets, or data that is not a pcap at all.
+    expect(decodeCaptureLogSync(fixture('ok-byte-limit.json').output, { maxBytes: 1024 }).hasContent).toBe(true);
+    expect(decodeCaptureLogSync(asLog(Buffer.from('not a pcap, but kept as it came')), { maxBytes: 1024 }).hasContent).toBe(true);
+  });
+});
+
 describe('pcap summary', () => {
   /** Parses `tcpdump -r -nn -tt` lines: time, then (SLL2) interface and direction, then the packet. */
   function readTcpdump(text: string) {
