@@ -58,7 +58,10 @@ const EXIT_LINE_PREFIX = 'kdebug-tcpdump-exit ';
  * parameters ($1 seconds, $2 packets, $3 the filter as ONE argument, $4 bytes), never as script text.
  *
  * - `-i any -p`: every interface of the pod, no promiscuous mode (so NET_RAW suffices, no NET_ADMIN);
- *   `-U -w -`: the pcap to stdout, flushed after each packet, so what is cut off is cut at a packet.
+ *   `-U -w -`: the pcap to stdout, flushed after each packet, so what is cut off is cut at a packet;
+ *   `--immediate-mode`: each packet handed to tcpdump as it arrives. Without it libpcap hands them
+ *   over a buffer block at a time, once a second, and the block still open when `timeout` stops
+ *   tcpdump is never written: a capture lost up to its last second.
  * - `timeout` ends tcpdump with SIGTERM after $1 seconds (tcpdump stops cleanly and prints its
  *   statistics; GNU timeout then exits 124, BusyBox's passes on tcpdump's 0); `-c` stops it at $2
  *   packets; `head -c` at $4 bytes (tcpdump then gets SIGPIPE, which it also handles cleanly).
@@ -71,7 +74,7 @@ const EXIT_LINE_PREFIX = 'kdebug-tcpdump-exit ';
 export const CAPTURE_SCRIPT = [
   'exec 3>&1',
   `printf '%s\\n' '${PCAP_BEGIN_LINE}'`,
-  `log=$( { { timeout "$1" tcpdump -i any -p -U -w - -c "$2" -- "$3" 2>&4 3>&- 4>&-; echo "${EXIT_LINE_PREFIX}$?" >&4; } | head -c "$4" | base64 >&3; } 4>&1 2>&1 )`,
+  `log=$( { { timeout "$1" tcpdump -i any -p --immediate-mode -U -w - -c "$2" -- "$3" 2>&4 3>&- 4>&-; echo "${EXIT_LINE_PREFIX}$?" >&4; } | head -c "$4" | base64 >&3; } 4>&1 2>&1 )`,
   `printf '%s\\n' '${PCAP_END_LINE}' "$log"`,
   `rc=\${log##*${EXIT_LINE_PREFIX}}`,
   'rc=${rc%%[!0-9]*}',

@@ -91,9 +91,9 @@ async function waitForTcpdumps(count: number): Promise<void> {
 }
 
 /** The debug container's command, in the pod's namespace: what runJob gives the ephemeral container. */
-function runContainer(steps: Step[], marker: string, deadlineSeconds: number): ChildProcess {
+function runContainer(steps: Step[], marker: string, deadlineSeconds: number, env: NodeJS.ProcessEnv = process.env): ChildProcess {
   const command = ['timeout', '-s', 'KILL', String(deadlineSeconds), ...scriptCommand(steps, marker)];
-  return spawn('ip', ['netns', 'exec', net.netns, ...command], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn('ip', ['netns', 'exec', net.netns, ...command], { stdio: ['ignore', 'pipe', 'pipe'], env });
 }
 
 function exited(child: ChildProcess): Promise<number | null> {
@@ -323,6 +323,42 @@ test('several MB stream through the decoder with flat memory, stopped at the siz
   expect(finding.verdict).toBe('ok');
   expect(finding.headline).toMatch(/; stopped at the 16\.0 MiB size limit$/);
 }, 90_000);
+
+test('a capture keeps its last second: tcpdump hands over each packet at once (--immediate-mode), so the packets up to the stop are in the file', async () => {
+  const seconds = 3;
+  const args: CaptureArgs = { filter: `udp port ${TICK_PORT}`, durationSeconds: seconds };
+  const context: CheckContext = { settings: {}, now: new Date() };
+  const steps = captureCheck.steps(args, context);
+  const marker = newMarker();
+  // Without --immediate-mode libpcap hands packets over a buffer block at a time, a block closing
+  // once a second from when tcpdump opened the capture; the block still open when `timeout` stops
+  // tcpdump is never written. Opened right at the start, that block boundary races the stop (the
+  // loss is then a whole second or nothing); a tcpdump that starts 0.3 s late, as in a busy pod,
+  // makes the loss certain: 0.7 s. This shim starts the real tcpdump that late.
+  const { stdout: realTcpdump } = await execFileAsync('sh', ['-c', 'command -v tcpdump']);
+  const shim = mkdtempSync(join(dir, 'slow-start-'));
+  writeFileSync(join(shim, 'tcpdump'), `#!/bin/sh\nsleep 0.3\nexec ${realTcpdump.trim()} "$@"\n`, { mode: 0o755 });
+  // A datagram every 20 ms from before tcpdump starts until after it stopped.
+  const traffic = await steadyTraffic(net.netns, net.hostIp, TICK_PORT, 20);
+  let result: CaptureLogResult;
+  const started = Date.now();
+  try {
+    const container = runContainer(steps, marker, 30, { ...process.env, PATH: `${shim}:${process.env.PATH ?? ''}` });
+    result = await decodeContainer(container, join(dir, 'ticks.pcap'), captureCheck.decoder!.maxBytes(context));
+  } finally {
+    await traffic.stop();
+  }
+
+  const finding = interpretLog(args, steps, marker, result, context);
+  expect(finding.verdict).toBe('ok');
+  expect(finding.headline).toMatch(/; ran the full 3s$/);
+  expect(result.summary.conversations).toEqual([expect.objectContaining({ proto: 'UDP', src: net.podIp, dst: net.hostIp, dstPort: TICK_PORT, packets: result.summary.packets })]);
+  // `timeout` stops tcpdump `seconds` after the container started (a few ms after `started`): the
+  // last packet is from its last moments, and the capture spans the time tcpdump ran.
+  const stop = started + seconds * 1000;
+  expect(result.summary.lastTimeMs!).toBeGreaterThan(stop - 300);
+  expect(result.summary.durationMs).toBeGreaterThan((seconds - 0.3 - 0.4) * 1000);
+}, 30_000);
 
 describe('kdebug run capture --local, in the pod network namespace', () => {
   function kdebugLocal(cwd: string, words: string[]): Promise<{ code: number; report: { verdict: string; headline: string; facts: Record<string, unknown> } }> {
