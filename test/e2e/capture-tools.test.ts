@@ -165,12 +165,12 @@ async function steadyTraffic(netns: string, host: string, port: number, everyMs:
     setTimeout(() => process.exit(0), 60000);`;
   const child = spawn('ip', ['netns', 'exec', netns, process.execPath, '-e', script], { stdio: ['pipe', 'pipe', 'ignore'] });
   await new Promise<void>((resolve, reject) => {
-    child.stdout!.once('data', () => resolve());
+    child.stdout.once('data', () => resolve());
     child.once('close', (code) => reject(new Error(`the traffic sender exited (${code}) before sending`)));
   });
   return {
     stop: async () => {
-      child.stdin!.end();
+      child.stdin.end();
       await exited(child);
     },
   };
@@ -193,7 +193,7 @@ test('the decoded pcap is byte for byte what tcpdump wrote, matches a direct tcp
   const directFile = join(dir, 'direct.pcap');
   const direct = spawn('ip', ['netns', 'exec', net.netns, 'timeout', '6', 'tcpdump', '-i', 'any', '-p', '-U', '-w', directFile, '--', filter], { stdio: ['ignore', 'ignore', 'pipe'] });
   let directErr = '';
-  direct.stderr!.on('data', (c: Buffer) => (directErr += c.toString()));
+  direct.stderr.on('data', (c: Buffer) => (directErr += c.toString()));
   await waitForTcpdumps(1);
   const container = runContainer(steps, marker, 30);
   const raw: Buffer[] = [];
@@ -294,7 +294,7 @@ test('several MB stream through the decoder with flat memory, stopped at the siz
       peakLive = Math.max(peakLive, now);
     }
   });
-  flood.stdin!.end();
+  flood.stdin.end();
   await exited(flood);
 
   const size = statSync(file).size;
@@ -361,12 +361,18 @@ test('a capture keeps its last second: tcpdump hands over each packet at once (-
 }, 30_000);
 
 describe('kdebug run capture --local, in the pod network namespace', () => {
-  function kdebugLocal(cwd: string, words: string[]): Promise<{ code: number; report: { verdict: string; headline: string; facts: Record<string, unknown> } }> {
+  interface Report {
+    verdict: string;
+    headline: string;
+    facts: Record<string, unknown>;
+  }
+
+  function kdebugLocal(cwd: string, words: string[]): Promise<{ code: number; report: Report }> {
     return new Promise((resolve, reject) => {
       const argv = ['netns', 'exec', net.netns, process.execPath, CLI, 'run', 'capture', '--local', ...words, '--json'];
       execFile('ip', argv, { cwd, env: { PATH: process.env.PATH ?? '' }, timeout: 30_000 }, (err, stdout, stderr) => {
         try {
-          resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, report: JSON.parse(stdout) });
+          resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, report: JSON.parse(stdout) as Report });
         } catch {
           reject(new Error(`kdebug run printed no JSON report: ${stdout}${stderr}`));
         }

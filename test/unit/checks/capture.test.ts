@@ -113,7 +113,7 @@ function ipv6(src: string, dst: string, next: number, payload: Buffer): Buffer {
     const [head = '', tail = ''] = text.split('::');
     const a = head ? head.split(':') : [];
     const b = tail ? tail.split(':') : [];
-    const groups = [...a, ...Array(8 - a.length - b.length).fill('0'), ...b];
+    const groups = [...a, ...Array<string>(8 - a.length - b.length).fill('0'), ...b];
     return Buffer.from(groups.flatMap((g) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 255]));
   };
   bytes(src).copy(h, 8);
