@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // kdebug: one program, three roles. `kdebug bot` (the Slack app), `kdebug worker` (runs jobs),
-// `kdebug all` (both in one process).
+// `kdebug all` (both in one process). Each role's modules are imported only when the role starts,
+// so the bot never loads @kubernetes/client-node and the worker never loads Bolt (bench/idle-memory.mjs).
 import type { Redis } from 'ioredis';
 import { checks } from './checks/index.js';
 import { ConfigError, loadConfig, requireSecretsFor, slackTransport, type Role } from './config/load.js';
 import type { Config } from './config/schema.js';
-import { createKubeClients } from './kube/client.js';
 import { startHealthServer, type HealthServer, type ReadinessCheck } from './observability/health.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
@@ -21,10 +21,9 @@ import { createAnswers, type Answers } from './delivery/answer-sink.js';
 import { Cancellations } from './queue/cancel.js';
 import { DiagnosticQueue } from './queue/diagnostic-queue.js';
 import { connectRedis, RedisUnavailableError } from './queue/redis.js';
-import { createBotApp, type BotApp } from './bot/app.js';
-import { runCommand } from './cli/run.js';
+import type { BotApp } from './bot/app.js';
 import { createDeliveryClient, createWebClient } from './slack/web.js';
-import { startWorker, type RunningWorker } from './worker/worker.js';
+import type { RunningWorker } from './worker/worker.js';
 
 const USAGE = `kdebug: network diagnostics in Kubernetes pods, from Slack
 
@@ -61,6 +60,10 @@ interface Running {
 }
 
 async function start(role: Role, config: Config, logger: Logger): Promise<Running> {
+  const runsWorker = role === 'worker' || role === 'all';
+  const runsBot = role === 'bot' || role === 'all';
+  const workerModules = runsWorker ? await Promise.all([import('./kube/client.js'), import('./worker/worker.js')]) : undefined;
+  const botModule = runsBot ? await import('./bot/app.js') : undefined;
   const redis = await connectRedis(config.redis.url);
   const metrics = new Metrics();
   const queue = new DiagnosticQueue(redis, config.redis.keyPrefix, config.queue.keepCompletedSeconds);
@@ -82,7 +85,8 @@ async function start(role: Role, config: Config, logger: Logger): Promise<Runnin
     dedupe: new InFlightDedupe(redis, config.redis.keyPrefix, config.limits.dedupe),
   };
   const audit = new AuditLog({ logger, ...(config.policy.auditChannel ? { slack: { client: slack, channel: config.policy.auditChannel } } : {}) });
-  if (role === 'worker' || role === 'all') {
+  if (workerModules) {
+    const [{ createKubeClients }, { startWorker }] = workerModules;
     const kube = createKubeClients(config, (err, attempt) => {
       metrics.kubernetesErrors.inc({ kind: 'retried' });
       logger.warn({ err: (err as Error).message, attempt }, 'Kubernetes API call failed; retrying');
@@ -91,7 +95,8 @@ async function start(role: Role, config: Config, logger: Logger): Promise<Runnin
     readiness.queue = () => worker!.problem();
     logger.info({ kubernetes: kube.server, concurrency: config.queue.concurrency }, 'worker started');
   }
-  if (role === 'bot' || role === 'all') {
+  if (botModule) {
+    const { createBotApp } = botModule;
     policy = new PolicyStore({ path: resolvePolicyPath(config.policy.path), logger, knownChecks: checks.keys() });
     const groups = new GroupMembership({ list: slackGroupLister(slack), ttlSeconds: config.policy.groupCacheSeconds, logger });
     answers = createAnswers(redis, config.redis.keyPrefix, config.queue.keepCompletedSeconds);
@@ -132,6 +137,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (first === 'run') {
     const showProgress = process.stderr.isTTY === true;
+    const { runCommand } = await import('./cli/run.js');
     try {
       return await runCommand(rest, {
         out: (text) => process.stdout.write(text),

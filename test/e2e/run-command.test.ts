@@ -2,7 +2,7 @@
 // with the exit codes and the single JSON object scripts rely on.
 import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DnsServer } from '../support/dns-server.js';
@@ -26,11 +26,16 @@ function kdebug(args: string[], env: Record<string, string> = {}): Promise<Run> 
 describe('kdebug run --local: deadlines', () => {
   // A server that accepts and never says a word: openssl waits for a handshake that never comes.
   let silent: Server;
+  const sockets = new Set<Socket>();
   beforeAll(async () => {
-    silent = createServer(() => undefined);
+    silent = createServer((socket) => sockets.add(socket));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
   });
-  afterAll(() => new Promise<void>((resolve) => silent.close(() => resolve())));
+  afterAll(async () => {
+    // close() waits for open connections, and openssl's may outlive its timeout by a moment.
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+  });
 
   test("a step's own time limit never exceeds the job's --timeout: tls answers within 5 s, not the 10 s setting", async () => {
     const { port } = silent.address() as AddressInfo;
@@ -173,7 +178,7 @@ describe('kdebug run listen --local', () => {
     await new Promise((resolve) => servers.pop()!.close(resolve));
     const none = await kdebug(['listen', '--local', String(closed), '--json']);
     expect(none.code).toBe(1);
-    expect(JSON.parse(none.stdout)).toMatchObject({ verdict: 'not-listening', headline: expect.stringMatching(new RegExp(`^Nothing listens on port ${closed}; listening: `)) });
+    expect(JSON.parse(none.stdout)).toMatchObject({ verdict: 'not-listening', headline: expect.stringMatching(new RegExp(`^Nothing listens on port ${closed}; listening: `)) as string });
   });
 
   test('a bad port is a usage error, exit 2', async () => {

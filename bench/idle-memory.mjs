@@ -1,0 +1,72 @@
+// Benchmark: resident memory of each role at idle, as real processes (node dist/cli.js <role>)
+// against the Redis at REDIS_URL (default 127.0.0.1:6379). The figure to watch is RSS after start-up
+// settles: each role should load only the libraries it uses (the bot never loads
+// @kubernetes/client-node, the worker never loads Bolt).
+//
+//   npm run build && node bench/idle-memory.mjs [seconds to settle, default 5]
+//
+// Prints, per role: RSS (MB) after settling, and which of the big libraries the process loaded.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const settleSeconds = Number(process.argv[2] ?? 5);
+const dir = mkdtempSync(join(tmpdir(), 'kdebug-bench-'));
+// A kubeconfig the worker can load; idle, it never calls the API server.
+const kubeconfig = join(dir, 'kubeconfig');
+writeFileSync(kubeconfig, [
+  'apiVersion: v1', 'kind: Config', 'current-context: bench',
+  'clusters: [{name: bench, cluster: {server: "https://127.0.0.1:1"}}]',
+  'contexts: [{name: bench, context: {cluster: bench, user: bench}}]',
+  'users: [{name: bench, user: {token: bench}}]', '',
+].join('\n'));
+
+const LIBRARIES = ['@kubernetes/client-node', '@slack/bolt', '@slack/web-api', 'bullmq', 'ioredis'];
+
+/** The watched libraries a process loaded, from the module log. */
+function loadedLibraries(logFile) {
+  let urls = '';
+  try {
+    urls = readFileSync(logFile, 'utf8');
+  } catch {
+    return [];
+  }
+  return LIBRARIES.filter((name) => urls.includes(`/node_modules/${name}/`));
+}
+
+async function measure(role) {
+  const moduleLog = join(dir, `${role}.modules`);
+  const env = {
+    PATH: process.env.PATH ?? '',
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    KDEBUG_REDIS_KEY_PREFIX: `bench-idle-${process.pid}`,
+    SLACK_BOT_TOKEN: 'xoxb-bench',
+    SLACK_SIGNING_SECRET: 'bench-secret',
+    SLACK_API_URL: 'http://127.0.0.1:1/api/',
+    PORT: '0',
+    KDEBUG_HEALTH_PORT: '0',
+    KUBECONFIG: kubeconfig,
+    LOG_LEVEL: 'warn',
+    KDEBUG_BENCH_MODULE_LOG: moduleLog,
+  };
+  const child = spawn(process.execPath, ['--import', './bench/support/module-log.mjs', 'dist/cli.js', role], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (c) => (output += c));
+  child.stderr.on('data', (c) => (output += c));
+  await new Promise((resolve) => setTimeout(resolve, settleSeconds * 1000));
+  if (child.exitCode !== null) throw new Error(`${role} exited ${child.exitCode}: ${output}`);
+  const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+  const rssMb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
+  child.kill('SIGTERM');
+  await new Promise((resolve) => child.once('exit', resolve));
+  return { rssMb, libraries: loadedLibraries(moduleLog) };
+}
+
+console.log(`kdebug idle memory (${settleSeconds} s after start; node ${process.version}, ${process.platform} ${process.arch})`);
+console.log('role     RSS MB  libraries loaded');
+for (const role of ['bot', 'worker', 'all']) {
+  const { rssMb, libraries } = await measure(role);
+  console.log(`${role.padEnd(8)} ${rssMb.toFixed(0).padStart(6)}  ${libraries.join(', ')}`);
+}
+rmSync(dir, { recursive: true, force: true });
