@@ -4,12 +4,12 @@
 // that log through: it gives the .pcap file's bytes and replaces the base64 with a one-line
 // summary; interpret() reads that line and tcpdump's own messages to say what happened.
 import { z } from 'zod';
-import { formatDuration, parseDuration } from '../core/duration.js';
-import { clip, firstLine as firstLineOf } from '../core/text.js';
+import { formatDuration, formatElapsed, parseDuration } from '../core/duration.js';
+import { clip, firstLine as firstLineOf, plural } from '../core/text.js';
 import { CaptureLogScanner, decodeCaptureLogSync, PCAP_BEGIN_LINE, PCAP_END_LINE, PCAP_SUMMARY_PREFIX, type PcapSummary } from './pcap/log-scanner.js';
-import { formatBytes, formatConversation, formatSpan, renderCaptureSummary } from './pcap/render.js';
+import { formatBytes, formatConversation, renderCaptureSummary } from './pcap/render.js';
 import { interpretSafely } from './guard.js';
-import { settingsOf, type CheckDefinition, type Finding, type Step, type StepResult, type VerdictTable } from './types.js';
+import { refusalWithUsage, settingsOf, type CheckDefinition, type Finding, type Step, type StepResult, type VerdictTable } from './types.js';
 
 export interface CaptureArgs {
   /** One BPF expression, handed to tcpdump as a single argv element; undefined captures everything. */
@@ -105,9 +105,7 @@ export function captureLimits(args: CaptureArgs, limits: CaptureSettings = setti
 // ---------------------------------------------------------------------------------------------
 // Arguments
 
-function withUsage(message: string): { ok: false; message: string } {
-  return { ok: false, message: `${message}\nUsage: \`/kdebug ${USAGE}\`` };
-}
+const withUsage = refusalWithUsage(USAGE);
 
 /** Why `filter` is not passed to tcpdump, or undefined. tcpdump itself judges the BPF syntax. */
 export function filterProblem(filter: string): string | undefined {
@@ -300,7 +298,7 @@ function interpret(args: CaptureArgs, results: StepResult[], own: CaptureSetting
     verdict = 'ok';
     const busiest = summary.conversations[0];
     const stop = stopReason(limits, tool, summary, step);
-    headline = `Captured ${summary.packets.toLocaleString('en-US')} packet${summary.packets === 1 ? '' : 's'} ${scope} over ${formatSpan(summary.durationMs)}`;
+    headline = `Captured ${plural(summary.packets, 'packet')} ${scope} over ${formatElapsed(summary.durationMs)}`;
     if (busiest) headline += `; busiest ${formatConversation(busiest)} (${busiest.packets.toLocaleString('en-US')})`;
     if (stop) headline += `; ${stop}`;
   } else if (tool.listening || (summary?.found && summary.linkType !== undefined)) {
@@ -316,7 +314,7 @@ function interpret(args: CaptureArgs, results: StepResult[], own: CaptureSetting
 
   if (summary && summary.found) {
     facts.packets = summary.packets;
-    facts.span = formatSpan(summary.durationMs);
+    facts.span = formatElapsed(summary.durationMs);
     facts.pcapBytes = summary.fileBytes;
     if (summary.linkTypeName) facts.linkType = summary.linkTypeName;
     const protocols = Object.entries(summary.protocols).sort((a, b) => b[1] - a[1]);

@@ -9,7 +9,7 @@ import { formatHostPort, hostProblem, normalizeHost, parsePort } from '../core/h
 import { firstLine } from '../core/text.js';
 import { interpretSafely } from './guard.js';
 import { describeFailure, describeHost, findStep, RESOLVER_FAILURE } from './output.js';
-import type { CheckDefinition, Finding, Step, StepResult, VerdictTable } from './types.js';
+import { refusalWithUsage, type CheckDefinition, type Finding, type Step, type StepResult, type VerdictTable } from './types.js';
 
 export interface ConnArgs {
   host: string;
@@ -194,9 +194,7 @@ function splitHostPort(text: string): { host: string; port: string } | undefined
   return undefined;
 }
 
-function withUsage(message: string): { ok: false; message: string } {
-  return { ok: false, message: `${message}\nUsage: \`/kdebug ${USAGE}\`` };
-}
+const withUsage = refusalWithUsage(USAGE);
 
 export const connCheck: CheckDefinition<ConnArgs> = {
   name: 'conn',

@@ -4,7 +4,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { dnsNameProblem } from '../core/host.js';
 import { firstLine } from '../core/text.js';
 import { interpretSafely } from './guard.js';
-import type { CheckDefinition, Finding, Step, StepResult, VerdictTable } from './types.js';
+import { refusalWithUsage, type CheckDefinition, type Finding, type Step, type StepResult, type VerdictTable } from './types.js';
 
 export interface DnsArgs {
   names: string[];
@@ -82,9 +82,7 @@ function parseServer(value: string): { ok: true; server: { host: string; port?: 
   return { ok: true, server: { host, port } };
 }
 
-function withUsage(message: string): { ok: false; message: string } {
-  return { ok: false, message: `${message}\nUsage: \`/kdebug ${USAGE}\`` };
-}
+const withUsage = refusalWithUsage(USAGE);
 
 // ---------------------------------------------------------------------------------------------
 // Steps

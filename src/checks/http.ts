@@ -6,7 +6,7 @@ import { formatLatency } from '../core/duration.js';
 import { formatHostPort, hostProblem, normalizeHost } from '../core/host.js';
 import { clip as clipTo, firstLine as firstLineOf } from '../core/text.js';
 import { interpretSafely } from './guard.js';
-import { settingsOf, stepSeconds, type CheckContext, type CheckDefinition, type Finding, type Step, type StepResult, type VerdictTable } from './types.js';
+import { refusalWithUsage, settingsOf, stepSeconds, type CheckContext, type CheckDefinition, type Finding, type Step, type StepResult, type VerdictTable } from './types.js';
 
 export interface HttpArgs {
   /** Normalized (WHATWG) http or https URL without credentials or fragment. */
@@ -94,9 +94,7 @@ export function parseHttpUrl(text: string): { ok: true; url: URL } | { ok: false
   return { ok: true, url };
 }
 
-function withUsage(message: string): { ok: false; message: string } {
-  return { ok: false, message: `${message}\nUsage: \`/kdebug ${USAGE}\`` };
-}
+const withUsage = refusalWithUsage(USAGE);
 
 // ---------------------------------------------------------------------------------------------
 // Steps

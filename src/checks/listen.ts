@@ -20,7 +20,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { parsePort } from '../core/host.js';
 import { firstLine } from '../core/text.js';
 import { interpretSafely } from './guard.js';
-import type { CheckDefinition, Finding, Step, StepResult, VerdictTable } from './types.js';
+import { refusalWithUsage, type CheckDefinition, type Finding, type Step, type StepResult, type VerdictTable } from './types.js';
 
 export type ListenProtocol = 'tcp' | 'udp';
 
@@ -348,9 +348,7 @@ function interpret(args: ListenArgs, results: StepResult[]): Finding {
 // ---------------------------------------------------------------------------------------------
 // Arguments
 
-function withUsage(message: string): { ok: false; message: string } {
-  return { ok: false, message: `${message}\nUsage: \`/kdebug ${USAGE}\`` };
-}
+const withUsage = refusalWithUsage(USAGE);
 
 export const listenCheck: CheckDefinition<ListenArgs> = {
   name: 'listen',

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { hostProblem, normalizeHost } from '../core/host.js';
 import { interpretSafely } from './guard.js';
 import { describeFailure, describeHost, findStep, formatMs, RESOLVER_FAILURE } from './output.js';
-import { settingsOf, type CheckDefinition, type Finding, type Step, type StepResult, type VerdictTable } from './types.js';
+import { refusalWithUsage, settingsOf, type CheckDefinition, type Finding, type Step, type StepResult, type VerdictTable } from './types.js';
 
 export interface PingArgs {
   host: string;
@@ -261,9 +261,7 @@ function unreachableHeadline(who: string, sent: number | undefined, out: PingOut
 
 // ---------------------------------------------------------------------------------------------
 
-function withUsage(message: string): { ok: false; message: string } {
-  return { ok: false, message: `${message}\nUsage: \`/kdebug ${USAGE}\`` };
-}
+const withUsage = refusalWithUsage(USAGE);
 
 export const pingCheck: CheckDefinition<PingArgs, z.infer<typeof settings>> = {
   name: 'ping',

@@ -7,10 +7,10 @@
 import { X509Certificate } from 'node:crypto';
 import { z } from 'zod';
 import { formatHostPort, isIpAddress, parseHostPort } from '../core/host.js';
-import { clip as clipTo, firstLine as firstLineOf } from '../core/text.js';
+import { clip as clipTo, firstLine as firstLineOf, plural } from '../core/text.js';
 import { cacertOption } from './http.js';
 import { interpretSafely } from './guard.js';
-import { settingsOf, stepSeconds, type CheckContext, type CheckDefinition, type Finding, type Step, type StepResult, type VerdictTable } from './types.js';
+import { refusalWithUsage, settingsOf, stepSeconds, type CheckContext, type CheckDefinition, type Finding, type Step, type StepResult, type VerdictTable } from './types.js';
 
 export interface TlsArgs {
   /** DNS name (lower case, no trailing dot) or IP address (IPv6 without brackets). */
@@ -107,9 +107,7 @@ export function parseTlsTarget(text: string): { ok: true; host: string; port: nu
   return { ok: true, host, port: parsed.port ?? DEFAULT_PORT };
 }
 
-function withUsage(message: string): { ok: false; message: string } {
-  return { ok: false, message: `${message}\nUsage: \`/kdebug ${USAGE}\`` };
-}
+const withUsage = refusalWithUsage(USAGE);
 
 // ---------------------------------------------------------------------------------------------
 // Steps
@@ -280,7 +278,6 @@ function isoDay(date: Date): string {
 
 /** "3 days", "1 day", "5 hours", "12 minutes". */
 function span(ms: number): string {
-  const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'}`;
   const abs = Math.abs(ms);
   if (abs >= DAY) return plural(Math.trunc(abs / DAY), 'day');
   if (abs >= HOUR) return plural(Math.trunc(abs / HOUR), 'hour');

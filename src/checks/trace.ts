@@ -16,7 +16,7 @@ import { hostProblem, normalizeHost } from '../core/host.js';
 import { plural } from '../core/text.js';
 import { interpretSafely } from './guard.js';
 import { describeFailure, describeHost, findStep, formatMs, RESOLVER_FAILURE } from './output.js';
-import { settingsOf, type CheckDefinition, type Finding, type Step, type StepResult, type VerdictTable } from './types.js';
+import { refusalWithUsage, settingsOf, type CheckDefinition, type Finding, type Step, type StepResult, type VerdictTable } from './types.js';
 
 export interface TraceArgs {
   host: string;
@@ -221,9 +221,7 @@ function interpret(args: TraceArgs, result: StepResult | undefined, maxHops: num
 
 // ---------------------------------------------------------------------------------------------
 
-function withUsage(message: string): { ok: false; message: string } {
-  return { ok: false, message: `${message}\nUsage: \`/kdebug ${USAGE}\`` };
-}
+const withUsage = refusalWithUsage(USAGE);
 
 export const traceCheck: CheckDefinition<TraceArgs, z.infer<typeof settings>> = {
   name: 'trace',

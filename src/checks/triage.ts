@@ -15,7 +15,7 @@ import { httpCheck, type HttpArgs } from './http.js';
 import { pingCheck, type PingArgs } from './ping.js';
 import { tlsCheck, type TlsArgs } from './tls.js';
 import { interpretSafely } from './guard.js';
-import type { ArgsResult, CheckContext, CheckDefinition, Finding, Step, StepResult, VerdictClass, VerdictTable } from './types.js';
+import { refusalWithUsage, type ArgsResult, type CheckContext, type CheckDefinition, type Finding, type Step, type StepResult, type VerdictClass, type VerdictTable } from './types.js';
 
 export type TriagePart =
   | { check: 'dns'; args: DnsArgs }
@@ -94,9 +94,7 @@ const KEY_FACTS: { readonly [K in TriagePartName]: readonly string[] } = {
 // ---------------------------------------------------------------------------------------------
 // Arguments
 
-function withUsage(message: string): { ok: false; message: string } {
-  return { ok: false, message: `${message}\nUsage: \`/kdebug ${USAGE}\`` };
-}
+const withUsage = refusalWithUsage(USAGE);
 
 /** A part's refusal, with its own usage line replaced by triage's. */
 function refusal(result: { ok: false; message: string }): { ok: false; message: string } {

@@ -107,6 +107,11 @@ export interface OutputDecoder {
 
 export type ArgsResult<A> = { ok: true; args: A } | { ok: false; message: string };
 
+/** parseArgs' refusal: the problem, then the check's usage line. `refusalWithUsage(USAGE)('Which host?')` */
+export function refusalWithUsage(usage: string): (message: string) => { ok: false; message: string } {
+  return (message) => ({ ok: false, message: `${message}\nUsage: \`/kdebug ${usage}\`` });
+}
+
 export interface CheckDefinition<A = unknown, S extends object = object> {
   name: string;
   /** One line for `/kdebug help`. */

@@ -1,22 +1,15 @@
 // Admission: the bot's checks, in order, for one slash command that parsed into a job.
 import { escapeMrkdwn } from '../core/text.js';
 import { auditEntryForCommand, type AuditCommand, type AuditLog } from './audit.js';
-import { dedupeSubjectForJob, type InFlightDedupe } from './dedupe.js';
+import { dedupeSubjectForJob, type DedupeJob, type InFlightDedupe } from './dedupe.js';
 import type { RateLimiter } from './rate-limit.js';
 import { refusalText, type Verdict } from './rules.js';
 import type { PolicyStore } from './store.js';
 import type { GroupMembership } from './user-groups.js';
 
 /** The job fields admission needs (structurally a DiagnosticJob). */
-export interface AdmissionJob {
+export interface AdmissionJob extends DedupeJob {
   id: string;
-  check: string;
-  target: { kind: string; name: string };
-  namespace: string;
-  container?: string;
-  positional: readonly string[];
-  options: Readonly<Record<string, string>>;
-  requestedBy: { teamId: string; userId: string };
 }
 
 export interface AdmissionDeps {

@@ -36,8 +36,8 @@ export function dedupeKey(subject: DedupeSubject): string {
   return createHash('sha256').update(canonical).digest('hex').slice(0, 32);
 }
 
-/** The dedupe subject of a job (structurally a DiagnosticJob): bot and worker use it alike. */
-export function dedupeSubjectForJob(job: {
+/** The job fields that make two requests the same (structurally a DiagnosticJob). */
+export interface DedupeJob {
   check: string;
   target: { kind: string; name: string };
   namespace: string;
@@ -45,7 +45,10 @@ export function dedupeSubjectForJob(job: {
   positional: readonly string[];
   options: Readonly<Record<string, string>>;
   requestedBy: { teamId: string; userId: string };
-}): DedupeSubject {
+}
+
+/** The dedupe subject of a job: bot and worker use it alike. */
+export function dedupeSubjectForJob(job: DedupeJob): DedupeSubject {
   return {
     teamId: job.requestedBy.teamId,
     userId: job.requestedBy.userId,

@@ -1,4 +1,6 @@
 // The capture summary as people read it: next to the .pcap file, and in the check's facts.
+import { formatElapsed } from '../../core/duration.js';
+import { plural } from '../../core/text.js';
 import { endpoint, type ConversationStat } from './conversations.js';
 import type { PcapSummary } from './log-scanner.js';
 
@@ -6,19 +8,6 @@ export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-}
-
-/** A capture's time span: 1234 → "1.2 s", 45000 → "45 s", 125000 → "2 min 5 s". */
-export function formatSpan(ms: number): string {
-  const seconds = ms / 1000;
-  if (seconds < 10) return `${seconds.toFixed(1)} s`;
-  if (seconds < 120) return `${Math.round(seconds)} s`;
-  const whole = Math.round(seconds);
-  return `${Math.floor(whole / 60)} min ${whole % 60} s`;
-}
-
-function plural(n: number, word: string): string {
-  return `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
 }
 
 export function formatConversation(c: ConversationStat): string {
@@ -30,7 +19,7 @@ export function renderCaptureSummary(summary: PcapSummary): string {
   const lines: string[] = [];
   if (!summary.found) return 'No pcap data in the output (tcpdump did not start writing).';
   const link = summary.linkTypeName ? ` · link type ${summary.linkTypeName}` : '';
-  lines.push(`${plural(summary.packets, 'packet')} (${formatBytes(summary.wireBytes)} on the wire) over ${formatSpan(summary.durationMs)}${link} · pcap file ${formatBytes(summary.fileBytes)}`);
+  lines.push(`${plural(summary.packets, 'packet')} (${formatBytes(summary.wireBytes)} on the wire) over ${formatElapsed(summary.durationMs)}${link} · pcap file ${formatBytes(summary.fileBytes)}`);
   const protocols = Object.entries(summary.protocols).sort((a, b) => b[1] - a[1]);
   if (protocols.length > 0) lines.push(`Protocols: ${protocols.map(([p, n]) => `${p} ${n.toLocaleString('en-US')}`).join(', ')}`);
   if (summary.conversations.length > 0) {
