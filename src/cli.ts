@@ -91,7 +91,7 @@ async function start(role: Role, config: Config, logger: Logger): Promise<Runnin
       metrics.kubernetesErrors.inc({ kind: 'retried' });
       logger.warn({ err: (err as Error).message, attempt }, 'Kubernetes API call failed; retrying');
     });
-    worker = startWorker({ config, checks, kube, redis, slack: createDeliveryClient(config), logger, metrics, limits, audit });
+    worker = startWorker({ config, checks, kube, redis, slack: createDeliveryClient(config), logger, metrics, limits, audit, queue });
     readiness.queue = () => worker!.problem();
     logger.info({ kubernetes: kube.server, concurrency: config.queue.concurrency }, 'worker started');
   }

@@ -47,6 +47,16 @@ export class DiagnosticQueue {
     return (await this.queue.getJob(jobId)) ?? undefined;
   }
 
+  /** Start a delayed job now (one that waited for a free slot). False when it is not delayed (any more). */
+  async startNow(jobId: string): Promise<boolean> {
+    const job = await this.queue.getJob(jobId);
+    if (!job || !(await job.isDelayed())) return false;
+    return job.promote().then(
+      () => true,
+      () => false, // promoted or taken by another worker meanwhile
+    );
+  }
+
   /** Jobs by state (waiting, active, delayed, …), for metrics. */
   async counts(): Promise<Record<string, number>> {
     return this.queue.getJobCounts();

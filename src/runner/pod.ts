@@ -70,6 +70,10 @@ async function runSteps(kube: KubeClients, run: PodRun): Promise<PodRunResult> {
   const pod = resolved.pod.metadata!.name!;
   if (resolved.pickedFrom) await run.onPodPicked?.(resolved.pickedFrom);
   const isNew = !resolved.pod.spec?.ephemeralContainers?.some((c) => c.name === run.containerName);
+  if (isNew && Date.now() >= run.deadline) {
+    // An ephemeral container can never be removed: never add one that has no time left to run.
+    throw new UserFacingError(`The ${run.timeoutSeconds} s deadline passed before the debug container could be added to pod ${pod}; nothing was added. Retry with a longer --timeout.`, 'deadline');
+  }
   const release = isNew && run.beforeAdd ? await run.beforeAdd(resolved.pod) : undefined;
   const marker = newMarker();
   // Decoded while the log streams, straight into a file: memory stays flat.

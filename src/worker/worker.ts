@@ -11,6 +11,7 @@ import type { KubeClients } from '../kube/client.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { diagnosticJobSchema, QUEUE_NAME, validateJob, type DiagnosticJob } from '../queue/job.js';
+import type { DiagnosticQueue } from '../queue/diagnostic-queue.js';
 import { createRedis } from '../queue/redis.js';
 import { auditEntryForJob, type AuditLog } from '../policy/audit.js';
 import { debugContainerName, debugContainerNames } from '../core/debug-container.js';
@@ -37,7 +38,15 @@ export interface WorkerDeps {
   metrics: Metrics;
   limits: { slots: RunningSlots; podBudget: PodBudget; dedupe: InFlightDedupe };
   audit: AuditLog;
+  /** To start a job that waited for a slot as soon as one frees. */
+  queue: DiagnosticQueue;
 }
+
+/**
+ * A job waiting for a slot is started as soon as a running job releases one (see RunningSlots.
+ * release); this re-check is only the safety net for slots a crashed worker left to expire.
+ */
+const SLOT_RECHECK_SECONDS = 15;
 
 export interface RunningWorker {
   worker: Worker;
@@ -47,7 +56,7 @@ export interface RunningWorker {
   stop(graceMs: number): Promise<void>;
 }
 
-export function startWorker({ config, checks, kube, redis, slack, logger, metrics, limits, audit }: WorkerDeps): RunningWorker {
+export function startWorker({ config, checks, kube, redis, slack, logger, metrics, limits, audit, queue }: WorkerDeps): RunningWorker {
   const prefix = config.redis.keyPrefix;
   const { sink: answers, outbox, close: closeAnswers } = createAnswers(redis, prefix, config.queue.keepCompletedSeconds);
   const deliveryWorker = startDeliveryWorker({ redisUrl: config.redis.url, prefix, outbox, slack, logger, metrics });
@@ -81,16 +90,22 @@ export function startWorker({ config, checks, kube, redis, slack, logger, metric
         if (cancelledBy) controller.abort(new JobCancelled(cancelledBy));
 
         // The global cap on running diagnostics: wait in the queue for a slot until the deadline.
+        const deadline = job.enqueuedAt + job.timeoutSeconds * 1000;
         const slot = cancelledBy ? undefined : await limits.slots.acquire(job.id, job.timeoutSeconds + 60);
         if (slot && !slot.ok) {
-          if (Date.now() < job.enqueuedAt + job.timeoutSeconds * 1000 && token) {
+          if (Date.now() < deadline && token) {
             keepClaims = true;
-            await bullJob.moveToDelayed(Date.now() + Math.min(slot.retryAfterSeconds, 5) * 1000, token);
+            await bullJob.moveToDelayed(Date.now() + Math.min(slot.retryAfterSeconds, SLOT_RECHECK_SECONDS) * 1000, token);
+            await limits.slots.wait(job.id, job.enqueuedAt);
+            // A slot freed between the refusal and the line above had nobody to hand it to.
+            if (await limits.slots.hasFree()) await queue.startNow(job.id);
             throw new DelayedError();
           }
-          await answerWithFailure(job, `kdebug is busy: ${slot.running} diagnostics are running, the most allowed at once (limits.concurrency.maxRunning), and this one waited past its deadline. Try again in a minute.`);
-          await audit.record(auditEntryForJob(job, { status: 'failed', failure: 'busy' }));
-          return { status: 'failed', failure: 'busy' };
+          return await busy(job, `kdebug is busy: ${slot.running} diagnostics are running, the most allowed at once (limits.concurrency.maxRunning), and this one waited past its deadline. Try again in a minute.`);
+        }
+        if (slot && Date.now() >= deadline) {
+          // Its turn came too late: adding a container (which can never be removed) would be for nothing.
+          return await busy(job, `Timed out waiting for a free slot: ${slot.running - 1} other diagnostics were running (limits.concurrency.maxRunning), and this one's ${job.timeoutSeconds} s deadline passed before its turn. Nothing was added to the pod. Try again, perhaps with a longer --timeout.`);
         }
 
         const outcome = await runJob(job, check, args, {
@@ -139,7 +154,8 @@ export function startWorker({ config, checks, kube, redis, slack, logger, metric
         running.delete(job.id);
         // A job handed back or waiting for a slot keeps its claims: the next attempt takes them over.
         if (!keepClaims) {
-          await limits.slots.release(job.id).catch(() => undefined);
+          const next = await limits.slots.release(job.id).catch(() => undefined);
+          if (next) await queue.startNow(next).catch(() => undefined);
           await limits.dedupe.release(dedupeSubjectForJob(job), job.id).catch(() => undefined);
         }
       }
@@ -160,6 +176,12 @@ export function startWorker({ config, checks, kube, redis, slack, logger, metric
     const job = diagnosticJobSchema.safeParse(bullJob?.data);
     if (job.success && !(err instanceof DelayedError)) void answerWithFailure(job.data, `The diagnostic could not finish: ${err.message}. Run the command again.`);
   });
+
+  async function busy(job: DiagnosticJob, message: string): Promise<JobOutcome> {
+    await answerWithFailure(job, message);
+    await audit.record(auditEntryForJob(job, { status: 'failed', failure: 'busy' }));
+    return { status: 'failed', failure: 'busy' };
+  }
 
   async function answerWithFailure(job: DiagnosticJob, message: string): Promise<void> {
     try {

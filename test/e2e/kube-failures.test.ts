@@ -172,6 +172,19 @@ describe('Kubernetes failures become clear messages', () => {
     }
   });
 
+  test('a job whose deadline passed before its container was added adds none (they can never be removed)', async () => {
+    const env = await emulator();
+    try {
+      const before = env.kube.getPod('prod', 'web-0')!.spec.ephemeralContainers?.length ?? 0;
+      const { outcome, thread } = await runDns(env, 'dns web-0 -n prod', { enqueuedAt: Date.now() - 31_000 });
+      expect(outcome).toMatchObject({ status: 'failed', failure: 'deadline' });
+      expect(thread.at(-1)).toMatch(/deadline passed before the debug container could be added to pod web-0; nothing was added/);
+      expect(env.kube.getPod('prod', 'web-0')!.spec.ephemeralContainers?.length ?? 0).toBe(before);
+    } finally {
+      await env.kube.stop();
+    }
+  });
+
   test('image pull failure ends at the deadline naming the image and the waiting reason', async () => {
     const env = await emulator();
     try {
@@ -223,7 +236,7 @@ describe('Kubernetes API faults are retried or resumed; final answers are not re
       expect(outcome.status).toBe('done');
       expect(count(env.kube, 'get', 'pods')).toBeGreaterThanOrEqual(3);
       expect(count(env.kube, 'patch', 'pods', 'ephemeralcontainers')).toBe(2);
-      expect(env.kube.getPod('prod', 'web-0')!.spec!.ephemeralContainers!.filter((c) => c.name === outcome.container)).toHaveLength(1);
+      expect(env.kube.getPod('prod', 'web-0')!.spec.ephemeralContainers!.filter((c) => c.name === outcome.container)).toHaveLength(1);
     } finally {
       await env.kube.stop();
     }

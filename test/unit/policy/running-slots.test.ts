@@ -49,3 +49,23 @@ describe('global concurrency cap', () => {
     expect(await suite.redis().zcard(key)).toBe(3);
   });
 });
+
+describe('handing a freed slot to the job that waited longest', () => {
+  test('release returns the longest-waiting job, once; a job that got a slot stops waiting', async () => {
+    const { slots: l } = slots({ maxRunning: 1, slotTtlSeconds: 600 });
+    expect((await l.acquire('running')).ok).toBe(true);
+    expect(await l.hasFree()).toBe(false);
+    await l.wait('late', 2000);
+    await l.wait('early', 1000);
+    await l.wait('early', 3000); // waiting again keeps its first place
+    expect(await l.release('running')).toBe('early');
+    expect(await l.hasFree()).toBe(true);
+    expect((await l.acquire('early')).ok).toBe(true);
+    // `late` is next; a job that acquires meanwhile leaves the waiting list.
+    await l.wait('other', 500);
+    expect((await l.acquire('other')).ok).toBe(false);
+    expect(await l.release('early')).toBe('other');
+    expect(await l.release('nobody-left')).toBe('late');
+    expect(await l.release('empty')).toBeUndefined();
+  });
+});
