@@ -83,7 +83,7 @@ test('capture: the .pcap arrives in the thread and the real tcpdump reads it', a
     expect(withFile).toBeDefined();
     const file = slack.files().find((f) => f.name?.endsWith('.pcap'))!;
     expect(file.bytes?.length).toBeGreaterThan(24);
-    const path = join(mkdtempSync(join(tmpdir(), 'kdebug-pcap-')), file.name!);
+    const path = join(mkdtempSync(join(tmpdir(), 'kdebug-pcap-')), file.name);
     writeFileSync(path, file.bytes!);
     const { stdout } = await run('tcpdump', ['-r', path, '-nn'], { encoding: 'utf8' });
     const packets = stdout.trim().split('\n').filter(Boolean);
@@ -93,7 +93,7 @@ test('capture: the .pcap arrives in the thread and the real tcpdump reads it', a
     const summary = thread.map((m) => JSON.stringify(m.blocks)).join('\n');
     expect(summary).toContain(`${packets.length} packets`);
     // NET_RAW and nothing more, in the container kdebug added.
-    const container = kube.getPod('prod', 'web-0')!.spec!.ephemeralContainers!.find((c) => c.command?.join(' ').includes('tcpdump'));
+    const container = kube.getPod('prod', 'web-0')!.spec.ephemeralContainers!.find((c) => c.command?.join(' ').includes('tcpdump'));
     expect(container?.securityContext).toMatchObject({ capabilities: { drop: ['ALL'], add: ['NET_RAW'] }, privileged: false, allowPrivilegeEscalation: false });
   } finally {
     clearInterval(timer);
@@ -134,7 +134,7 @@ test('triage: dns, ping, conn and http in one container, one verdict table', asy
   const shown = thread.map((m) => JSON.stringify(m.blocks)).join('\n');
   for (const part of ['ping', 'conn', 'http']) expect(shown).toMatch(new RegExp(`\\*${part}:\\* (ok|open) — `));
   expect(shown).toContain('*dns:* skipped');
-  expect(kube.getPod('prod', 'web-0')!.spec!.ephemeralContainers!.filter((c) => c.command?.join(' ').includes('curl') && c.command.join(' ').includes('nc'))).toHaveLength(1);
+  expect(kube.getPod('prod', 'web-0')!.spec.ephemeralContainers!.filter((c) => c.command?.join(' ').includes('curl') && c.command.join(' ').includes('nc'))).toHaveLength(1);
 });
 
 test('ping and trace reach the host side of the pod link', async () => {

@@ -5,7 +5,7 @@
 // and the verdict and output come back as a threaded reply.
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { QUEUE_NAME } from '../../src/queue/job.js';
+import { QUEUE_NAME, type DiagnosticJob } from '../../src/queue/job.js';
 import type { DnsServer } from '../support/dns-server.js';
 import type { RoleProcess } from '../support/processes.js';
 import type { StoredMessage } from '../support/slack-emulator.js';
@@ -23,7 +23,7 @@ let dns: DnsServer;
 let bot: RoleProcess;
 let worker: RoleProcess;
 let botUrl: string;
-let queue: Queue;
+let queue: Queue<DiagnosticJob>;
 let queueRedis: Redis;
 
 beforeAll(async () => {
@@ -47,7 +47,7 @@ beforeAll(async () => {
   await Promise.all([bot.waitForOutput(/"msg":"bot started"/), worker.waitForOutput(/"msg":"worker started"/)]);
 
   queueRedis = new Redis(stack.redis!.url, { maxRetriesPerRequest: null });
-  queue = new Queue(QUEUE_NAME, { connection: queueRedis, prefix: stack.redis!.prefix });
+  queue = new Queue<DiagnosticJob>(QUEUE_NAME, { connection: queueRedis, prefix: stack.redis!.prefix });
 }, 60_000);
 
 afterAll(async () => {

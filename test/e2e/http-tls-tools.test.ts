@@ -52,7 +52,7 @@ describe('http: real curl', () => {
     ['a server that never answers', () => urlOf(site.endpoints['stuck-http'], 'http', '/'), false, 'timeout', /^no answer from stuck\.http\.test:\d+ within 2 s \(connected and sent the request; no response\)$/],
   ])('%s', async (_label, url, cacert, verdict, headline) => {
     const finding = await check(httpCheck, url(), cacert ? trustTestCa() : {});
-    expect({ verdict: finding.verdict, headline: finding.headline }).toEqual({ verdict, headline: expect.stringMatching(headline) });
+    expect({ verdict: finding.verdict, headline: finding.headline }).toEqual({ verdict, headline: expect.stringMatching(headline) as string });
   });
 
   test('the facts carry the status, headers and timing', async () => {
@@ -61,8 +61,8 @@ describe('http: real curl', () => {
       status: '204 No Content',
       server: 'kdebug-test',
       remote: `127.0.0.1:${site.endpoints.valid.port}`,
-      tls: expect.stringMatching(/^TLSv1\.[23] \/ /),
-      timing: expect.stringMatching(/^DNS .*, connect .*, TLS .*, first byte .*, total .*$/),
+      tls: expect.stringMatching(/^TLSv1\.[23] \/ /) as string,
+      timing: expect.stringMatching(/^DNS .*, connect .*, TLS .*, first byte .*, total .*$/) as string,
     });
   });
 });
@@ -85,7 +85,7 @@ describe('tls: real openssl s_client', () => {
     ['a server that never answers', 'stuck-tls', false, 'timeout', /^no answer from stuck\.tls\.test:\d+ within 2 s \(connected, but no reply to the TLS ClientHello\)$/],
   ])('%s', async (_label, name, cacert, verdict, headline) => {
     const finding = await check(tlsCheck, at(name), cacert ? trustTestCa() : {});
-    expect({ verdict: finding.verdict, headline: finding.headline }).toEqual({ verdict, headline: expect.stringMatching(headline) });
+    expect({ verdict: finding.verdict, headline: finding.headline }).toEqual({ verdict, headline: expect.stringMatching(headline) as string });
   });
 
   test('by IP address: no SNI, and the IP is checked against the certificate (valid for 127.0.0.1)', async () => {
@@ -96,7 +96,7 @@ describe('tls: real openssl s_client', () => {
 
   test('a name that does not exist', async () => {
     const finding = await check(tlsCheck, 'api.invalid');
-    expect(finding).toMatchObject({ verdict: 'dns-failure', headline: expect.stringMatching(/^could not resolve api\.invalid \(/) });
+    expect(finding).toMatchObject({ verdict: 'dns-failure', headline: expect.stringMatching(/^could not resolve api\.invalid \(/) as string });
   });
 
   test('the certificate facts match the certificate served', async () => {
@@ -108,7 +108,7 @@ describe('tls: real openssl s_client', () => {
       issuer: 'CN=kdebug test CA',
       notAfter: served.validToDate.toISOString().replace('.000Z', 'Z'),
       fingerprintSha256: served.fingerprint256,
-      protocol: expect.stringMatching(/^TLSv1\.[23]$/),
+      protocol: expect.stringMatching(/^TLSv1\.[23]$/) as string,
     });
   });
 });

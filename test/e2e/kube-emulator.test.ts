@@ -85,7 +85,7 @@ async function watchUntil(kc: KubeConfig, pod: Pod, container: string, done: (p:
         (err: unknown) => {
           if (err) {
             clearTimeout(timer);
-            reject(err as Error);
+            reject(err instanceof Error ? err : new Error('the watch failed', { cause: err }));
           }
         })
       .then((c) => { controller = c; }, reject);
@@ -470,7 +470,7 @@ describe('KubeEmulator with @kubernetes/client-node', () => {
       small.writeKubeconfig(join(dir, 'small'));
       smallKc.loadFromFile(join(dir, 'small'));
       const seen = await new Promise<{ type: string; obj: { code?: number } }>((resolve, reject) => {
-        void new Watch(smallKc).watch('/api/v1/namespaces/prod/pods', { resourceVersion: rvAfterA }, (type: string, obj: { code?: number }) => resolve({ type, obj }), (err: unknown) => err && reject(err as Error));
+        void new Watch(smallKc).watch('/api/v1/namespaces/prod/pods', { resourceVersion: rvAfterA }, (type: string, obj: { code?: number }) => resolve({ type, obj }), (err: unknown) => err && reject(err instanceof Error ? err : new Error('the watch failed', { cause: err })));
       });
       expect(seen).toMatchObject({ type: 'ERROR', obj: { code: 410 } });
     } finally {

@@ -35,7 +35,7 @@ interface Run {
 }
 
 /** The whole check as the bot runs it, inside the lab's pod. */
-async function check(def: CheckDefinition<any>, positional: string[], run: Run = {}): Promise<Finding> {
+async function check<A, S extends object>(def: CheckDefinition<A, S>, positional: string[], run: Run = {}): Promise<Finding> {
   const parsed = def.parseArgs(positional, {});
   if (!parsed.ok) throw new Error(parsed.message);
   const context: CheckContext = { settings: run.settings ?? {}, now: new Date() };

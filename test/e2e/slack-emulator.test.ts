@@ -228,7 +228,7 @@ describe('Bolt App', () => {
       expect(emu.socketConnections).toBe(1);
       const fields = emu.slashCommand({ channel_id: CHANNEL, user_id: ALICE, command: '/kdebug', text: 'ping 10.0.0.1' });
       const ack = await emu.sendSocketSlashCommand(fields);
-      expect(ack).toEqual({ envelope_id: expect.any(String), payload: { text: 'on it' } });
+      expect(ack).toEqual({ envelope_id: expect.any(String) as string, payload: { text: 'on it' } });
       await emu.waitFor(() => emu.responses(fields.response_url).find((r) => r.body.text === 'socket ping 10.0.0.1'));
     } finally {
       await app.stop();

@@ -51,7 +51,8 @@ const jsonForm = (i: Instruction) => (i as unknown as { getJSONStrings(): Array<
 
 describe('Dockerfile', () => {
   test('lints clean (dockerfile-utils: no errors, no warnings)', () => {
-    const problems = validate(dockerfileText).map((d) => `line ${d.range.start.line + 1}: ${d.message}`);
+    // (LSP lets a diagnostic's message be plain text or MarkupContent.)
+    const problems = validate(dockerfileText).map((d) => `line ${d.range.start.line + 1}: ${typeof d.message === 'string' ? d.message : d.message.value}`);
     expect(problems).toEqual([]);
   });
 

@@ -37,7 +37,6 @@ import {
   repoRoot,
   serviceAccountOf,
   valueArgs,
-  type RoleObject,
 } from './helm-support.js';
 import { validateObject, type KubeObject } from './k8s-schema.js';
 
@@ -46,9 +45,24 @@ type StatefulSet = V1StatefulSet & KubeObject;
 
 const VARIANTS = ['(default values)', ...ciValuesFiles()];
 const filesOf = (variant: string) => (variant.startsWith('ci/') ? [variant] : []);
+/** The part of the chart's values (values.yaml) these tests read; a ci/*-values.yaml file sets some of it. */
+interface ChartValues {
+  slack?: { mode?: 'socket' | 'http'; botToken?: string; appToken?: string; signingSecret?: string; http?: { ingress?: { enabled?: boolean } } };
+  redis?: {
+    bundled?: { enabled?: boolean; auth?: { existingSecret?: string }; persistence?: { size?: string } };
+    external?: { existingSecret?: string; urlFromSecret?: { name?: string } };
+  };
+  policy?: { enabled?: boolean };
+  rbac?: { targetNamespaces?: string[] };
+  metrics?: { serviceMonitor?: { enabled?: boolean } };
+  networkPolicy?: { enabled?: boolean };
+  terminationGracePeriodSeconds?: number;
+  /** kdebug's own settings, by section (config.yaml's layout). */
+  config?: Record<string, Record<string, unknown>>;
+}
 /** The values a variant sets on top of values.yaml. */
-const valuesOf = (variant: string): Record<string, any> =>
-  variant.startsWith('ci/') ? ((parseYaml(readFileSync(join(chartDir, variant), 'utf8')) as Record<string, any>) ?? {}) : {};
+const valuesOf = (variant: string): ChartValues =>
+  variant.startsWith('ci/') ? ((parseYaml(readFileSync(join(chartDir, variant), 'utf8')) as ChartValues | null) ?? {}) : {};
 
 const rendered = new Map<string, KubeObject[]>();
 beforeAll(async () => {
@@ -158,8 +172,8 @@ describe('the chart itself', () => {
 
 describe.each(VARIANTS)('rendered with %s', (variant) => {
   const values = valuesOf(variant);
-  const mode: 'socket' | 'http' = values.slack?.mode ?? 'socket';
-  const bundledRedis: boolean = values.redis?.bundled?.enabled ?? true;
+  const mode = values.slack?.mode ?? 'socket';
+  const bundledRedis = values.redis?.bundled?.enabled ?? true;
 
   test('every object is valid against the Kubernetes API schemas (types, enums, formats, required and unknown fields)', async () => {
     const errors = (await Promise.all(objectsOf(variant).map(validateObject))).flat();
@@ -168,7 +182,7 @@ describe.each(VARIANTS)('rendered with %s', (variant) => {
 
   test('namespaced objects go to the release namespace (Roles to their target namespaces)', () => {
     const clusterScoped = new Set(['ClusterRole', 'ClusterRoleBinding']);
-    const targets: string[] = values.rbac?.targetNamespaces ?? [];
+    const targets = values.rbac?.targetNamespaces ?? [];
     for (const o of objectsOf(variant)) {
       if (clusterScoped.has(o.kind)) expect(o.metadata.namespace).toBeUndefined();
       else if (o.kind === 'Role' || o.kind === 'RoleBinding') expect(targets).toContain(o.metadata.namespace);
@@ -231,7 +245,7 @@ describe.each(VARIANTS)('rendered with %s', (variant) => {
   test('the worker is bound to a ClusterRole, or to a Role in each target namespace', () => {
     const objects = objectsOf(variant);
     const grants = grantsFor(objects, serviceAccountOf(objects, 'worker'), NAMESPACE);
-    const targets: string[] = values.rbac?.targetNamespaces ?? [];
+    const targets = values.rbac?.targetNamespaces ?? [];
     if (targets.length === 0) {
       expect(grants.map((g) => g.role.kind)).toEqual(['ClusterRole']);
       expect(byKind(objects, 'Role')).toEqual([]);
@@ -242,7 +256,7 @@ describe.each(VARIANTS)('rendered with %s', (variant) => {
       expect(byKind(objects, 'ClusterRoleBinding')).toEqual([]);
     }
     // Every grant has the same rules (their exact content is proven in rbac.test.ts).
-    const rules = grants.map((g) => JSON.stringify((g.role as RoleObject).rules));
+    const rules = grants.map((g) => JSON.stringify(g.role.rules));
     expect(new Set(rules).size).toBe(1);
   });
 
@@ -307,7 +321,7 @@ describe.each(VARIANTS)('rendered with %s', (variant) => {
         expect(config.slack.mode).toBe(mode);
         if (mode === 'http') expect(config.slack.port).toBe(c.ports!.find((p) => p.name === 'http')!.containerPort);
       }
-      for (const [section, settings] of Object.entries((values.config ?? {}) as Record<string, Record<string, unknown>>)) {
+      for (const [section, settings] of Object.entries(values.config ?? {})) {
         expect((config as unknown as Record<string, Record<string, unknown>>)[section]).toMatchObject(settings);
       }
     }
@@ -428,7 +442,7 @@ describe.each(VARIANTS)('rendered with %s', (variant) => {
 
   test('ServiceMonitor (when enabled) scrapes /metrics on the health port of both roles', () => {
     const objects = objectsOf(variant);
-    const monitors = byKind(objects, 'ServiceMonitor') as Array<KubeObject & { spec: { endpoints: Array<{ port: string; path: string }>; selector: { matchLabels: Record<string, string> } } }>;
+    const monitors = byKind<KubeObject & { spec: { endpoints: Array<{ port: string; path: string }>; selector: { matchLabels: Record<string, string> } } }>(objects, 'ServiceMonitor');
     if (!values.metrics?.serviceMonitor?.enabled) {
       expect(monitors).toEqual([]);
       return;
@@ -478,14 +492,16 @@ describe('the offline schema validation itself', () => {
   test('catches wrong types, bad quantities, missing required fields and unknown fields, at any depth', async () => {
     const good = deployment(objectsOf('(default values)'), 'worker');
     expect(await validateObject(good)).toEqual([]);
-    const bad = JSON.parse(JSON.stringify(good)) as Record<string, any>;
-    const pod = bad.spec.template.spec as Record<string, any>;
-    pod.containers[0].securityContex = { runAsUser: 0 };
-    pod.containers[0].resources.limits.memory = 'lots';
-    pod.containers[0].ports[0].containerPort = '8080';
-    delete pod.containers[0].name;
-    pod.terminationGracePeriod = 60;
-    const errors = await validateObject(bad as KubeObject);
+    const bad = structuredClone(good);
+    const pod = bad.spec!.template.spec!;
+    const container = pod.containers[0]!;
+    // What the types would refuse, on purpose: a misspelt field, a string for an integer, no name.
+    Object.assign(container, { securityContex: { runAsUser: 0 } });
+    container.resources!.limits!.memory = 'lots';
+    Object.assign(container.ports![0]!, { containerPort: '8080' });
+    Reflect.deleteProperty(container, 'name');
+    Object.assign(pod, { terminationGracePeriod: 60 });
+    const errors = await validateObject(bad);
     expect(errors).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/containers\[0\]\.securityContex: unknown field/),

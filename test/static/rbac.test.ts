@@ -27,7 +27,7 @@ import { runJob, type JobOutcome } from '../../src/worker/run-job.js';
 import { DnsServer } from '../support/dns-server.js';
 import { KubeEmulator } from '../support/kube-emulator.js';
 import { SlackEmulator } from '../support/slack-emulator.js';
-import { expandRules, grantsFor, NAMESPACE, permission, renderChart, repoRoot, serviceAccountOf, type RoleObject } from './helm-support.js';
+import { expandRules, grantsFor, NAMESPACE, permission, renderChart, repoRoot, serviceAccountOf } from './helm-support.js';
 
 const CHANNEL = 'C0RBACTEST';
 const TARGET_NS = 'prod';
@@ -258,7 +258,7 @@ describe.each([
     const grants = grantsFor(objects, serviceAccountOf(objects, 'worker'), NAMESPACE);
     expect(grants.length).toBeGreaterThan(0);
     for (const grant of grants) {
-      const rules = (grant.role as RoleObject).rules;
+      const rules = grant.role.rules;
       // No wildcards, no per-name or non-resource rules: the expansion below is then the whole grant.
       for (const rule of rules) {
         expect(rule.resourceNames).toBeUndefined();

@@ -119,7 +119,7 @@ async function openssl(config: string, args: string[], caDir = ''): Promise<void
     await execFileAsync('openssl', args, { timeout: 30_000, env: { ...process.env, OPENSSL_CONF: config, CA_DIR: caDir } });
   } catch (err) {
     const e = err as { stderr?: string; message: string };
-    throw new Error(`openssl ${args.join(' ')}: ${(e.stderr ?? '').trim() || e.message}`);
+    throw new Error(`openssl ${args.join(' ')}: ${(e.stderr ?? '').trim() || e.message}`, { cause: err });
   }
 }
 

@@ -88,8 +88,8 @@ export class DnsServer {
     const key = canonical(name);
     if (!this.zoneOf(key)) throw new Error(`${name} is outside this server's zones (${this.zones.join(', ')})`);
     // Catch bad test data here rather than as an encoding error in the middle of a query.
-    if ((type === 'A' && !net.isIPv4(String(value))) || (type === 'AAAA' && !net.isIPv6(String(value)))) {
-      throw new Error(`${String(value)} is not a valid ${type} value`);
+    if ((type === 'A' || type === 'AAAA') && !(typeof value === 'string' && (type === 'A' ? net.isIPv4(value) : net.isIPv6(value)))) {
+      throw new Error(`${typeof value === 'string' ? value : JSON.stringify(value)} is not a valid ${type} value`);
     }
     const list = this.records.get(key) ?? [];
     list.push({ name: key, type, value, ttl });

@@ -11,7 +11,7 @@ export interface RecordedStep {
 }
 
 /** The recorded fixtures of one check: file names, and a reader for each. */
-export function recordedFixtures<T extends RecordedStep = RecordedStep>(check: string): { files: string[]; read(file: string): T } {
+export function recordedFixtures<T extends RecordedStep = RecordedStep>(check: string): { files: string[]; read: (file: string) => T } {
   const dir = fileURLToPath(new URL(`../fixtures/${check}/`, import.meta.url));
   return {
     files: readdirSync(dir).filter((f) => f.endsWith('.json')),

@@ -19,12 +19,12 @@ import { createHandler, type ApiFault, type DenyRule, type RecordedRequest } fro
 import { Kubelet } from './kube/kubelet.js';
 import { ObjectStore } from './kube/store.js';
 import { servingCert } from './kube/tls.js';
-import { clone, k8sTime, type ContainerSpec, type ContainerStatus, type KubeObject, type OwnerReference, type Pod, type PodPhase, type SecurityContext } from './kube/types.js';
+import { clone, k8sTime, type ContainerStatus, type KubeObject, type OwnerReference, type Pod, type PodPhase, type SecurityContext } from './kube/types.js';
 import { defaultContainer } from './kube/validation.js';
 import { createPodNetwork, netnsAvailable, type PodNetwork, type PodNetworkOptions } from './netns.js';
 
 export type { ApiFault, RecordedRequest } from './kube/apiserver.js';
-export type { Pod, KubeObject, ContainerStatus } from './kube/types.js';
+export type { Pod, KubeObject } from './kube/types.js';
 
 export interface KubeEmulatorOptions {
   /** Give every pod its own network namespace (needs root and iproute2). Default false. */
@@ -236,7 +236,7 @@ export class KubeEmulator {
         ...(opts.ownerReferences ? { ownerReferences: clone(opts.ownerReferences) } : {}),
       },
       spec: {
-        containers: opts.containers.map((c) => defaultContainer({ ...clone(c) } as ContainerSpec)),
+        containers: opts.containers.map((c) => defaultContainer({ ...clone(c) })),
         restartPolicy: 'Always',
         terminationGracePeriodSeconds: 30,
         dnsPolicy: 'ClusterFirst',

@@ -91,7 +91,7 @@ async function run(argv: string[], timeoutMs = 15_000): Promise<string> {
     return stdout;
   } catch (err) {
     const e = err as { stderr?: string; message: string };
-    throw new Error(`${argv.join(' ')}: ${(e.stderr ?? '').trim() || e.message}`);
+    throw new Error(`${argv.join(' ')}: ${(e.stderr ?? '').trim() || e.message}`, { cause: err });
   }
 }
 

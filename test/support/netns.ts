@@ -25,7 +25,7 @@ export interface PodNetwork {
 
 export interface PodNetworkOptions {
   /** 'host' (the default) points the pod's resolver at hostIp; any other value is used as the address. */
-  nameserver?: 'host' | string;
+  nameserver?: string;
   search?: string[];
   ndots?: number;
 }
@@ -45,7 +45,7 @@ async function ip(args: string[]): Promise<string> {
     return stdout;
   } catch (err) {
     const e = err as { stderr?: string; message: string };
-    throw new Error(`ip ${args.join(' ')}: ${(e.stderr ?? '').trim() || e.message}`);
+    throw new Error(`ip ${args.join(' ')}: ${(e.stderr ?? '').trim() || e.message}`, { cause: err });
   }
 }
 

@@ -44,7 +44,7 @@ async function startServer(): Promise<{ url: string; child: ChildProcess }> {
   try {
     child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   } catch (err) {
-    throw new Error(`no Redis answers and redis-server cannot be started (${(err as Error).message}); run scripts/setup.sh or apt-get install redis-server`);
+    throw new Error(`no Redis answers and redis-server cannot be started (${(err as Error).message}); run scripts/setup.sh or apt-get install redis-server`, { cause: err });
   }
   const spawnError = new Promise<never>((_, reject) =>
     child.once('error', (err) => reject(new Error(`no Redis answers and redis-server cannot be started (${err.message}); run scripts/setup.sh or apt-get install redis-server`))),

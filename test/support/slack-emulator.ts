@@ -487,13 +487,14 @@ export class SlackEmulator {
   /** Parses and validates `blocks`; undefined when absent. */
   private parseBlocks(args: ApiArgs): unknown[] | undefined {
     if (args.blocks === undefined || args.blocks === '') return undefined;
-    let blocks: unknown;
+    let parsed: unknown;
     try {
-      blocks = jsonArg(args, 'blocks');
+      parsed = jsonArg(args, 'blocks');
     } catch {
       throw new SlackApiError('invalid_blocks_format');
     }
-    if (!Array.isArray(blocks)) throw new SlackApiError('invalid_blocks_format');
+    if (!Array.isArray(parsed)) throw new SlackApiError('invalid_blocks_format');
+    const blocks: unknown[] = parsed;
     const errors = validateBlocks(blocks);
     if (errors.length > 0) {
       throw new SlackApiError('invalid_blocks', {

@@ -107,7 +107,7 @@ export function strategicMerge(original: unknown, patch: unknown): unknown {
       const i = wanted.indexOf(isPlainObject(item) ? item[mergeKey] : item);
       return i < 0 ? wanted.length : i;
     };
-    base[field] = list.map((item, i) => ({ item, i })).sort((a, b) => rank(a.item) - rank(b.item) || a.i - b.i).map((x) => x.item);
+    base[field] = list.map((item: unknown, i) => ({ item, i })).sort((a, b) => rank(a.item) - rank(b.item) || a.i - b.i).map((x) => x.item);
   }
   return base;
 }

@@ -77,11 +77,6 @@ export function parseLabelSelector(selector: string | null | undefined): Selecto
   return (obj) => reqs.every((r) => matchesRequirement(obj.metadata.labels ?? {}, r));
 }
 
-/** Matches a set of labels (e.g. a workload's spec.selector.matchLabels) against an object. */
-export function matchLabels(want: Record<string, string>): Selector {
-  return (obj) => Object.entries(want).every(([k, v]) => obj.metadata.labels?.[k] === v);
-}
-
 // Fields each resource can be selected by (the API server's *ToSelectableFields functions).
 const SELECTABLE_FIELDS: Record<string, string[]> = {
   pods: [
@@ -95,8 +90,8 @@ const DEFAULT_FIELDS = ['metadata.name', 'metadata.namespace'];
 function fieldValue(obj: KubeObject, path: string): string {
   let cur: unknown = obj;
   for (const part of path.split('.')) cur = isPlainObject(cur) ? cur[part] : undefined;
-  if (cur === undefined || cur === null) return '';
-  return String(cur);
+  // Selectable fields are strings and booleans (spec.hostNetwork); anything else selects as empty.
+  return typeof cur === 'string' || typeof cur === 'boolean' || typeof cur === 'number' ? String(cur) : '';
 }
 
 /** Parses a fieldSelector (`=`, `==`, `!=`) for `resource`. Unknown fields get the API server's 400. */

@@ -78,7 +78,7 @@ export class ObjectStore {
 
   private bucket(resource: ResourceName): Map<string, KubeObject> {
     let b = this.objects.get(resource);
-    if (!b) this.objects.set(resource, (b = new Map()));
+    if (!b) this.objects.set(resource, (b = new Map<string, KubeObject>()));
     return b;
   }
 

@@ -27,7 +27,7 @@ export function servingCert(): Promise<ServingCert> {
       ], { timeout: 30_000 });
       return { cert: await readFile(join(dir, 'cert.pem'), 'utf8'), key: await readFile(join(dir, 'key.pem'), 'utf8') };
     } catch (err) {
-      throw new Error(`KubeEmulator needs openssl to make its TLS certificate: ${(err as Error).message}`);
+      throw new Error(`KubeEmulator needs openssl to make its TLS certificate: ${(err as Error).message}`, { cause: err });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -3,7 +3,6 @@
 // everything else passes through untouched.
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-export type JsonObject = { [key: string]: Json };
 
 export interface OwnerReference {
   apiVersion: string;

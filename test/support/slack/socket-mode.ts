@@ -3,7 +3,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { SocketAck } from './types.js';
 
 export const SOCKET_MODE_PATH = '/socket-mode';
@@ -12,6 +12,16 @@ interface PendingAck {
   resolve: (ack: SocketAck) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
+}
+
+/**
+ * A text frame's UTF-8. ws hands over a Buffer, an ArrayBuffer or, for a message that came in
+ * fragments, an array of Buffers: String() on that array would join the pieces with commas.
+ */
+function textOf(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
 }
 
 export class SocketModeServer {
@@ -52,7 +62,7 @@ export class SocketModeServer {
   private accept(ws: WebSocket): void {
     this.sockets.add(ws);
     ws.on('message', (data, isBinary) => {
-      if (!isBinary) this.onMessage(data.toString());
+      if (!isBinary) this.onMessage(textOf(data));
     });
     ws.on('close', () => {
       this.sockets.delete(ws);

@@ -135,7 +135,7 @@ describe('parsePingOutput', () => {
       replies: 3,
       replySeqs: [1, 3, 5],
       stats: { transmitted: 5, received: 3, errors: 0, duplicates: 0, lossPercent: 40 },
-      rtt: { min: expect.any(Number), avg: expect.any(Number), max: expect.any(Number) },
+      rtt: { min: expect.any(Number) as number, avg: expect.any(Number) as number, max: expect.any(Number) as number },
     });
   });
 

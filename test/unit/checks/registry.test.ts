@@ -37,7 +37,9 @@ describe('the check registry', () => {
 
   test('settings: every field has a default, and unknown fields are refused', () => {
     for (const check of all.filter((c) => c.settings)) {
-      expect(() => check.settings!.parse({})).not.toThrow();
+      expect(() => {
+        check.settings!.parse({});
+      }).not.toThrow();
       expect(check.settings!.safeParse({ noSuchSetting: 1 }).success).toBe(false);
     }
   });

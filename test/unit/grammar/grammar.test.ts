@@ -379,7 +379,7 @@ describe('parseTokens (CLI argv)', () => {
   });
 
   test('words with spaces reach the check as one argument', () => {
-    expect(parseTokens(['dns', 'web', 'a b'], checks)).toMatchObject({ kind: 'usage', message: expect.stringContaining('one DNS name') });
+    expect(parseTokens(['dns', 'web', 'a b'], checks)).toMatchObject({ kind: 'usage', message: expect.stringContaining('one DNS name') as string });
   });
 
   test.each<[string[], ParseResult['kind']]>([
@@ -515,7 +515,7 @@ describe('never throws', () => {
       try {
         result = parseCommandText(text, registry);
       } catch (err) {
-        throw new Error(`parseCommandText threw on ${JSON.stringify(text)}: ${String(err)}`);
+        throw new Error(`parseCommandText threw on ${JSON.stringify(text)}: ${String(err)}`, { cause: err });
       }
       assertValid(result, text);
       kinds.add(result.kind);
@@ -532,7 +532,7 @@ describe('never throws', () => {
       try {
         result = parseTokens(tokens, registry);
       } catch (err) {
-        throw new Error(`parseTokens threw on ${JSON.stringify(tokens)}: ${String(err)}`);
+        throw new Error(`parseTokens threw on ${JSON.stringify(tokens)}: ${String(err)}`, { cause: err });
       }
       assertValid(result, tokens);
     }
