@@ -99,5 +99,8 @@ async function run(megabytes) {
   );
 }
 
-const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const sizes = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((n) => n > 0);
 for (const megabytes of sizes.length ? sizes : [5, 20, 80]) await run(megabytes);

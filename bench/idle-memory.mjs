@@ -15,12 +15,18 @@ const settleSeconds = Number(process.argv[2] ?? 5);
 const dir = mkdtempSync(join(tmpdir(), 'kdebug-bench-'));
 // A kubeconfig the worker can load; idle, it never calls the API server.
 const kubeconfig = join(dir, 'kubeconfig');
-writeFileSync(kubeconfig, [
-  'apiVersion: v1', 'kind: Config', 'current-context: bench',
-  'clusters: [{name: bench, cluster: {server: "https://127.0.0.1:1"}}]',
-  'contexts: [{name: bench, context: {cluster: bench, user: bench}}]',
-  'users: [{name: bench, user: {token: bench}}]', '',
-].join('\n'));
+writeFileSync(
+  kubeconfig,
+  [
+    'apiVersion: v1',
+    'kind: Config',
+    'current-context: bench',
+    'clusters: [{name: bench, cluster: {server: "https://127.0.0.1:1"}}]',
+    'contexts: [{name: bench, context: {cluster: bench, user: bench}}]',
+    'users: [{name: bench, user: {token: bench}}]',
+    '',
+  ].join('\n'),
+);
 
 const LIBRARIES = ['@kubernetes/client-node', '@slack/bolt', '@slack/web-api', 'bullmq', 'ioredis'];
 

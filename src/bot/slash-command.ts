@@ -150,9 +150,10 @@ export async function handleSlashCommand(command: SlashCommand, io: CommandIo, d
     count(code && NOT_IN_CHANNEL.has(code) ? 'not-in-channel' : 'slack-error');
     log.warn({ slackError: code ?? (err as Error).message }, 'could not post the root message');
     const bot = io.botUserId ? `<@${io.botUserId}>` : 'the kdebug app';
-    const text = code && NOT_IN_CHANNEL.has(code)
-      ? `I'm not a member of this channel, so I can't post results here. Invite me with \`/invite ${bot}\` (or channel settings → Integrations → Add apps), then run your command again:\n\`${escapeMrkdwn(job.commandText)}\``
-      : `Sorry, I couldn't post in this channel (${code ?? 'Slack API error'}), so nothing was started. Run \`${escapeMrkdwn(job.commandText)}\` again in a moment.`;
+    const text =
+      code && NOT_IN_CHANNEL.has(code)
+        ? `I'm not a member of this channel, so I can't post results here. Invite me with \`/invite ${bot}\` (or channel settings → Integrations → Add apps), then run your command again:\n\`${escapeMrkdwn(job.commandText)}\``
+        : `Sorry, I couldn't post in this channel (${code ?? 'Slack API error'}), so nothing was started. Run \`${escapeMrkdwn(job.commandText)}\` again in a moment.`;
     await io.respond({ response_type: 'ephemeral', text }).catch((e: Error) => log.warn({ err: e.message }, 'response_url failed too'));
     return;
   }
@@ -168,7 +169,11 @@ export async function handleSlashCommand(command: SlashCommand, io: CommandIo, d
     await admission.notEnqueued('queue unavailable').catch(() => undefined);
     count('enqueue-failed');
     log.error({ err: (err as Error).message }, 'enqueue failed');
-    const failed = rootMessage(job, { state: 'failed', message: 'Could not queue the diagnostic (the job queue is unavailable). Run the command again in a minute.', durationMs: Date.now() - job.enqueuedAt });
+    const failed = rootMessage(job, {
+      state: 'failed',
+      message: 'Could not queue the diagnostic (the job queue is unavailable). Run the command again in a minute.',
+      durationMs: Date.now() - job.enqueuedAt,
+    });
     await io.client.chat.update({ channel: command.channel_id, ts: rootTs, text: failed.text, blocks: failed.blocks }).catch(() => undefined);
   }
 }

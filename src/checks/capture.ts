@@ -39,7 +39,11 @@ const settings = z.strictObject({
   /** Most packets kept. */
   maxPackets: z.number().int().min(1).default(10000),
   /** Most bytes of pcap kept. */
-  maxBytes: z.number().int().min(1024).default(20 * 1024 * 1024),
+  maxBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(20 * 1024 * 1024),
 });
 
 export type CaptureSettings = z.infer<typeof settings>;
@@ -94,7 +98,8 @@ export function captureLimits(args: CaptureArgs, limits: CaptureSettings = setti
   const clamped: string[] = [];
   const maxSeconds = Math.max(1, limits.maxSeconds);
   let durationSeconds = Math.min(args?.durationSeconds ?? limits.defaultSeconds, maxSeconds);
-  if (args?.durationSeconds !== undefined && args.durationSeconds > maxSeconds) clamped.push(`--duration ${formatDuration(args.durationSeconds)} (max ${formatDuration(maxSeconds)})`);
+  if (args?.durationSeconds !== undefined && args.durationSeconds > maxSeconds)
+    clamped.push(`--duration ${formatDuration(args.durationSeconds)} (max ${formatDuration(maxSeconds)})`);
   durationSeconds = Math.max(1, durationSeconds);
   const maxPackets = Math.max(1, limits.maxPackets);
   const packets = Math.max(1, Math.min(args?.packets ?? maxPackets, maxPackets));
@@ -153,7 +158,14 @@ interface TcpdumpOutput {
 function isSummary(value: unknown): value is PcapSummary {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
-  return typeof v.packets === 'number' && typeof v.found === 'boolean' && Array.isArray(v.conversations) && Array.isArray(v.ports) && typeof v.protocols === 'object' && v.protocols !== null;
+  return (
+    typeof v.packets === 'number' &&
+    typeof v.found === 'boolean' &&
+    Array.isArray(v.conversations) &&
+    Array.isArray(v.ports) &&
+    typeof v.protocols === 'object' &&
+    v.protocols !== null
+  );
 }
 
 function readOutput(output: string, maxBytes: number): TcpdumpOutput {
@@ -309,7 +321,8 @@ function interpret(args: CaptureArgs, results: StepResult[], own: CaptureSetting
     verdict = 'failed';
     const said = tool.messages[0] ?? firstLine(step?.output ?? '');
     if (!step || (step.exitCode === null && !said)) headline = 'The capture did not start before the job ended';
-    else headline = `tcpdump did not capture${tool.exit !== undefined ? ` (exit ${tool.exit})` : step.exitCode !== null ? ` (exit ${step.exitCode})` : ''}${said ? `: ${clip(said, 140)}` : ''}`;
+    else
+      headline = `tcpdump did not capture${tool.exit !== undefined ? ` (exit ${tool.exit})` : step.exitCode !== null ? ` (exit ${step.exitCode})` : ''}${said ? `: ${clip(said, 140)}` : ''}`;
   }
 
   if (summary && summary.found) {
@@ -347,7 +360,7 @@ export const captureCheck: CheckDefinition<CaptureArgs, CaptureSettings> = {
     'Verdicts:',
     '• `ok`: packets were captured (the .pcap is attached)',
     '• `no-packets`: tcpdump ran the whole time but nothing matched the filter',
-    '• `permission-denied`: tcpdump was not allowed to capture (NET_RAW missing, or the image\'s tcpdump could not drop root)',
+    "• `permission-denied`: tcpdump was not allowed to capture (NET_RAW missing, or the image's tcpdump could not drop root)",
     '• `invalid-filter`: tcpdump rejected the filter (syntax error, unknown host or port name…)',
     '• `failed`: tcpdump did not run (e.g. not in the debug image) or stopped with an unexpected error',
     '',

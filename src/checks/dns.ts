@@ -114,7 +114,10 @@ export interface ResolvConf {
 export function parseResolvConf(text: string): ResolvConf {
   const conf: ResolvConf = { nameservers: [], search: [], ndots: 1 };
   for (const raw of text.split(/\r?\n/)) {
-    const [keyword, ...values] = raw.replace(/[#;].*$/, '').trim().split(/\s+/);
+    const [keyword, ...values] = raw
+      .replace(/[#;].*$/, '')
+      .trim()
+      .split(/\s+/);
     if (keyword === 'nameserver' && values[0]) conf.nameservers.push(values[0]);
     else if (keyword === 'search') conf.search = values.filter(Boolean);
     else if (keyword === 'domain' && values[0]) conf.search = [values[0]];
@@ -424,10 +427,7 @@ export const dnsCheck: CheckDefinition<DnsArgs> = {
   },
 
   steps(args): Step[] {
-    return [
-      { id: RESOLV_CONF_STEP, argv: ['cat', '/etc/resolv.conf'] },
-      ...args.names.map((name, i) => ({ id: digStepId(i), argv: digArgv(name, args.server) })),
-    ];
+    return [{ id: RESOLV_CONF_STEP, argv: ['cat', '/etc/resolv.conf'] }, ...args.names.map((name, i) => ({ id: digStepId(i), argv: digArgv(name, args.server) }))];
   },
 
   interpret(args, results) {

@@ -37,8 +37,18 @@ const MAX_URL_LENGTH = 2048;
 /** Marks where curl's --write-out block starts, so nothing the server sent can pose as it. */
 const WRITE_OUT_MARKER = '--- curl --write-out ---';
 const WRITE_OUT_FIELDS = [
-  'exitcode', 'errormsg', 'response_code', 'http_version', 'remote_ip', 'remote_port',
-  'time_namelookup', 'time_connect', 'time_appconnect', 'time_pretransfer', 'time_starttransfer', 'time_total',
+  'exitcode',
+  'errormsg',
+  'response_code',
+  'http_version',
+  'remote_ip',
+  'remote_port',
+  'time_namelookup',
+  'time_connect',
+  'time_appconnect',
+  'time_pretransfer',
+  'time_starttransfer',
+  'time_total',
 ] as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -68,7 +78,10 @@ export function parseHttpUrl(text: string): { ok: true; url: URL } | { ok: false
   if (raw.startsWith('-')) return { ok: false, message: `\`${clip(raw)}\` starts with \`-\`; give a URL, e.g. \`http://web.prod/healthz\`` };
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`;
   if (/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(withScheme)) {
-    return { ok: false, message: 'That URL contains credentials (`user:password@`). kdebug never sends credentials, and keeps them out of messages: remove them (the URL is not repeated here)' };
+    return {
+      ok: false,
+      message: 'That URL contains credentials (`user:password@`). kdebug never sends credentials, and keeps them out of messages: remove them (the URL is not repeated here)',
+    };
   }
   const shown = clip(raw);
   if (raw.length > MAX_URL_LENGTH) return { ok: false, message: `The URL is longer than ${MAX_URL_LENGTH} characters` };
@@ -113,10 +126,23 @@ function maxSeconds(context: CheckContext | undefined): number {
 export function curlArgv(args: HttpArgs, seconds: number): string[] {
   const writeOut = `\\n${WRITE_OUT_MARKER}\\n${WRITE_OUT_FIELDS.map((f) => `${f}=%{${f}}\\n`).join('')}`;
   return [
-    'curl', '-q', '--verbose', '--silent', '--show-error', '--globoff', '--proto', '=http,https',
-    '--max-time', String(seconds), '--output', '/dev/null', '--write-out', writeOut,
+    'curl',
+    '-q',
+    '--verbose',
+    '--silent',
+    '--show-error',
+    '--globoff',
+    '--proto',
+    '=http,https',
+    '--max-time',
+    String(seconds),
+    '--output',
+    '/dev/null',
+    '--write-out',
+    writeOut,
     ...(args.cacert !== undefined ? ['--cacert', args.cacert] : []),
-    '--', args.url,
+    '--',
+    args.url,
   ];
 }
 
@@ -154,7 +180,9 @@ function nonNegative(text: string | undefined): number | undefined {
 /** Read curl --verbose output plus our --write-out block. Tolerates anything; missing parts stay unset. */
 export function parseCurlOutput(text: string): CurlOutput {
   const out: CurlOutput = { headers: {}, times: {}, connectFailures: [], tried: [], connected: false, tlsStarted: false, requestSent: false };
-  const lines = String(text ?? '').split(/\r?\n/).map((l) => l.replace(/\r$/, ''));
+  const lines = String(text ?? '')
+    .split(/\r?\n/)
+    .map((l) => l.replace(/\r$/, ''));
   const marker = lines.lastIndexOf(WRITE_OUT_MARKER);
 
   lines.forEach((line, i) => {
@@ -326,7 +354,8 @@ function classify(curl: CurlOutput, result: StepResult | undefined, target: Targ
     const plain = /wrong version number|packet length too long|http request/i.test(reason) ? ' (the port answered, but not with TLS: plain HTTP?)' : '';
     return { verdict: 'tls-error', headline: `TLS with ${at} failed${reason ? `: ${reason}` : ''}${plain}` };
   }
-  if (exit === EMPTY_REPLY_EXIT) return { verdict: 'http-error', headline: `${at} closed the connection without an HTTP answer (curl: ${curl.error ?? 'Empty reply from server'})` };
+  if (exit === EMPTY_REPLY_EXIT)
+    return { verdict: 'http-error', headline: `${at} closed the connection without an HTTP answer (curl: ${curl.error ?? 'Empty reply from server'})` };
   if (BROKEN_ANSWER_EXITS.has(exit)) {
     const partial = status ? ` after ${statusText(status)}` : '';
     return { verdict: 'http-error', headline: `${at} broke off the HTTP exchange${partial}${error || ` (curl exit code ${exit})`}` };
@@ -354,7 +383,11 @@ function interpret(args: HttpArgs, results: StepResult[], context: CheckContext 
   const breakdown = timing(curl.times);
   if (breakdown) facts.timing = breakdown;
   if (curl.times.total) facts.totalMs = Math.round(curl.times.total * 10_000) / 10;
-  for (const [header, fact] of [['server', 'server'], ['content-type', 'contentType'], ['location', 'location']] as const) {
+  for (const [header, fact] of [
+    ['server', 'server'],
+    ['content-type', 'contentType'],
+    ['location', 'location'],
+  ] as const) {
     const value = curl.headers[header];
     if (value) facts[fact] = clip(value);
   }

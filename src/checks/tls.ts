@@ -128,8 +128,15 @@ function boundSeconds(context: CheckContext | undefined): number {
 export function opensslArgv(args: TlsArgs, seconds: number): string[] {
   const names = isIpAddress(args.host) ? ['-noservername', '-verify_ip', args.host] : ['-servername', args.host, '-verify_hostname', args.host];
   return [
-    'timeout', String(seconds),
-    'openssl', 's_client', '-connect', formatHostPort(args.host, args.port), ...names, '-showcerts', '-state',
+    'timeout',
+    String(seconds),
+    'openssl',
+    's_client',
+    '-connect',
+    formatHostPort(args.host, args.port),
+    ...names,
+    '-showcerts',
+    '-state',
     ...(args.cacert !== undefined ? ['-CAfile', args.cacert] : []),
   ];
 }
@@ -184,8 +191,16 @@ const PEM = /-----BEGIN CERTIFICATE-----\r?\n[\s\S]*?-----END CERTIFICATE-----/g
 /** Read `openssl s_client -showcerts -state` output. Tolerates anything; missing parts stay unset. */
 export function parseSClientOutput(text: string): SClientOutput {
   const out: SClientOutput = {
-    connected: false, clientHelloSent: false, serverHelloSeen: false, errors: [], errnos: [], certificates: [], chain: [],
-    verifyErrors: [], noCipher: false, noPeerCertificate: false,
+    connected: false,
+    clientHelloSent: false,
+    serverHelloSeen: false,
+    errors: [],
+    errnos: [],
+    certificates: [],
+    chain: [],
+    verifyErrors: [],
+    noCipher: false,
+    noPeerCertificate: false,
   };
   const source = String(text ?? '');
   out.certificates = source.match(PEM) ?? [];
@@ -315,15 +330,21 @@ function certificateProblems(
     }
   }
   // Without verify error lines (an unusual build or cut output) the return code still says something.
-  const verifyErrors = sclient.verifyErrors.length > 0 || !sclient.verifyReturn || sclient.verifyReturn.code === 0
-    ? sclient.verifyErrors
-    : [{ depth: 0, code: sclient.verifyReturn.code, text: sclient.verifyReturn.text }];
+  const verifyErrors =
+    sclient.verifyErrors.length > 0 || !sclient.verifyReturn || sclient.verifyReturn.code === 0
+      ? sclient.verifyErrors
+      : [{ depth: 0, code: sclient.verifyReturn.code, text: sclient.verifyReturn.text }];
   for (const e of verifyErrors) {
     // The leaf's own dates were judged above against `now`; openssl's opinion only counts without it.
     const dateError = e.code === 9 || e.code === 10;
     if (dateError && e.depth === 0 && leaf) continue;
-    if (e.code === 10) problems.push({ verdict: 'expired', headline: e.depth === 0 ? `certificate for ${host} has expired` : `certificate chain of ${host}: ${subjectOf(e)} has expired` });
-    else if (e.code === 9) problems.push({ verdict: 'not-yet-valid', headline: e.depth === 0 ? `certificate for ${host} is not valid yet` : `certificate chain of ${host}: ${subjectOf(e)} is not valid yet` });
+    if (e.code === 10)
+      problems.push({ verdict: 'expired', headline: e.depth === 0 ? `certificate for ${host} has expired` : `certificate chain of ${host}: ${subjectOf(e)} has expired` });
+    else if (e.code === 9)
+      problems.push({
+        verdict: 'not-yet-valid',
+        headline: e.depth === 0 ? `certificate for ${host} is not valid yet` : `certificate chain of ${host}: ${subjectOf(e)} is not valid yet`,
+      });
     else if (e.code === 62 || e.code === 64) {
       const names = leaf ? certNames(leaf) : (e.subject ?? 'another name');
       problems.push({ verdict: 'hostname-mismatch', headline: `${at} presented a certificate for ${names}, not ${host}` });
@@ -346,9 +367,17 @@ function certificateProblems(
 }
 
 const PROBLEM_WORDS: Record<TlsVerdict, string> = {
-  expired: 'expired', 'not-yet-valid': 'not yet valid', 'hostname-mismatch': 'wrong name', 'self-signed': 'self-signed',
-  'untrusted-issuer': 'untrusted issuer', 'expiring-soon': 'expiring soon', ok: 'ok', 'handshake-failed': 'handshake failed',
-  'connection-refused': 'connection refused', timeout: 'timeout', 'dns-failure': 'DNS failure',
+  expired: 'expired',
+  'not-yet-valid': 'not yet valid',
+  'hostname-mismatch': 'wrong name',
+  'self-signed': 'self-signed',
+  'untrusted-issuer': 'untrusted issuer',
+  'expiring-soon': 'expiring soon',
+  ok: 'ok',
+  'handshake-failed': 'handshake failed',
+  'connection-refused': 'connection refused',
+  timeout: 'timeout',
+  'dns-failure': 'DNS failure',
 };
 
 /** A reason for a failed handshake, in words, with a hint for the classic mistakes. */
@@ -483,7 +512,7 @@ export const tlsCheck: CheckDefinition<TlsArgs, z.infer<typeof settings>> = {
     '• `expired` / `not-yet-valid`: the certificate is outside its validity dates',
     '• `hostname-mismatch`: the certificate does not cover the name (or IP) asked for',
     '• `self-signed`: the certificate signed itself (a default or placeholder certificate?)',
-    "• `untrusted-issuer`: issued by a CA this container does not trust, or the server did not send its intermediate",
+    '• `untrusted-issuer`: issued by a CA this container does not trust, or the server did not send its intermediate',
     '• `expiring-soon`: valid, but expires within the configured number of days',
     '• `ok`: valid, trusted, and not expiring soon',
     '',

@@ -268,6 +268,8 @@ export const traceCheck: CheckDefinition<TraceArgs, z.infer<typeof settings>> = 
   },
 
   interpret(args, results, context) {
-    return interpretSafely({ check: 'trace', verdict: 'incomplete', tool: 'traceroute' }, results, () => interpret(args, findStep(results, STEP_ID), settingsOf(traceCheck, context).maxHops));
+    return interpretSafely({ check: 'trace', verdict: 'incomplete', tool: 'traceroute' }, results, () =>
+      interpret(args, findStep(results, STEP_ID), settingsOf(traceCheck, context).maxHops),
+    );
   },
 };

@@ -15,14 +15,20 @@ import { httpCheck, type HttpArgs } from './http.js';
 import { pingCheck, type PingArgs } from './ping.js';
 import { tlsCheck, type TlsArgs } from './tls.js';
 import { interpretSafely } from './guard.js';
-import { refusalWithUsage, type ArgsResult, type CheckContext, type CheckDefinition, type Finding, type Step, type StepResult, type VerdictClass, type VerdictTable } from './types.js';
+import {
+  refusalWithUsage,
+  type ArgsResult,
+  type CheckContext,
+  type CheckDefinition,
+  type Finding,
+  type Step,
+  type StepResult,
+  type VerdictClass,
+  type VerdictTable,
+} from './types.js';
 
 export type TriagePart =
-  | { check: 'dns'; args: DnsArgs }
-  | { check: 'ping'; args: PingArgs }
-  | { check: 'conn'; args: ConnArgs }
-  | { check: 'tls'; args: TlsArgs }
-  | { check: 'http'; args: HttpArgs };
+  { check: 'dns'; args: DnsArgs } | { check: 'ping'; args: PingArgs } | { check: 'conn'; args: ConnArgs } | { check: 'tls'; args: TlsArgs } | { check: 'http'; args: HttpArgs };
 
 export type TriagePartName = TriagePart['check'];
 
@@ -272,9 +278,10 @@ function interpret(args: TriageArgs, rawResults: unknown, context: CheckContext 
   if (problems.length === 0) {
     // The most specific part (the last: http, else conn, else dns) sums it up best.
     const last = outcomes.at(-1)!;
-    headline = args?.dnsOnly === true
-      ? `${last.check} ok (no host given, so only DNS was checked): ${last.finding.headline}`
-      : `all ${outcomes.length} check${outcomes.length === 1 ? '' : 's'} ok: ${last.finding.headline}`;
+    headline =
+      args?.dnsOnly === true
+        ? `${last.check} ok (no host given, so only DNS was checked): ${last.finding.headline}`
+        : `all ${outcomes.length} check${outcomes.length === 1 ? '' : 's'} ok: ${last.finding.headline}`;
   } else {
     headline = `${worst.check}: ${worst.finding.headline}`;
     const conn = outcomes.find((o) => o.check === 'conn');
@@ -327,12 +334,12 @@ export const triageCheck: CheckDefinition<TriageArgs> = {
     '• `host:port` (`[IPv6]:port`): `dns host`, `ping host`, `conn host port`',
     '• `http://host[:port]/path`: `dns host`, `ping host`, `conn host port` (80 unless given), `http URL`',
     '• `https://host[:port]/path`: `dns host`, `ping host`, `conn host port` (443 unless given), `tls host:port`, `http URL`',
-    'For an IP address the dns row says skipped: there is nothing to look up. `--server` goes to the dns part only (the other tools use the pod\'s own resolver); `--cacert` (only with `kdebug run --local`) goes to the tls and http parts, so it needs an https:// or http:// URL.',
+    "For an IP address the dns row says skipped: there is nothing to look up. `--server` goes to the dns part only (the other tools use the pod's own resolver); `--cacert` (only with `kdebug run --local`) goes to the tls and http parts, so it needs an https:// or http:// URL.",
     '',
     `The verdict is the worst verdict of the parts, on one scale, worst first. Errors: ${scaleText('bad')}. Then the warnings: ${scaleText('warning')}. It is \`ok\` when every part is good (${scaleText('good')}).`,
     "A failure lower in the stack comes first because it explains the ones above it (ping's `unreachable` and `permission-denied` are the mildest errors: ICMP is often filtered and Service ClusterIPs never answer ping). Between parts with the same verdict the first of dns, ping, conn, tls, http decides. The headline is that part's headline, prefixed with its name; `/kdebug help <check>` explains each part's verdicts.",
     '',
-    'Needs no capabilities (the union of its parts\'). The parts run one after another, each within its own limit (dig 2 s, ping about the echo count + 2 s, nc 3 s, openssl and curl the configured HTTP limit each), so with everything failing slowly an https triage takes about half a minute before the pod\'s own start-up: keep `--timeout` above that.',
+    "Needs no capabilities (the union of its parts'). The parts run one after another, each within its own limit (dig 2 s, ping about the echo count + 2 s, nc 3 s, openssl and curl the configured HTTP limit each), so with everything failing slowly an https triage takes about half a minute before the pod's own start-up: keep `--timeout` above that.",
     '',
     'Examples:',
     '• `/kdebug triage web-7f9c`',

@@ -71,7 +71,11 @@ export async function runCommand(argv: string[], io: Io, env: NodeJS.ProcessEnv 
   // A check with an output decoder (capture) writes its artifact to a file in the current
   // directory, named in the report; none when it holds nothing (a capture without packets).
   const output = check.decoder
-    ? { decoder: check.decoder, maxBytes: check.decoder.maxBytes(context), path: `kdebug-${check.name}-${new Date().toISOString().replace(/[:.]/g, '-')}.${check.decoder.extension}` }
+    ? {
+        decoder: check.decoder,
+        maxBytes: check.decoder.maxBytes(context),
+        path: `kdebug-${check.name}-${new Date().toISOString().replace(/[:.]/g, '-')}.${check.decoder.extension}`,
+      }
     : undefined;
   let artifactFile: string | undefined;
   try {

@@ -25,7 +25,13 @@ const WELL_KNOWN_ENV: Record<string, string> = {
 
 /** kubernetes.debugImage -> KDEBUG_KUBERNETES_DEBUG_IMAGE */
 export function envNameFor(path: string): string {
-  return WELL_KNOWN_ENV[path] ?? `KDEBUG_${path.replace(/\./g, '_').replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`;
+  return (
+    WELL_KNOWN_ENV[path] ??
+    `KDEBUG_${path
+      .replace(/\./g, '_')
+      .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+      .toUpperCase()}`
+  );
 }
 
 /** Settings that moved to the check that owns them (0.1 → 0.2), with the sentence that says where. */
@@ -124,7 +130,9 @@ export function loadConfig({ env = process.env, defaultsPath = DEFAULT_CONFIG_PA
       const where = path ? `${path}.` : '';
       const moved = issue.keys.map((k) => MOVED_SETTINGS[where + k]).find(Boolean);
       if (moved) throw new ConfigError(`${moved} (in ${overridePath ?? defaultsPath})`);
-      throw new ConfigError(`unknown setting ${issue.keys.map((k) => where + k).join(', ')} in ${overridePath ?? defaultsPath}; remove it or check its spelling against ${defaultsPath}`);
+      throw new ConfigError(
+        `unknown setting ${issue.keys.map((k) => where + k).join(', ')} in ${overridePath ?? defaultsPath}; remove it or check its spelling against ${defaultsPath}`,
+      );
     }
     const from = origin.get(path) ?? overridePath ?? defaultsPath;
     const fix = from.startsWith('environment') ? `fix ${envNameFor(path)}` : `fix it in ${from} or set ${envNameFor(path)}`;
@@ -158,10 +166,15 @@ export function requireSecretsFor(role: Role, config: Config): void {
   if (!botToken.startsWith('xoxb-')) throw new ConfigError('SLACK_BOT_TOKEN must be a bot token starting with "xoxb-"; copy the Bot User OAuth Token from "OAuth & Permissions"');
   if (role === 'worker') return;
   if (slackTransport(config) === 'socket') {
-    if (!appToken) throw new ConfigError('slack.mode is "socket" but SLACK_APP_TOKEN is not set; create an app-level token with connections:write under "Basic Information" and set SLACK_APP_TOKEN');
+    if (!appToken)
+      throw new ConfigError(
+        'slack.mode is "socket" but SLACK_APP_TOKEN is not set; create an app-level token with connections:write under "Basic Information" and set SLACK_APP_TOKEN',
+      );
     if (!appToken.startsWith('xapp-')) throw new ConfigError('SLACK_APP_TOKEN must be an app-level token starting with "xapp-" (Basic Information → App-Level Tokens)');
   } else if (!signingSecret) {
-    throw new ConfigError('SLACK_SIGNING_SECRET is not set (needed in HTTP mode); copy the Signing Secret from your Slack app\'s "Basic Information" page, or set SLACK_APP_TOKEN to use Socket Mode');
+    throw new ConfigError(
+      'SLACK_SIGNING_SECRET is not set (needed in HTTP mode); copy the Signing Secret from your Slack app\'s "Basic Information" page, or set SLACK_APP_TOKEN to use Socket Mode',
+    );
   }
 }
 

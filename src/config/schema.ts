@@ -75,9 +75,7 @@ export const limitSettingsSchema = z
 export type LimitSettings = z.infer<typeof limitSettingsSchema>;
 
 /** `checks.<name>`: each check's own settings schema, from the registry. */
-const checkSettingsSchema = z
-  .object(Object.fromEntries([...checks.values()].flatMap((check) => (check.settings ? [[check.name, check.settings.prefault({})]] : []))))
-  .strict();
+const checkSettingsSchema = z.object(Object.fromEntries([...checks.values()].flatMap((check) => (check.settings ? [[check.name, check.settings.prefault({})]] : [])))).strict();
 
 const checkName = z.string().regex(/^[a-z][a-z0-9-]{0,19}$/);
 
@@ -144,7 +142,10 @@ export const configSchema = z
       .object({ graceSeconds: z.number().int().min(1).max(3600).default(45) })
       .strict()
       .prefault({}),
-    health: z.object({ port: port.default(8080) }).strict().prefault({}),
+    health: z
+      .object({ port: port.default(8080) })
+      .strict()
+      .prefault({}),
     log: z
       .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info') })
       .strict()

@@ -7,7 +7,11 @@ export function clip(text: string, max: number): string {
 
 /** The first non-empty line of `text`, trimmed and clipped to `max` characters (for headlines). */
 export function firstLine(text: string, max = 120): string {
-  const line = String(text ?? '').split(/\r?\n/).find((l) => l.trim() !== '')?.trim() ?? '';
+  const line =
+    String(text ?? '')
+      .split(/\r?\n/)
+      .find((l) => l.trim() !== '')
+      ?.trim() ?? '';
   return clip(line, max);
 }
 

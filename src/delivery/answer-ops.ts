@@ -15,10 +15,7 @@ export function cancelledOps(job: DiagnosticJob, by: string, durationMs: number,
     ? ` The debug container ${debugContainerName(job.id)} may keep running until its own deadline (${job.timeoutSeconds} s): ephemeral containers cannot be stopped or removed.`
     : '';
   const text = `Cancelled by <@${by}> after ${formatElapsed(durationMs)}.${container}`;
-  return [
-    { kind: 'reply', text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] },
-    rootOp(rootMessage(job, { state: 'cancelled', by, durationMs })),
-  ];
+  return [{ kind: 'reply', text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] }, rootOp(rootMessage(job, { state: 'cancelled', by, durationMs }))];
 }
 
 /** The answer to a job that failed before any verdict: the reason in the thread and on the root message. */

@@ -60,6 +60,10 @@ export class Outbox {
   }
 
   async done(jobId: string, seq: number): Promise<void> {
-    await this.redis.multi().set(this.key(jobId, ':sent'), String(seq + 1), 'EX', this.ttlSeconds).del(this.key(jobId, ':inflight')).exec();
+    await this.redis
+      .multi()
+      .set(this.key(jobId, ':sent'), String(seq + 1), 'EX', this.ttlSeconds)
+      .del(this.key(jobId, ':inflight'))
+      .exec();
   }
 }

@@ -20,15 +20,16 @@ const TARGETS = [
   '• `sts/db` (`statefulset/`) and `ds/agent` (`daemonset/`): a pod of a statefulset or daemonset',
 ].join('\n');
 
-const commonFlags = ({ maxTimeoutSeconds = MAX_TIMEOUT_SECONDS }: HelpOptions): string => [
-  '*Flags for every check*',
-  "• `-n NAMESPACE`, `--namespace NAMESPACE`: the target's namespace",
-  '• `-c CONTAINER`, `--container CONTAINER`: whose network to share when the pod has several containers',
-  `• \`--timeout 30s\`: how long the check may run, from ${formatDuration(MIN_TIMEOUT_SECONDS)} to ${formatDuration(maxTimeoutSeconds)} (\`45\`, \`30s\`, \`2m\`, \`1m30s\`)`,
-  '• `-h`, `--help`: this help',
-  '• `--`: everything after it is an argument, even if it starts with `-`',
-  'Flags go anywhere after the check name, as `-n prod`, `-n=prod`, `--namespace prod` or `--namespace=prod`.',
-].join('\n');
+const commonFlags = ({ maxTimeoutSeconds = MAX_TIMEOUT_SECONDS }: HelpOptions): string =>
+  [
+    '*Flags for every check*',
+    "• `-n NAMESPACE`, `--namespace NAMESPACE`: the target's namespace",
+    '• `-c CONTAINER`, `--container CONTAINER`: whose network to share when the pod has several containers',
+    `• \`--timeout 30s\`: how long the check may run, from ${formatDuration(MIN_TIMEOUT_SECONDS)} to ${formatDuration(maxTimeoutSeconds)} (\`45\`, \`30s\`, \`2m\`, \`1m30s\`)`,
+    '• `-h`, `--help`: this help',
+    '• `--`: everything after it is an argument, even if it starts with `-`',
+    'Flags go anywhere after the check name, as `-n prod`, `-n=prod`, `--namespace prod` or `--namespace=prod`.',
+  ].join('\n');
 
 function examples(check: string): string[] {
   const lines = [`/kdebug ${check} web-7f9c -n prod`];

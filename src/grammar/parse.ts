@@ -372,9 +372,7 @@ function parseCheckArgs(found: Found, rest: readonly string[], opts: ParseOption
     const flag = flags.get(spelling);
     if (!flag) {
       const guess = suggest(spelling, flags.keys());
-      const hint = guess
-        ? ` Did you mean ${inlineCode(guess)}?`
-        : ` Options: ${[...flags.keys()].map((f) => inlineCode(f)).join(', ')}.`;
+      const hint = guess ? ` Did you mean ${inlineCode(guess)}?` : ` Options: ${[...flags.keys()].map((f) => inlineCode(f)).join(', ')}.`;
       return usage(`${inlineCode(spelling)} isn't an option of \`${key}\`.${hint}`, found);
     }
 
@@ -433,10 +431,7 @@ function parseCheckArgs(found: Found, rest: readonly string[], opts: ParseOption
   }
   const [targetText, ...positional] = words;
   if (targetText === undefined) {
-    return usage(
-      `Which pod? Name the pod or workload to run \`${key}\` in, e.g. \`/kdebug ${key} web-7f9c -n prod\` or \`/kdebug ${key} deploy/web -n prod\`.`,
-      found,
-    );
+    return usage(`Which pod? Name the pod or workload to run \`${key}\` in, e.g. \`/kdebug ${key} web-7f9c -n prod\` or \`/kdebug ${key} deploy/web -n prod\`.`, found);
   }
   const target = parseTarget(targetText);
   if (!target.ok) return usage(target.message, found);

@@ -19,7 +19,9 @@ export function createKubeClients(config: Config, onRetry?: RetryPolicy['onRetry
     if (config.kubernetes.kubeconfig) kc.loadFromFile(config.kubernetes.kubeconfig);
     else kc.loadFromDefault();
   } catch (err) {
-    throw new ConfigError(`cannot load the kubeconfig ${config.kubernetes.kubeconfig || '(default)'}: ${(err as Error).message.split('\n')[0]}; set KUBECONFIG to a valid file, or run kdebug in a pod with a service account`);
+    throw new ConfigError(
+      `cannot load the kubeconfig ${config.kubernetes.kubeconfig || '(default)'}: ${(err as Error).message.split('\n')[0]}; set KUBECONFIG to a valid file, or run kdebug in a pod with a service account`,
+    );
   }
   if (!kc.getCurrentCluster()) {
     throw new ConfigError('no Kubernetes cluster configured: set KUBECONFIG to a kubeconfig with a current context, or run kdebug in a pod with a service account');

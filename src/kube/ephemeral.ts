@@ -1,15 +1,6 @@
 // Adds one ephemeral debug container to a pod (what `kubectl debug --target` does), waits for it
 // with a watch until it terminates or the deadline passes, and reads its log.
-import {
-  Log,
-  PatchStrategy,
-  setHeaderOptions,
-  Watch,
-  type V1ContainerState,
-  type V1EphemeralContainer,
-  type V1Pod,
-  type V1SecurityContext,
-} from '@kubernetes/client-node';
+import { Log, PatchStrategy, setHeaderOptions, Watch, type V1ContainerState, type V1EphemeralContainer, type V1Pod, type V1SecurityContext } from '@kubernetes/client-node';
 import type { KubeClients } from './client.js';
 import { UserFacingError } from '../core/errors.js';
 import { explainApiError, statusOf } from './errors.js';
@@ -128,7 +119,10 @@ async function addContainer(kube: KubeClients, req: DebugContainerRequest, spec:
           'ephemeral-unavailable',
         );
       }
-      throw new UserFacingError(`Pod ${podName} disappeared from ${req.namespace} before the debug container could be added; run the command again to target its replacement.`, 'not-found');
+      throw new UserFacingError(
+        `Pod ${podName} disappeared from ${req.namespace} before the debug container could be added; run the command again to target its replacement.`,
+        'not-found',
+      );
     }
     throw explainApiError(err, { action: `add a debug container to pod ${podName}`, namespace: req.namespace, apiServer: kube.server, unprivilegedChecks: req.unprivilegedChecks });
   }
@@ -274,7 +268,15 @@ export async function runDebugContainer(kube: KubeClients, req: DebugContainerRe
   if (req.logSink) {
     follow(pod);
     if (following) await waitUntil(following, req.deadline);
-    return { containerName: req.containerName, added: !existing, command, targetContainer, log: '', exitCode: state?.terminated?.exitCode ?? null, ...(state?.terminated ? {} : { deadlineState: describeState(state) }) };
+    return {
+      containerName: req.containerName,
+      added: !existing,
+      command,
+      targetContainer,
+      log: '',
+      exitCode: state?.terminated?.exitCode ?? null,
+      ...(state?.terminated ? {} : { deadlineState: describeState(state) }),
+    };
   }
   if (state?.terminated) {
     return { containerName: req.containerName, added: !existing, command, targetContainer, log: await readLog(kube, req), exitCode: state.terminated.exitCode ?? null };

@@ -62,7 +62,10 @@ export function explainApiError(err: unknown, ctx: ErrorContext): UserFacingErro
   const { code, status } = parsed;
   const message = status.message ?? `HTTP ${code}`;
   if (code === 401) {
-    return new UserFacingError(`The Kubernetes API rejected kdebug's credentials (401) while trying to ${ctx.action}. The worker's token or kubeconfig is missing or expired.`, 'kube-unauthorized');
+    return new UserFacingError(
+      `The Kubernetes API rejected kdebug's credentials (401) while trying to ${ctx.action}. The worker's token or kubeconfig is missing or expired.`,
+      'kube-unauthorized',
+    );
   }
   if (code === 403) {
     const policy = /violates PodSecurity "([^"]+)": (.*)$/s.exec(message);

@@ -61,14 +61,22 @@ export class RunningSlots {
    */
   async acquire(jobId: string, ttlSeconds: number = this.settings.slotTtlSeconds): Promise<SlotResult> {
     const max = this.settings.maxRunning;
-    const [acquired, running, soonestMs] = (await this.redis.eval(ACQUIRE_SCRIPT, 2, this.key, this.waitingKey, this.now(), ttlSeconds * 1000, max, jobId)) as [number, number, number];
+    const [acquired, running, soonestMs] = (await this.redis.eval(ACQUIRE_SCRIPT, 2, this.key, this.waitingKey, this.now(), ttlSeconds * 1000, max, jobId)) as [
+      number,
+      number,
+      number,
+    ];
     if (acquired === 1) return { ok: true, running };
     return { ok: false, running, max, retryAfterSeconds: Math.max(1, Math.ceil(soonestMs / 1000)) };
   }
 
   /** The job waits in the queue for a slot; `since` (when it was queued) orders the waiters. */
   async wait(jobId: string, since: number): Promise<void> {
-    await this.redis.multi().zadd(this.waitingKey, 'NX', since, jobId).pexpire(this.waitingKey, this.settings.slotTtlSeconds * 1000).exec();
+    await this.redis
+      .multi()
+      .zadd(this.waitingKey, 'NX', since, jobId)
+      .pexpire(this.waitingKey, this.settings.slotTtlSeconds * 1000)
+      .exec();
   }
 
   /** Whether a job asking now would get a slot. */

@@ -35,7 +35,6 @@ export const namespacePattern = z
 /** A check name, or `*` for every check except the sensitive ones. */
 const checkPattern = z.string().regex(/^(?:\*|[a-z][a-z0-9-]{0,19})$/, 'must be a check name like dns, or *');
 
-
 const ruleLimitsSchema = z
   .object({
     rate: rateSchema.optional(),

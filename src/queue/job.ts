@@ -25,7 +25,10 @@ export const diagnosticJobSchema = z
     commandText: text(4000),
     requestedBy: z.object({ teamId: text(32), userId: text(32), userName: text(128).optional() }).strict(),
     /** The policy rule that allowed the request, and whether it lets the user exceed a pod's budget. */
-    policy: z.object({ rule: text(128), allowBudgetOverride: z.boolean() }).strict().optional(),
+    policy: z
+      .object({ rule: text(128), allowBudgetOverride: z.boolean() })
+      .strict()
+      .optional(),
     /** The user asked for --override-budget. */
     overrideBudget: z.boolean().optional(),
     reply: z.object({ channel: text(32), rootTs: text(32) }).strict(),

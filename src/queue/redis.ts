@@ -24,9 +24,7 @@ export async function connectRedis(url: string, timeoutMs = 5000): Promise<Redis
   } catch (err) {
     redis.disconnect();
     const reason = (lastError ?? (err as Error)).message.split('\n')[0];
-    throw new RedisUnavailableError(
-      `cannot reach Redis at ${redactUrl(url)} (${reason}); start one (e.g. \`redis-server --port 6379\`) or set REDIS_URL to a reachable Redis`,
-    );
+    throw new RedisUnavailableError(`cannot reach Redis at ${redactUrl(url)} (${reason}); start one (e.g. \`redis-server --port 6379\`) or set REDIS_URL to a reachable Redis`);
   }
   redis.disconnect();
   // The checked URL is good: hand back a connection that reconnects by itself from now on.

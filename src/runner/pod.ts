@@ -72,7 +72,10 @@ async function runSteps(kube: KubeClients, run: PodRun): Promise<PodRunResult> {
   const isNew = !resolved.pod.spec?.ephemeralContainers?.some((c) => c.name === run.containerName);
   if (isNew && Date.now() >= run.deadline) {
     // An ephemeral container can never be removed: never add one that has no time left to run.
-    throw new UserFacingError(`The ${run.timeoutSeconds} s deadline passed before the debug container could be added to pod ${pod}; nothing was added. Retry with a longer --timeout.`, 'deadline');
+    throw new UserFacingError(
+      `The ${run.timeoutSeconds} s deadline passed before the debug container could be added to pod ${pod}; nothing was added. Retry with a longer --timeout.`,
+      'deadline',
+    );
   }
   const release = isNew && run.beforeAdd ? await run.beforeAdd(resolved.pod) : undefined;
   const marker = newMarker();
@@ -106,5 +109,13 @@ async function runSteps(kube: KubeClients, run: PodRun): Promise<PodRunResult> {
     );
   }
   const artifact = run.output && decoded ? await keptArtifact(run.output, decoded) : undefined;
-  return { pod, targetContainer: result.targetContainer, containerName: result.containerName, added: result.added, results, deadlineState: result.deadlineState, ...(artifact ? { artifact } : {}) };
+  return {
+    pod,
+    targetContainer: result.targetContainer,
+    containerName: result.containerName,
+    added: result.added,
+    results,
+    deadlineState: result.deadlineState,
+    ...(artifact ? { artifact } : {}),
+  };
 }

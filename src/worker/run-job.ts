@@ -112,7 +112,9 @@ export async function runJob(job: DiagnosticJob, check: AnyCheck, args: unknown,
   const ops: OutboxOp[] = [];
   const progress = new Progress(deps, job);
   // A check with an output decoder (capture) has its log decoded into this file, attached if it holds anything.
-  const output = check.decoder ? { decoder: check.decoder, maxBytes: check.decoder.maxBytes(context()), path: join(tmpdir(), `kdebug-${job.id}.${check.decoder.extension}`) } : undefined;
+  const output = check.decoder
+    ? { decoder: check.decoder, maxBytes: check.decoder.maxBytes(context()), path: join(tmpdir(), `kdebug-${job.id}.${check.decoder.extension}`) }
+    : undefined;
   let podName: string | undefined;
   let containerAdded = false;
   let outcome: JobOutcome;
@@ -152,10 +154,21 @@ export async function runJob(job: DiagnosticJob, check: AnyCheck, args: unknown,
       note: `pod ${podName} · container ${result.targetContainer} · debug container ${containerName}${result.deadlineState ? ' · deadline reached, partial output' : ''}`,
     });
     ops.push(replyOp(rendered));
-    if (rendered.file) ops.push({ kind: 'file', filename: rendered.file.filename, title: `${job.check} output for ${podName}`, contentBase64: Buffer.from(rendered.file.content).toString('base64') });
+    if (rendered.file)
+      ops.push({
+        kind: 'file',
+        filename: rendered.file.filename,
+        title: `${job.check} output for ${podName}`,
+        contentBase64: Buffer.from(rendered.file.content).toString('base64'),
+      });
     const artifact = result.artifact && (await readFile(result.artifact.path).catch(() => undefined));
     if (artifact && check.decoder) {
-      ops.push({ kind: 'file', filename: `${job.check}-${podName}-${job.id}.${check.decoder.extension}`, title: `${check.decoder.title} from ${podName} (${job.namespace})`, contentBase64: artifact.toString('base64') });
+      ops.push({
+        kind: 'file',
+        filename: `${job.check}-${podName}-${job.id}.${check.decoder.extension}`,
+        title: `${check.decoder.title} from ${podName} (${job.namespace})`,
+        contentBase64: artifact.toString('base64'),
+      });
     }
     ops.push(rootOp(rootMessage(job, { state: 'done', finding, durationMs: now() - started })));
     deps.metrics.verdicts.inc({ check: job.check, verdict: finding.verdict });
@@ -172,7 +185,13 @@ export async function runJob(job: DiagnosticJob, check: AnyCheck, args: unknown,
       await deps.answers.deliver(job);
       return { status: 'cancelled', pod: podName, container: containerName };
     }
-    const failure = err instanceof UserFacingError ? err : new UserFacingError(`Internal error while running the diagnostic (${(err as Error)?.message ?? String(err)}). The worker's log has details for job ${job.id}.`, 'internal');
+    const failure =
+      err instanceof UserFacingError
+        ? err
+        : new UserFacingError(
+            `Internal error while running the diagnostic (${(err as Error)?.message ?? String(err)}). The worker's log has details for job ${job.id}.`,
+            'internal',
+          );
     log.warn({ kind: failure.kind, err: failure.message, pod: podName }, 'job failed');
     deps.metrics.verdicts.inc({ check: job.check, verdict: `failed:${failure.kind}` });
     if (!['internal', 'deadline', 'invalid-target', 'not-running'].includes(failure.kind)) deps.metrics.kubernetesErrors.inc({ kind: failure.kind });

@@ -101,11 +101,17 @@ export function startWorker({ config, checks, kube, redis, slack, logger, metric
             if (await limits.slots.hasFree()) await queue.startNow(job.id);
             throw new DelayedError();
           }
-          return await busy(job, `kdebug is busy: ${slot.running} diagnostics are running, the most allowed at once (limits.concurrency.maxRunning), and this one waited past its deadline. Try again in a minute.`);
+          return await busy(
+            job,
+            `kdebug is busy: ${slot.running} diagnostics are running, the most allowed at once (limits.concurrency.maxRunning), and this one waited past its deadline. Try again in a minute.`,
+          );
         }
         if (slot && Date.now() >= deadline) {
           // Its turn came too late: adding a container (which can never be removed) would be for nothing.
-          return await busy(job, `Timed out waiting for a free slot: ${slot.running - 1} other diagnostics were running (limits.concurrency.maxRunning), and this one's ${job.timeoutSeconds} s deadline passed before its turn. Nothing was added to the pod. Try again, perhaps with a longer --timeout.`);
+          return await busy(
+            job,
+            `Timed out waiting for a free slot: ${slot.running - 1} other diagnostics were running (limits.concurrency.maxRunning), and this one's ${job.timeoutSeconds} s deadline passed before its turn. Nothing was added to the pod. Try again, perhaps with a longer --timeout.`,
+          );
         }
 
         const outcome = await runJob(job, check, args, {
@@ -137,7 +143,13 @@ export function startWorker({ config, checks, kube, redis, slack, logger, metric
           logger,
         });
         if (outcome.status !== 'recovered') {
-          await audit.record(auditEntryForJob(job, { ...outcome, status: outcome.status }, { ...(job.policy ? { policy: { allowed: true, rule: job.policy.rule } } : {}), budgetOverride: job.overrideBudget ?? false }));
+          await audit.record(
+            auditEntryForJob(
+              job,
+              { ...outcome, status: outcome.status },
+              { ...(job.policy ? { policy: { allowed: true, rule: job.policy.rule } } : {}), budgetOverride: job.overrideBudget ?? false },
+            ),
+          );
         }
         return outcome;
       } catch (err) {
@@ -207,7 +219,9 @@ export function startWorker({ config, checks, kube, redis, slack, logger, metric
       }
       clearTimeout(timer);
       // Answers already written keep their place in the delivery queue for any worker.
-      await (await unsubscribe.catch(() => undefined))?.();
+      await (
+        await unsubscribe.catch(() => undefined)
+      )?.();
       await deliveryWorker.close();
       await closeAnswers();
     },

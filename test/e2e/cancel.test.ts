@@ -83,7 +83,12 @@ test('the Cancel button stops a running job', async () => {
     response_url: responseUrl,
     actions: [{ action_id: 'kdebug_cancel', block_id: 'b1', value: jobId, type: 'button', action_ts: `${Date.now() / 1000}` }],
   };
-  const response = await sendSignedRequest(`http://127.0.0.1:${stack.botPort}/slack/events`, SIGNING_SECRET, new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), 'application/x-www-form-urlencoded');
+  const response = await sendSignedRequest(
+    `http://127.0.0.1:${stack.botPort}/slack/events`,
+    SIGNING_SECRET,
+    new URLSearchParams({ payload: JSON.stringify(payload) }).toString(),
+    'application/x-www-form-urlencoded',
+  );
   expect(response.status).toBe(200);
   const reply = await stack.slack.waitFor(() => stack.slack.responses(responseUrl)[0], 5000, 'button reply');
   expect((reply.body as { text: string }).text).toMatch(/^Cancelling job/);

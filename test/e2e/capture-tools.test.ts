@@ -143,7 +143,7 @@ async function podTraffic(count: number): Promise<void> {
 /** The records of a little-endian microsecond pcap: time, and everything after the timestamp. */
 function records(pcap: Buffer): Array<{ timeUs: number; rest: Buffer }> {
   const out: Array<{ timeUs: number; rest: Buffer }> = [];
-  for (let at = 24; at + 16 <= pcap.length; ) {
+  for (let at = 24; at + 16 <= pcap.length;) {
     const length = pcap.readUInt32LE(at + 8);
     out.push({ timeUs: pcap.readUInt32LE(at) * 1e6 + pcap.readUInt32LE(at + 4), rest: pcap.subarray(at + 8, at + 16 + length) });
     at += 16 + length;
@@ -191,7 +191,9 @@ test('the decoded pcap is byte for byte what tcpdump wrote, matches a direct tcp
 
   // The oracle starts first and stops later, so it sees every packet the check sees.
   const directFile = join(dir, 'direct.pcap');
-  const direct = spawn('ip', ['netns', 'exec', net.netns, 'timeout', '6', 'tcpdump', '-i', 'any', '-p', '-U', '-w', directFile, '--', filter], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const direct = spawn('ip', ['netns', 'exec', net.netns, 'timeout', '6', 'tcpdump', '-i', 'any', '-p', '-U', '-w', directFile, '--', filter], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let directErr = '';
   direct.stderr.on('data', (c: Buffer) => (directErr += c.toString()));
   await waitForTcpdumps(1);
@@ -221,7 +223,12 @@ test('the decoded pcap is byte for byte what tcpdump wrote, matches a direct tcp
   // 2. Same bytes as coreutils' base64 -d makes of the raw log region.
   const log = Buffer.concat(raw).toString('latin1');
   const region = log.slice(log.indexOf(`${PCAP_BEGIN_LINE}\n`) + PCAP_BEGIN_LINE.length + 1, log.indexOf(`${PCAP_END_LINE}\n`));
-  expect(region.split('\n').filter(Boolean).every((line, i, all) => line.length === 76 || i === all.length - 1)).toBe(true);
+  expect(
+    region
+      .split('\n')
+      .filter(Boolean)
+      .every((line, i, all) => line.length === 76 || i === all.length - 1),
+  ).toBe(true);
   writeFileSync(join(dir, 'region.b64'), region);
   const { stdout: viaCoreutils } = await execFileAsync('base64', ['-d', join(dir, 'region.b64')], { encoding: 'buffer' });
   expect(decoded.equals(viaCoreutils)).toBe(true);
@@ -243,7 +250,11 @@ test('the decoded pcap is byte for byte what tcpdump wrote, matches a direct tcp
 
   const finding = interpretLog(parsed.args, steps, marker, result, context);
   expect(finding.verdict).toBe('ok');
-  expect(finding.headline).toMatch(new RegExp(`^Captured 15 packets matching \`${filter}\` over .*; busiest ${net.podIp.replace(/\./g, '\\.')}:\\d+ → ${net.hostIp.replace(/\./g, '\\.')}:${TCP_PORT} TCP \\(10\\); ran the full 4s$`));
+  expect(finding.headline).toMatch(
+    new RegExp(
+      `^Captured 15 packets matching \`${filter}\` over .*; busiest ${net.podIp.replace(/\./g, '\\.')}:\\d+ → ${net.hostIp.replace(/\./g, '\\.')}:${TCP_PORT} TCP \\(10\\); ran the full 4s$`,
+    ),
+  );
   expect(finding.facts).toMatchObject({ packets: 15, tcpdumpCaptured: 15, tcpdumpExit: 124 });
 }, 60_000);
 
@@ -258,7 +269,11 @@ test('several MB stream through the decoder with flat memory, stopped at the siz
   const flood = spawn(
     'ip',
     [
-      'netns', 'exec', net.netns, process.execPath, '-e',
+      'netns',
+      'exec',
+      net.netns,
+      process.execPath,
+      '-e',
       `const s = require('node:dgram').createSocket('udp4'); const buf = Buffer.alloc(1400, 0x61);
        let n = 0, stop = false; process.stdin.on('end', () => { stop = true; }); process.stdin.resume();
        const loop = () => { if (stop || n >= 100000) { s.close(); process.exit(0); }

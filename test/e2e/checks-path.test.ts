@@ -63,10 +63,14 @@ async function runCommand(text: string): Promise<{ root: StoredMessage; thread: 
   const { response } = await stack.command(text, { channel: CHANNEL, user: 'U0SRE' });
   expect(response.status).toBe(200);
   const root = await slack.waitFor(() => roots()[before], 5000, `root for ${text}`);
-  const final = await slack.waitFor(() => {
-    const current = slack.message(CHANNEL, root.ts)!;
-    return /: queued$|: running/.test(current.text) ? undefined : current;
-  }, 60_000, `final status for ${text}`);
+  const final = await slack.waitFor(
+    () => {
+      const current = slack.message(CHANNEL, root.ts)!;
+      return /: queued$|: running/.test(current.text) ? undefined : current;
+    },
+    60_000,
+    `final status for ${text}`,
+  );
   // Files are shared into the thread after the reply; wait for deliveries to settle.
   await new Promise((r) => setTimeout(r, 300));
   return { root: final, thread: slack.thread(CHANNEL, root.ts) };

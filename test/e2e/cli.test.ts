@@ -50,7 +50,9 @@ test('a bad setting stops start-up with one line naming the setting and the fix'
   const { code, stderr } = await kdebug(['worker'], { SLACK_BOT_TOKEN: 'xoxb-test', KDEBUG_JOBS_DEFAULT_TIMEOUT_SECONDS: '-5' });
   expect(code).toBe(1);
   expect(stderr.trim().split('\n')).toHaveLength(1);
-  expect(stderr).toMatch(/^kdebug: invalid setting jobs\.defaultTimeoutSeconds \(from environment variable KDEBUG_JOBS_DEFAULT_TIMEOUT_SECONDS\): .*; fix KDEBUG_JOBS_DEFAULT_TIMEOUT_SECONDS$/m);
+  expect(stderr).toMatch(
+    /^kdebug: invalid setting jobs\.defaultTimeoutSeconds \(from environment variable KDEBUG_JOBS_DEFAULT_TIMEOUT_SECONDS\): .*; fix KDEBUG_JOBS_DEFAULT_TIMEOUT_SECONDS$/m,
+  );
 });
 
 test('Redis not reachable: one line naming the URL (password hidden) and how to start one', async () => {

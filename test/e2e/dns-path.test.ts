@@ -64,7 +64,14 @@ afterEach(() => {
 });
 
 function command(text: string, extra: { channel_id?: string; trigger_id?: string } = {}) {
-  return slack.slashCommand({ channel_id: extra.channel_id ?? CHANNEL, user_id: USER, user_name: 'alice', command: '/kdebug', text, ...(extra.trigger_id ? { trigger_id: extra.trigger_id } : {}) });
+  return slack.slashCommand({
+    channel_id: extra.channel_id ?? CHANNEL,
+    user_id: USER,
+    user_name: 'alice',
+    command: '/kdebug',
+    text,
+    ...(extra.trigger_id ? { trigger_id: extra.trigger_id } : {}),
+  });
 }
 
 async function send(text: string, extra: { channel_id?: string; trigger_id?: string } = {}, opts: { retryNum?: number } = {}) {
@@ -95,10 +102,14 @@ async function runToCompletion(text: string) {
   const root = await slack.waitFor(() => rootsIn(CHANNEL)[before], 5000, `root message for "${text}"`);
   expect(root.history[0]!.text).toMatch(/: queued$/);
   const final = await slack
-    .waitFor(() => {
-      const current = slack.message(CHANNEL, root.ts)!;
-      return /: (ok|nxdomain|servfail|refused|timeout|no-answer|failed)\b/.test(current.text) ? current : undefined;
-    }, 45_000, `final status for "${text}"`)
+    .waitFor(
+      () => {
+        const current = slack.message(CHANNEL, root.ts)!;
+        return /: (ok|nxdomain|servfail|refused|timeout|no-answer|failed)\b/.test(current.text) ? current : undefined;
+      },
+      45_000,
+      `final status for "${text}"`,
+    )
     .catch((err: Error) => {
       throw new Error(`${err.message}\n--- root ---\n${slack.message(CHANNEL, root.ts)!.text}\n--- worker ---\n${worker.output().slice(-6000)}`);
     });
@@ -233,10 +244,17 @@ describe('/kdebug dns, end to end', () => {
 
   test('one request id follows a command from Slack through the queue to the reply, in JSON logs', () => {
     type Line = { msg?: string; jobId?: string };
-    const lines = (p: RoleProcess): Line[] => p.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Line);
+    const lines = (p: RoleProcess): Line[] =>
+      p
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Line);
     const enqueued = lines(bot).find((l) => l.msg === 'job enqueued');
     expect(enqueued?.jobId).toMatch(/^[0-9a-f]{16}$/);
-    const workerMessages = lines(worker).filter((l) => l.jobId === enqueued!.jobId).map((l) => l.msg);
+    const workerMessages = lines(worker)
+      .filter((l) => l.jobId === enqueued!.jobId)
+      .map((l) => l.msg);
     expect(workerMessages).toEqual(expect.arrayContaining(['debug container progress', 'job done', 'results delivered']));
   });
 

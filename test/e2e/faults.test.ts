@@ -83,7 +83,9 @@ test('SIGKILL of the worker at random points, 20 times: 0 lost, 0 duplicated, 0 
   const containers = sent.map((root) => containersOf(jobIdOf(root)).length);
   const extra = containers.reduce((sum, n) => sum + Math.max(0, n - 1), 0);
   const kdebugTotal = (kube.getPod('prod', 'web-0')!.spec?.ephemeralContainers ?? []).filter((c) => c.name.startsWith('kdebug-')).length;
-  process.stdout.write(`faults: kills=${KILLS} jobs=${sent.length} answers=${answered} lost=${sent.length - answered} duplicated=${duplicated} containers_added=${containers.reduce((a, b) => a + b, 0)} extra_containers=${extra}\n`);
+  process.stdout.write(
+    `faults: kills=${KILLS} jobs=${sent.length} answers=${answered} lost=${sent.length - answered} duplicated=${duplicated} containers_added=${containers.reduce((a, b) => a + b, 0)} extra_containers=${extra}\n`,
+  );
   expect(sent.length - answered).toBe(0);
   expect(duplicated).toBe(0);
   expect(extra).toBe(0);

@@ -44,12 +44,24 @@ describe('http: real curl', () => {
     ['302 (not followed)', () => urlOf(site.endpoints.web, 'http', '/status/302'), false, 'ok', /answered 302 Found in .* → \/login$/],
     ['503', () => urlOf(site.endpoints.web, 'http', '/status/503'), false, 'http-error', /answered 503 Service Unavailable in /],
     ['https, trusting the test CA', () => urlOf(site.endpoints.valid, 'https', '/healthz'), true, 'ok', /^https:\/\/valid\.tls\.test:\d+\/healthz answered 200 OK in /],
-    ['https without the test CA', () => urlOf(site.endpoints.valid, 'https', '/'), false, 'tls-error', /^TLS with valid\.tls\.test:\d+ failed: SSL certificate problem: unable to get local issuer certificate$/],
+    [
+      'https without the test CA',
+      () => urlOf(site.endpoints.valid, 'https', '/'),
+      false,
+      'tls-error',
+      /^TLS with valid\.tls\.test:\d+ failed: SSL certificate problem: unable to get local issuer certificate$/,
+    ],
     ['https, expired certificate', () => urlOf(site.endpoints.expired, 'https', '/'), true, 'tls-error', /failed: SSL certificate problem: certificate has expired$/],
     ['a server that hangs up', () => urlOf(site.endpoints['hang-up'], 'http', '/'), false, 'http-error', /closed the connection without an HTTP answer/],
     ['nothing listening', () => urlOf(site.endpoints.closed, 'http', '/'), false, 'connection-refused', /^connection refused by closed\.http\.test:\d+ \(127\.0\.0\.1\)$/],
     ['a name that does not exist', () => 'http://web.invalid/', false, 'dns-failure', /^could not resolve web\.invalid$/],
-    ['a server that never answers', () => urlOf(site.endpoints['stuck-http'], 'http', '/'), false, 'timeout', /^no answer from stuck\.http\.test:\d+ within 2 s \(connected and sent the request; no response\)$/],
+    [
+      'a server that never answers',
+      () => urlOf(site.endpoints['stuck-http'], 'http', '/'),
+      false,
+      'timeout',
+      /^no answer from stuck\.http\.test:\d+ within 2 s \(connected and sent the request; no response\)$/,
+    ],
   ])('%s', async (_label, url, cacert, verdict, headline) => {
     const finding = await check(httpCheck, url(), cacert ? trustTestCa() : {});
     expect({ verdict: finding.verdict, headline: finding.headline }).toEqual({ verdict, headline: expect.stringMatching(headline) as string });
@@ -71,7 +83,13 @@ describe('tls: real openssl s_client', () => {
   const at = (name: keyof Site['endpoints']) => `${site.endpoints[name].host}:${site.endpoints[name].port}`;
 
   test.each<[string, keyof Site['endpoints'], boolean, string, RegExp]>([
-    ['valid, trusting the test CA', 'valid', true, 'ok', /^certificate for valid\.tls\.test is valid for another 89 days \(notAfter \d{4}-\d\d-\d\d\), issued by CN=kdebug test CA$/],
+    [
+      'valid, trusting the test CA',
+      'valid',
+      true,
+      'ok',
+      /^certificate for valid\.tls\.test is valid for another 89 days \(notAfter \d{4}-\d\d-\d\d\), issued by CN=kdebug test CA$/,
+    ],
     ['valid, without the test CA', 'valid', false, 'untrusted-issuer', /^certificate for valid\.tls\.test is issued by CN=kdebug test CA, which is not trusted here/],
     ['expiring in 3 days', 'expiring-soon', true, 'expiring-soon', /^certificate for expiring\.tls\.test expires in 3 days \(notAfter /],
     ['expired 2 days ago', 'expired', true, 'expired', /^certificate for expired\.tls\.test expired 2 days ago \(notAfter \d{4}-\d\d-\d\d\)$/],
@@ -79,7 +97,13 @@ describe('tls: real openssl s_client', () => {
     ['for another name', 'wrong-name', true, 'hostname-mismatch', /^wrong-name\.tls\.test:\d+ presented a certificate for www\.other\.test, not wrong-name\.tls\.test$/],
     ['self-signed', 'self-signed', true, 'self-signed', /^self-signed\.tls\.test:\d+ presented a self-signed certificate \(CN=self-signed\.tls\.test\)$/],
     ['from an unknown CA', 'unknown-issuer', true, 'untrusted-issuer', /^certificate for unknown-ca\.tls\.test is issued by CN=Unknown Test CA, which is not trusted here/],
-    ['expired, wrong name and untrusted at once', 'alias-of-expired', false, 'expired', /^certificate for alias\.tls\.test expired 2 days ago .*; also wrong name, untrusted issuer$/],
+    [
+      'expired, wrong name and untrusted at once',
+      'alias-of-expired',
+      false,
+      'expired',
+      /^certificate for alias\.tls\.test expired 2 days ago .*; also wrong name, untrusted issuer$/,
+    ],
     ['a plain-HTTP port', 'web', false, 'handshake-failed', /failed: wrong version number \(the port answered, but not with TLS: plain HTTP\?\)$/],
     ['nothing listening', 'closed', false, 'connection-refused', /^connection refused by closed\.http\.test:\d+$/],
     ['a server that never answers', 'stuck-tls', false, 'timeout', /^no answer from stuck\.tls\.test:\d+ within 2 s \(connected, but no reply to the TLS ClientHello\)$/],

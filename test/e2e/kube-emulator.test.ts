@@ -5,9 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import {
-  ApiException, AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, Watch, setHeaderOptions,
-} from '@kubernetes/client-node';
+import { ApiException, AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, Watch, setHeaderOptions } from '@kubernetes/client-node';
 import { KubeEmulator, type Pod } from '../support/kube-emulator.js';
 import { kubectlPath } from '../support/kubectl.js';
 import { netnsAvailable } from '../support/netns.js';
@@ -72,7 +70,9 @@ async function watchUntil(kc: KubeConfig, pod: Pod, container: string, done: (p:
   const result = await new Promise<Pod>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`timed out; states so far: ${states.join(' -> ')}`)), 20_000);
     void new Watch(kc)
-      .watch(`/api/v1/namespaces/${namespace}/pods`, { fieldSelector: `metadata.name=${name}`, resourceVersion },
+      .watch(
+        `/api/v1/namespaces/${namespace}/pods`,
+        { fieldSelector: `metadata.name=${name}`, resourceVersion },
         (type: string, obj: Pod) => {
           if (type !== 'MODIFIED' && type !== 'ADDED') return;
           const state = stateOf(obj, container);
@@ -87,8 +87,11 @@ async function watchUntil(kc: KubeConfig, pod: Pod, container: string, done: (p:
             clearTimeout(timer);
             reject(err instanceof Error ? err : new Error('the watch failed', { cause: err }));
           }
-        })
-      .then((c) => { controller = c; }, reject);
+        },
+      )
+      .then((c) => {
+        controller = c;
+      }, reject);
   });
   controller?.abort();
   return { pod: result, states };
@@ -101,7 +104,15 @@ async function seed(emu: KubeEmulator): Promise<void> {
   await emu.addPod({ namespace: 'prod', name: 'web-0', labels: { app: 'web' }, containers: [{ name: 'app', image: 'registry.local/web:1' }] });
   await emu.addPod({ namespace: 'prod', name: 'web-1', labels: { app: 'web', canary: 'true' }, containers: [{ name: 'app', image: 'registry.local/web:1' }], phase: 'Pending' });
   await emu.addPod({ namespace: 'prod', name: 'api-0', labels: { app: 'api', tier: 'backend' }, containers: [{ name: 'app', image: 'registry.local/api:2' }] });
-  await emu.addPod({ namespace: 'prod', name: 'two-0', labels: { app: 'two' }, containers: [{ name: 'app', image: 'a:1' }, { name: 'sidecar', image: 'b:1' }] });
+  await emu.addPod({
+    namespace: 'prod',
+    name: 'two-0',
+    labels: { app: 'two' },
+    containers: [
+      { name: 'app', image: 'a:1' },
+      { name: 'sidecar', image: 'b:1' },
+    ],
+  });
   await emu.addPod({ namespace: 'staging', name: 'web-0', labels: { app: 'web' }, containers: [{ name: 'app', image: 'registry.local/web:1' }] });
   emu.addWorkload('Deployment', { namespace: 'prod', name: 'web', matchLabels: { app: 'web' }, replicas: 2 });
   emu.addWorkload('statefulset', { namespace: 'prod', name: 'api', matchLabels: { app: 'api' } });
@@ -170,15 +181,26 @@ describe('KubeEmulator with @kubernetes/client-node', () => {
     expect((await apps.listNamespacedDaemonSet({ namespace: 'prod' })).items.map((s) => s.metadata?.name)).toEqual(['agent']);
     expect((await apps.readNamespacedReplicaSet({ namespace: 'prod', name: 'web-5d9f' })).spec?.selector.matchLabels).toEqual({ app: 'web' });
     const missing = await apiError(apps.readNamespacedDeployment({ namespace: 'prod', name: 'nope' }));
-    expect(missing.status).toMatchObject({ code: 404, reason: 'NotFound', message: 'deployments.apps "nope" not found', details: { name: 'nope', group: 'apps', kind: 'deployments' } });
+    expect(missing.status).toMatchObject({
+      code: 404,
+      reason: 'NotFound',
+      message: 'deployments.apps "nope" not found',
+      details: { name: 'nope', group: 'apps', kind: 'deployments' },
+    });
   });
 
   test('a missing pod is an ApiException 404 with the real Status; a wrong token is 401', async () => {
     const { code, status } = await apiError(core.readNamespacedPod({ namespace: 'prod', name: 'nope' }));
     expect(code).toBe(404);
     expect(status).toEqual({
-      kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure',
-      message: 'pods "nope" not found', reason: 'NotFound', details: { name: 'nope', kind: 'pods' }, code: 404,
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: 'pods "nope" not found',
+      reason: 'NotFound',
+      details: { name: 'nope', kind: 'pods' },
+      code: 404,
     });
 
     const wrong = new KubeConfig();
@@ -209,7 +231,13 @@ describe('KubeEmulator with @kubernetes/client-node', () => {
     );
     const ec = patched.spec?.ephemeralContainers?.[0];
     // Defaults are applied as the API server does; the response carries no status for it yet.
-    expect(ec).toMatchObject({ name: 'dbg', targetContainerName: 'app', imagePullPolicy: 'Always', terminationMessagePolicy: 'File', terminationMessagePath: '/dev/termination-log' });
+    expect(ec).toMatchObject({
+      name: 'dbg',
+      targetContainerName: 'app',
+      imagePullPolicy: 'Always',
+      terminationMessagePolicy: 'File',
+      terminationMessagePath: '/dev/termination-log',
+    });
     expect(patched.status?.ephemeralContainerStatuses ?? []).toEqual([]);
 
     const { pod, states } = await watchUntil(kc, patched as unknown as Pod, 'dbg', (p) => stateOf(p, 'dbg')?.startsWith('terminated') ?? false);
@@ -226,22 +254,27 @@ describe('KubeEmulator with @kubernetes/client-node', () => {
 
     // A failing command terminates with its exit code and reason Error.
     const failing = await core.patchNamespacedPodEphemeralcontainers(
-      { namespace: 'prod', name: 'web-0', body: { spec: { ephemeralContainers: [debugContainer('dbg2', ['sh', '-c', 'echo nope; exit 3'])] } } }, smp);
+      { namespace: 'prod', name: 'web-0', body: { spec: { ephemeralContainers: [debugContainer('dbg2', ['sh', '-c', 'echo nope; exit 3'])] } } },
+      smp,
+    );
     const done = await watchUntil(kc, failing as unknown as Pod, 'dbg2', (p) => stateOf(p, 'dbg2')?.startsWith('terminated') ?? false);
     expect(done.pod.status.ephemeralContainerStatuses?.find((s) => s.name === 'dbg2')?.state.terminated).toMatchObject({ exitCode: 3, reason: 'Error' });
     expect(await core.readNamespacedPodLog({ namespace: 'prod', name: 'web-0', container: 'dbg2' })).toBe('nope\n');
 
-    expect(emu.requests).toEqual(expect.arrayContaining([
-      { verb: 'patch', apiGroup: '', resource: 'pods', subresource: 'ephemeralcontainers', namespace: 'prod', name: 'web-0' },
-      { verb: 'watch', apiGroup: '', resource: 'pods', namespace: 'prod' },
-      { verb: 'get', apiGroup: '', resource: 'pods', subresource: 'log', namespace: 'prod', name: 'web-0' },
-    ]));
+    expect(emu.requests).toEqual(
+      expect.arrayContaining([
+        { verb: 'patch', apiGroup: '', resource: 'pods', subresource: 'ephemeralcontainers', namespace: 'prod', name: 'web-0' },
+        { verb: 'watch', apiGroup: '', resource: 'pods', namespace: 'prod' },
+        { verb: 'get', apiGroup: '', resource: 'pods', subresource: 'log', namespace: 'prod', name: 'web-0' },
+      ]),
+    );
   });
 
-  test('ephemeral container validation answers the API server\'s 422 Invalid bodies', async () => {
+  test("ephemeral container validation answers the API server's 422 Invalid bodies", async () => {
     const invalid = async (container: EphemeralSpec): Promise<Status> => {
-      const { code, status } = await apiError(core.patchNamespacedPodEphemeralcontainers(
-        { namespace: 'prod', name: 'web-0', body: { spec: { ephemeralContainers: [container] } } }, smp));
+      const { code, status } = await apiError(
+        core.patchNamespacedPodEphemeralcontainers({ namespace: 'prod', name: 'web-0', body: { spec: { ephemeralContainers: [container] } } }, smp),
+      );
       expect(code).toBe(422);
       expect(status).toMatchObject({ kind: 'Status', reason: 'Invalid', code: 422, details: { name: 'web-0', kind: 'Pod' } });
       return status;
@@ -249,12 +282,42 @@ describe('KubeEmulator with @kubernetes/client-node', () => {
     const cases: [EphemeralSpec, string, string, string][] = [
       [debugContainer('app', ['true']), 'spec.ephemeralContainers[0].name', 'FieldValueDuplicate', 'Duplicate value: "app"'],
       [debugContainer('dbg', ['true'], { targetContainerName: 'nope' }), 'spec.ephemeralContainers[0].targetContainerName', 'FieldValueNotFound', 'Not found: "nope"'],
-      [debugContainer('dbg', ['true'], { ports: [{ containerPort: 80 }] }), 'spec.ephemeralContainers[0].ports', 'FieldValueForbidden', 'Forbidden: cannot be set for an Ephemeral Container'],
-      [debugContainer('dbg', ['true'], { resources: { limits: { cpu: '1' } } }), 'spec.ephemeralContainers[0].resources', 'FieldValueForbidden', 'Forbidden: cannot be set for an Ephemeral Container'],
-      [debugContainer('dbg', ['true'], { lifecycle: { preStop: { exec: { command: ['true'] } } } }), 'spec.ephemeralContainers[0].lifecycle', 'FieldValueForbidden', 'Forbidden: cannot be set for an Ephemeral Container'],
-      [debugContainer('dbg', ['true'], { livenessProbe: { exec: { command: ['true'] } } }), 'spec.ephemeralContainers[0].livenessProbe', 'FieldValueForbidden', 'Forbidden: cannot be set for an Ephemeral Container'],
-      [debugContainer('dbg', ['true'], { readinessProbe: { exec: { command: ['true'] } } }), 'spec.ephemeralContainers[0].readinessProbe', 'FieldValueForbidden', 'Forbidden: cannot be set for an Ephemeral Container'],
-      [debugContainer('dbg', ['true'], { startupProbe: { exec: { command: ['true'] } } }), 'spec.ephemeralContainers[0].startupProbe', 'FieldValueForbidden', 'Forbidden: cannot be set for an Ephemeral Container'],
+      [
+        debugContainer('dbg', ['true'], { ports: [{ containerPort: 80 }] }),
+        'spec.ephemeralContainers[0].ports',
+        'FieldValueForbidden',
+        'Forbidden: cannot be set for an Ephemeral Container',
+      ],
+      [
+        debugContainer('dbg', ['true'], { resources: { limits: { cpu: '1' } } }),
+        'spec.ephemeralContainers[0].resources',
+        'FieldValueForbidden',
+        'Forbidden: cannot be set for an Ephemeral Container',
+      ],
+      [
+        debugContainer('dbg', ['true'], { lifecycle: { preStop: { exec: { command: ['true'] } } } }),
+        'spec.ephemeralContainers[0].lifecycle',
+        'FieldValueForbidden',
+        'Forbidden: cannot be set for an Ephemeral Container',
+      ],
+      [
+        debugContainer('dbg', ['true'], { livenessProbe: { exec: { command: ['true'] } } }),
+        'spec.ephemeralContainers[0].livenessProbe',
+        'FieldValueForbidden',
+        'Forbidden: cannot be set for an Ephemeral Container',
+      ],
+      [
+        debugContainer('dbg', ['true'], { readinessProbe: { exec: { command: ['true'] } } }),
+        'spec.ephemeralContainers[0].readinessProbe',
+        'FieldValueForbidden',
+        'Forbidden: cannot be set for an Ephemeral Container',
+      ],
+      [
+        debugContainer('dbg', ['true'], { startupProbe: { exec: { command: ['true'] } } }),
+        'spec.ephemeralContainers[0].startupProbe',
+        'FieldValueForbidden',
+        'Forbidden: cannot be set for an Ephemeral Container',
+      ],
       [{ name: 'dbg', command: ['true'] }, 'spec.ephemeralContainers[0].image', 'FieldValueRequired', 'Required value'],
       [{ image: 'busybox', command: ['true'] }, 'spec.ephemeralContainers[0].name', 'FieldValueRequired', 'Required value'],
     ];
@@ -266,8 +329,10 @@ describe('KubeEmulator with @kubernetes/client-node', () => {
 
     // Several errors are listed together, in the API server's order.
     const many = await invalid(debugContainer('app', ['true'], { targetContainerName: 'nope', ports: [{ containerPort: 80 }] }));
-    expect(many.message).toBe('Pod "web-0" is invalid: [spec.ephemeralContainers[0].name: Duplicate value: "app", '
-      + 'spec.ephemeralContainers[0].targetContainerName: Not found: "nope", spec.ephemeralContainers[0].ports: Forbidden: cannot be set for an Ephemeral Container]');
+    expect(many.message).toBe(
+      'Pod "web-0" is invalid: [spec.ephemeralContainers[0].name: Duplicate value: "app", ' +
+        'spec.ephemeralContainers[0].targetContainerName: Not found: "nope", spec.ephemeralContainers[0].ports: Forbidden: cannot be set for an Ephemeral Container]',
+    );
     expect(many.details?.causes?.map((c) => c.reason)).toEqual(['FieldValueDuplicate', 'FieldValueNotFound', 'FieldValueForbidden']);
 
     // Nothing invalid was stored.
@@ -279,8 +344,9 @@ describe('KubeEmulator with @kubernetes/client-node', () => {
     const before = emu.getPod('prod', 'web-0')!;
 
     // Strategic merge: same name merges into the existing container, changing it.
-    const changed = await apiError(core.patchNamespacedPodEphemeralcontainers(
-      { namespace: 'prod', name: 'web-0', body: { spec: { ephemeralContainers: [{ name: 'dbg', image: 'busybox' }] } } }, smp));
+    const changed = await apiError(
+      core.patchNamespacedPodEphemeralcontainers({ namespace: 'prod', name: 'web-0', body: { spec: { ephemeralContainers: [{ name: 'dbg', image: 'busybox' }] } } }, smp),
+    );
     expect(changed.code).toBe(422);
     expect(changed.status.message).toMatch(/^Pod "web-0" is invalid: spec\.ephemeralContainers: Forbidden: existing ephemeral containers "dbg" may not be changed\n/);
     expect(changed.status.details?.causes?.[0]).toMatchObject({ reason: 'FieldValueForbidden', field: 'spec.ephemeralContainers' });
@@ -290,25 +356,47 @@ describe('KubeEmulator with @kubernetes/client-node', () => {
     expect(removed.status.message).toBe('Pod "web-0" is invalid: spec.ephemeralContainers: Forbidden: existing ephemeral containers "dbg" may not be removed\n');
 
     // JSON patch: remove op, and an add that duplicates an existing ephemeral name.
-    const jsonRemoved = await apiError(core.patchNamespacedPodEphemeralcontainers({ namespace: 'prod', name: 'web-0', body: [{ op: 'remove', path: '/spec/ephemeralContainers/0' }] }, jsonPatch));
+    const jsonRemoved = await apiError(
+      core.patchNamespacedPodEphemeralcontainers({ namespace: 'prod', name: 'web-0', body: [{ op: 'remove', path: '/spec/ephemeralContainers/0' }] }, jsonPatch),
+    );
     expect(jsonRemoved.status.message).toContain('existing ephemeral containers "dbg" may not be removed');
-    const dup = await apiError(core.patchNamespacedPodEphemeralcontainers(
-      { namespace: 'prod', name: 'web-0', body: [{ op: 'add', path: '/spec/ephemeralContainers/-', value: debugContainer('dbg', ['true']) }] }, jsonPatch));
+    const dup = await apiError(
+      core.patchNamespacedPodEphemeralcontainers(
+        { namespace: 'prod', name: 'web-0', body: [{ op: 'add', path: '/spec/ephemeralContainers/-', value: debugContainer('dbg', ['true']) }] },
+        jsonPatch,
+      ),
+    );
     expect(dup.status.message).toBe('Pod "web-0" is invalid: spec.ephemeralContainers[1].name: Duplicate value: "dbg"');
 
     // JSON patch adding a new container works, and so does a merge patch that lists old + new.
     await core.patchNamespacedPodEphemeralcontainers(
-      { namespace: 'prod', name: 'web-0', body: [{ op: 'add', path: '/spec/ephemeralContainers/-', value: debugContainer('dbg2', ['true']) }] }, jsonPatch);
+      { namespace: 'prod', name: 'web-0', body: [{ op: 'add', path: '/spec/ephemeralContainers/-', value: debugContainer('dbg2', ['true']) }] },
+      jsonPatch,
+    );
     const current = emu.getPod('prod', 'web-0')!.spec.ephemeralContainers!;
     await core.patchNamespacedPodEphemeralcontainers(
-      { namespace: 'prod', name: 'web-0', body: { spec: { ephemeralContainers: [...current, debugContainer('dbg3', ['true'])] } } }, mergePatch);
+      { namespace: 'prod', name: 'web-0', body: { spec: { ephemeralContainers: [...current, debugContainer('dbg3', ['true'])] } } },
+      mergePatch,
+    );
     expect(emu.getPod('prod', 'web-0')!.spec.ephemeralContainers!.map((c) => c.name)).toEqual(['dbg', 'dbg2', 'dbg3']);
     expect(Number(emu.getPod('prod', 'web-0')!.metadata.resourceVersion)).toBeGreaterThan(Number(before.metadata.resourceVersion));
 
     // A stale resourceVersion in the patch is a 409 Conflict.
-    const stale = await apiError(core.patchNamespacedPodEphemeralcontainers(
-      { namespace: 'prod', name: 'web-0', body: { metadata: { resourceVersion: before.metadata.resourceVersion }, spec: { ephemeralContainers: [debugContainer('dbg4', ['true'])] } } }, smp));
-    expect(stale.status).toMatchObject({ code: 409, reason: 'Conflict', message: 'Operation cannot be fulfilled on pods "web-0": the object has been modified; please apply your changes to the latest version and try again' });
+    const stale = await apiError(
+      core.patchNamespacedPodEphemeralcontainers(
+        {
+          namespace: 'prod',
+          name: 'web-0',
+          body: { metadata: { resourceVersion: before.metadata.resourceVersion }, spec: { ephemeralContainers: [debugContainer('dbg4', ['true'])] } },
+        },
+        smp,
+      ),
+    );
+    expect(stale.status).toMatchObject({
+      code: 409,
+      reason: 'Conflict',
+      message: 'Operation cannot be fulfilled on pods "web-0": the object has been modified; please apply your changes to the latest version and try again',
+    });
   });
 
   test('403 from PodSecurity admission and from RBAC (deny), which comes before anything else', async () => {
@@ -322,21 +410,35 @@ describe('KubeEmulator with @kubernetes/client-node', () => {
 
     const restricted = await apiError(patch('secure', 'web-0', debugContainer('x', ['true'])));
     expect(restricted.status).toMatchObject({ code: 403, reason: 'Forbidden', details: { name: 'web-0', kind: 'pods' } });
-    expect(restricted.status.message).toBe('pods "web-0" is forbidden: violates PodSecurity "restricted:latest": '
-      + 'allowPrivilegeEscalation != false (container "x" must set securityContext.allowPrivilegeEscalation=false), '
-      + 'unrestricted capabilities (container "x" must set securityContext.capabilities.drop=["ALL"]), '
-      + 'runAsNonRoot != true (pod or container "x" must set securityContext.runAsNonRoot=true), '
-      + 'seccompProfile (pod or container "x" must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")');
-    const addsNetRaw = await apiError(patch('secure', 'web-0', debugContainer('x', ['true'], {
-      securityContext: { ...restrictedOk, capabilities: { drop: ['ALL'], add: ['NET_RAW'] } },
-    })));
-    expect(addsNetRaw.status.message).toBe('pods "web-0" is forbidden: violates PodSecurity "restricted:latest": unrestricted capabilities (container "x" must not include "NET_RAW" in securityContext.capabilities.add)');
+    expect(restricted.status.message).toBe(
+      'pods "web-0" is forbidden: violates PodSecurity "restricted:latest": ' +
+        'allowPrivilegeEscalation != false (container "x" must set securityContext.allowPrivilegeEscalation=false), ' +
+        'unrestricted capabilities (container "x" must set securityContext.capabilities.drop=["ALL"]), ' +
+        'runAsNonRoot != true (pod or container "x" must set securityContext.runAsNonRoot=true), ' +
+        'seccompProfile (pod or container "x" must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")',
+    );
+    const addsNetRaw = await apiError(
+      patch(
+        'secure',
+        'web-0',
+        debugContainer('x', ['true'], {
+          securityContext: { ...restrictedOk, capabilities: { drop: ['ALL'], add: ['NET_RAW'] } },
+        }),
+      ),
+    );
+    expect(addsNetRaw.status.message).toBe(
+      'pods "web-0" is forbidden: violates PodSecurity "restricted:latest": unrestricted capabilities (container "x" must not include "NET_RAW" in securityContext.capabilities.add)',
+    );
     await patch('secure', 'web-0', debugContainer('ok', ['true'], { securityContext: restrictedOk }));
 
-    const baseline = await apiError(patch('base', 'web-0', debugContainer('x', ['true'], { securityContext: { privileged: true, capabilities: { add: ['NET_RAW', 'NET_ADMIN', 'CHOWN'] } } })));
-    expect(baseline.status.message).toBe('pods "web-0" is forbidden: violates PodSecurity "baseline:v1.30": '
-      + 'privileged (container "x" must not set securityContext.privileged=true), '
-      + 'non-default capabilities (container "x" must not include "NET_ADMIN", "NET_RAW" in securityContext.capabilities.add)');
+    const baseline = await apiError(
+      patch('base', 'web-0', debugContainer('x', ['true'], { securityContext: { privileged: true, capabilities: { add: ['NET_RAW', 'NET_ADMIN', 'CHOWN'] } } })),
+    );
+    expect(baseline.status.message).toBe(
+      'pods "web-0" is forbidden: violates PodSecurity "baseline:v1.30": ' +
+        'privileged (container "x" must not set securityContext.privileged=true), ' +
+        'non-default capabilities (container "x" must not include "NET_ADMIN", "NET_RAW" in securityContext.capabilities.add)',
+    );
     await patch('base', 'web-0', debugContainer('ok', ['true'], { securityContext: { capabilities: { add: ['CHOWN'] } } }));
 
     // RBAC: the 403 comes before the pod is even looked up.
@@ -345,7 +447,12 @@ describe('KubeEmulator with @kubernetes/client-node', () => {
       const denied = await apiError(patch('prod', name, debugContainer('dbg', ['true'])));
       expect(denied.code).toBe(403);
       expect(denied.status).toEqual({
-        kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason: 'Forbidden', code: 403,
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        reason: 'Forbidden',
+        code: 403,
         message: `pods "${name}" is forbidden: User "system:serviceaccount:kdebug:kdebug-worker" cannot patch resource "pods/ephemeralcontainers" in API group "" in the namespace "prod"`,
         details: { name, kind: 'pods' },
       });
@@ -370,8 +477,14 @@ describe('KubeEmulator with @kubernetes/client-node', () => {
       oldKc.loadFromFile(join(dir, 'old'));
       const gone = await apiError(oldKc.makeApiClient(CoreV1Api).patchNamespacedPodEphemeralcontainers({ namespace: 'prod', name: 'web-0', body }, smp));
       expect(gone.status).toEqual({
-        kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure',
-        message: 'the server could not find the requested resource', reason: 'NotFound', details: {}, code: 404,
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: 'the server could not find the requested resource',
+        reason: 'NotFound',
+        details: {},
+        code: 404,
       });
     } finally {
       await old.stop();
@@ -381,7 +494,9 @@ describe('KubeEmulator with @kubernetes/client-node', () => {
   test('an image that cannot be pulled: ErrImagePull, then ImagePullBackOff; its log is a 400', async () => {
     emu.failImagePull('nicolaka/netshoot:nope');
     const patched = await core.patchNamespacedPodEphemeralcontainers(
-      { namespace: 'prod', name: 'web-0', body: { spec: { ephemeralContainers: [debugContainer('dbg', ['true'], { image: 'nicolaka/netshoot:nope' })] } } }, smp);
+      { namespace: 'prod', name: 'web-0', body: { spec: { ephemeralContainers: [debugContainer('dbg', ['true'], { image: 'nicolaka/netshoot:nope' })] } } },
+      smp,
+    );
     const { pod, states } = await watchUntil(kc, patched as unknown as Pod, 'dbg', (p) => stateOf(p, 'dbg') === 'waiting:ImagePullBackOff');
     expect(states).toEqual(['waiting:ContainerCreating', 'waiting:ErrImagePull', 'waiting:ImagePullBackOff']);
     expect(pod.status.ephemeralContainerStatuses?.[0]?.state.waiting?.message).toBe('Back-off pulling image "nicolaka/netshoot:nope"');
@@ -390,16 +505,18 @@ describe('KubeEmulator with @kubernetes/client-node', () => {
     expect(logErr.status).toMatchObject({ code: 400, reason: 'BadRequest', message: 'container "dbg" in pod "web-0" is waiting to start: trying and failing to pull image' });
   });
 
-  test('ErrImagePull carries containerd\'s message', async () => {
+  test("ErrImagePull carries containerd's message", async () => {
     emu.failImagePull('nicolaka/netshoot:nope');
     emu.setStartDelay(10);
     const patched = await core.patchNamespacedPodEphemeralcontainers(
-      { namespace: 'prod', name: 'web-0', body: { spec: { ephemeralContainers: [debugContainer('dbg', ['true'], { image: 'nicolaka/netshoot:nope' })] } } }, smp);
+      { namespace: 'prod', name: 'web-0', body: { spec: { ephemeralContainers: [debugContainer('dbg', ['true'], { image: 'nicolaka/netshoot:nope' })] } } },
+      smp,
+    );
     const { pod } = await watchUntil(kc, patched as unknown as Pod, 'dbg', (p) => stateOf(p, 'dbg') === 'waiting:ErrImagePull');
     expect(pod.status.ephemeralContainerStatuses?.[0]?.state.waiting?.message).toContain('failed to pull and unpack image "docker.io/nicolaka/netshoot:nope": ');
   });
 
-  test('pods/log: the API server\'s 400s, and tailLines / limitBytes / timestamps / follow', async () => {
+  test("pods/log: the API server's 400s, and tailLines / limitBytes / timestamps / follow", async () => {
     const log = (container?: string, extra: Record<string, unknown> = {}): Promise<string> =>
       core.readNamespacedPodLog({ namespace: 'prod', name: 'two-0', ...(container ? { container } : {}), ...extra });
     const choose = await apiError(log());
@@ -422,7 +539,10 @@ describe('KubeEmulator with @kubernetes/client-node', () => {
 
     // follow streams until the container terminates.
     emu.setStartDelay(0);
-    await core.patchNamespacedPodEphemeralcontainers({ namespace: 'prod', name: 'web-0', body: { spec: { ephemeralContainers: [debugContainer('slow', ['sh', '-c', 'echo a; sleep 0.3; echo b'])] } } }, smp);
+    await core.patchNamespacedPodEphemeralcontainers(
+      { namespace: 'prod', name: 'web-0', body: { spec: { ephemeralContainers: [debugContainer('slow', ['sh', '-c', 'echo a; sleep 0.3; echo b'])] } } },
+      smp,
+    );
     await waitFor(() => stateOf(emu.getPod('prod', 'web-0')!, 'slow') === 'running');
     const started = Date.now();
     const res = await fetch(`${emu.url}/api/v1/namespaces/prod/pods/web-0/log?container=slow&follow=true`, { headers: { Authorization: `Bearer ${emu.token}` } });
@@ -438,9 +558,17 @@ describe('KubeEmulator with @kubernetes/client-node', () => {
       await small.addPod({ namespace: 'prod', name: 'a', labels: { app: 'web' }, containers: [{ name: 'app', image: 'x:1' }] });
       const rvAfterA = small.resourceVersion;
       const headers = { Authorization: `Bearer ${small.token}` };
-      const events = async (query: string): Promise<{ type: string; object: { metadata: { name?: string; resourceVersion: string; annotations?: Record<string, string> }; code?: number; message?: string; reason?: string } }[]> => {
+      const events = async (
+        query: string,
+      ): Promise<
+        { type: string; object: { metadata: { name?: string; resourceVersion: string; annotations?: Record<string, string> }; code?: number; message?: string; reason?: string } }[]
+      > => {
         const res = await fetch(`${small.url}/api/v1/namespaces/prod/pods?watch=true&${query}`, { headers });
-        return (await res.text()).trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as never);
+        return (await res.text())
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as never);
       };
 
       // No resourceVersion: the current objects as ADDED; the stream ends at timeoutSeconds.
@@ -470,7 +598,12 @@ describe('KubeEmulator with @kubernetes/client-node', () => {
       small.writeKubeconfig(join(dir, 'small'));
       smallKc.loadFromFile(join(dir, 'small'));
       const seen = await new Promise<{ type: string; obj: { code?: number } }>((resolve, reject) => {
-        void new Watch(smallKc).watch('/api/v1/namespaces/prod/pods', { resourceVersion: rvAfterA }, (type: string, obj: { code?: number }) => resolve({ type, obj }), (err: unknown) => err && reject(err instanceof Error ? err : new Error('the watch failed', { cause: err })));
+        void new Watch(smallKc).watch(
+          '/api/v1/namespaces/prod/pods',
+          { resourceVersion: rvAfterA },
+          (type: string, obj: { code?: number }) => resolve({ type, obj }),
+          (err: unknown) => err && reject(err instanceof Error ? err : new Error('the watch failed', { cause: err })),
+        );
       });
       expect(seen).toMatchObject({ type: 'ERROR', obj: { code: 410 } });
     } finally {
@@ -482,11 +615,19 @@ describe('KubeEmulator with @kubernetes/client-node', () => {
     const res = await fetch(`${emu.url}/api/v1/namespaces/prod/pods?labelSelector=app%3Dweb`, {
       headers: { Authorization: `Bearer ${emu.token}`, Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json' },
     });
-    const t = await res.json() as { kind: string; apiVersion: string; columnDefinitions: { name: string; priority: number }[]; rows: { cells: unknown[]; object: { kind: string } }[] };
+    const t = (await res.json()) as {
+      kind: string;
+      apiVersion: string;
+      columnDefinitions: { name: string; priority: number }[];
+      rows: { cells: unknown[]; object: { kind: string } }[];
+    };
     expect(t.kind).toBe('Table');
     expect(t.apiVersion).toBe('meta.k8s.io/v1');
     expect(t.columnDefinitions.filter((c) => c.priority === 0).map((c) => c.name)).toEqual(['Name', 'Ready', 'Status', 'Restarts', 'Age']);
-    expect(t.rows.map((r) => r.cells.slice(0, 4))).toEqual([['web-0', '1/1', 'Running', '0'], ['web-1', '0/1', 'ContainerCreating', '0']]);
+    expect(t.rows.map((r) => r.cells.slice(0, 4))).toEqual([
+      ['web-0', '1/1', 'Running', '0'],
+      ['web-1', '0/1', 'ContainerCreating', '0'],
+    ]);
     expect(t.rows[0]?.object.kind).toBe('PartialObjectMetadata');
   });
 });
@@ -507,13 +648,15 @@ describe('KubeEmulator with per-pod network namespaces', () => {
     emu = undefined;
   });
 
-  test('ephemeral containers run inside the pod\'s network namespace, with its resolv.conf', async () => {
+  test("ephemeral containers run inside the pod's network namespace, with its resolv.conf", async () => {
     const reason = await netnsAvailable();
     if (reason) throw new Error(`this test needs network namespaces: ${reason}`);
     emu = new KubeEmulator({ netns: true });
     await emu.start();
     const { pod, network } = await emu.addPod({
-      namespace: 'prod', name: 'web-0', containers: [{ name: 'app', image: 'web:1' }],
+      namespace: 'prod',
+      name: 'web-0',
+      containers: [{ name: 'app', image: 'web:1' }],
       network: { search: ['prod.svc.cluster.local', 'svc.cluster.local', 'cluster.local'], ndots: 5 },
     });
     expect(network).toBeDefined();
@@ -526,10 +669,20 @@ describe('KubeEmulator with per-pod network namespaces', () => {
       const kc = new KubeConfig();
       kc.loadFromFile(join(dir, 'kubeconfig'));
       const core = kc.makeApiClient(CoreV1Api);
-      const patched = await core.patchNamespacedPodEphemeralcontainers({
-        namespace: 'prod', name: 'web-0',
-        body: { spec: { ephemeralContainers: [debugContainer('dbg', ['sh', '-c', 'cat /etc/resolv.conf; ip -4 -o addr show; dig +time=1 +tries=1 +short kubernetes.default.svc.cluster.local || true'])] } },
-      }, smp);
+      const patched = await core.patchNamespacedPodEphemeralcontainers(
+        {
+          namespace: 'prod',
+          name: 'web-0',
+          body: {
+            spec: {
+              ephemeralContainers: [
+                debugContainer('dbg', ['sh', '-c', 'cat /etc/resolv.conf; ip -4 -o addr show; dig +time=1 +tries=1 +short kubernetes.default.svc.cluster.local || true']),
+              ],
+            },
+          },
+        },
+        smp,
+      );
       await watchUntil(kc, patched as unknown as Pod, 'dbg', (p) => stateOf(p, 'dbg')?.startsWith('terminated') ?? false);
       const log = await core.readNamespacedPodLog({ namespace: 'prod', name: 'web-0', container: 'dbg' });
       expect(log).toContain(`nameserver ${network!.hostIp}\nsearch prod.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n`);
@@ -556,10 +709,11 @@ describe('KubeEmulator with the real kubectl', () => {
     dir = mkdtempSync(join(tmpdir(), 'kube-emulator-kubectl-'));
     emu.writeKubeconfig(join(dir, 'kubeconfig'));
     const bin = await kubectlPath();
-    kubectl = (...args) => execFileAsync(bin, ['--kubeconfig', join(dir, 'kubeconfig'), '--cache-dir', join(dir, 'cache'), ...args], {
-      timeout: 30_000,
-      env: { PATH: process.env.PATH ?? '', HOME: dir },
-    });
+    kubectl = (...args) =>
+      execFileAsync(bin, ['--kubeconfig', join(dir, 'kubeconfig'), '--cache-dir', join(dir, 'cache'), ...args], {
+        timeout: 30_000,
+        env: { PATH: process.env.PATH ?? '', HOME: dir },
+      });
   }, 120_000);
 
   afterEach(async () => {
@@ -572,7 +726,10 @@ describe('KubeEmulator with the real kubectl', () => {
     const lines = table.trim().split('\n');
     expect(lines[0]).toMatch(/^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE$/);
     expect(lines.slice(1).map((l) => l.split(/\s+/).slice(0, 4).join(' '))).toEqual([
-      'api-0 1/1 Running 0', 'two-0 2/2 Running 0', 'web-0 1/1 Running 0', 'web-1 0/1 ContainerCreating 0',
+      'api-0 1/1 Running 0',
+      'two-0 2/2 Running 0',
+      'web-0 1/1 Running 0',
+      'web-1 0/1 ContainerCreating 0',
     ]);
 
     const debug = await kubectl('debug', 'web-0', '-n', 'prod', '--image=busybox', '--target=app', '--attach=false', '--', 'sh', '-c', 'echo hi');
@@ -598,7 +755,10 @@ describe('KubeEmulator with the real kubectl', () => {
     await waitFor(() => stateOf(emu.getPod('prod', 'web-0')!, second!) === 'terminated:Completed');
     expect((await kubectl('logs', 'web-0', '-n', 'prod', '-c', second!)).stdout).toContain('inet 127.0.0.1/8');
 
-    const notFound = await kubectl('get', 'pod', 'nope', '-n', 'prod').then(() => '', (err: { stderr: string }) => err.stderr);
+    const notFound = await kubectl('get', 'pod', 'nope', '-n', 'prod').then(
+      () => '',
+      (err: { stderr: string }) => err.stderr,
+    );
     expect(notFound.trim()).toBe('Error from server (NotFound): pods "nope" not found');
   });
 });

@@ -60,7 +60,14 @@ async function emulator(opts: ConstructorParameters<typeof KubeEmulator>[0] = {}
   const kube = new KubeEmulator(opts);
   await kube.start();
   kube.addNamespace('prod');
-  await kube.addPod({ namespace: 'prod', name: 'web-0', containers: [{ name: 'app', image: 'web:1' }, { name: 'sidecar', image: 'proxy:1' }] });
+  await kube.addPod({
+    namespace: 'prod',
+    name: 'web-0',
+    containers: [
+      { name: 'app', image: 'web:1' },
+      { name: 'sidecar', image: 'proxy:1' },
+    ],
+  });
   const path = join(mkdtempSync(join(tmpdir(), 'kdebug-kc-')), 'kubeconfig');
   kube.writeKubeconfig(path);
   // A short request timeout, so a late answer is retried within the test's time.
@@ -137,7 +144,20 @@ describe('Kubernetes failures become clear messages', () => {
       const registry = new Map([['dns', rawCheck]]);
       const root = await client.chat.postMessage({ channel: CHANNEL, text: 'root' });
       const job = validateJob(
-        { v: 1, id: jobIdFor('psa', String(Date.now())), check: 'dns', target: { kind: 'pod', name: 'api-0' }, namespace: 'locked', timeoutSeconds: 30, positional: [], options: {}, commandText: '/kdebug dns api-0 -n locked', requestedBy: { teamId: 'T1', userId: 'U1' }, reply: { channel: CHANNEL, rootTs: root.ts! }, enqueuedAt: Date.now() },
+        {
+          v: 1,
+          id: jobIdFor('psa', String(Date.now())),
+          check: 'dns',
+          target: { kind: 'pod', name: 'api-0' },
+          namespace: 'locked',
+          timeoutSeconds: 30,
+          positional: [],
+          options: {},
+          commandText: '/kdebug dns api-0 -n locked',
+          requestedBy: { teamId: 'T1', userId: 'U1' },
+          reply: { channel: CHANNEL, rootTs: root.ts! },
+          enqueuedAt: Date.now(),
+        },
         registry,
       );
       if (!job.ok) throw new Error(job.reason);
@@ -191,7 +211,9 @@ describe('Kubernetes failures become clear messages', () => {
       env.kube.failImagePull('registry.invalid/netshoot:nope');
       const { outcome, thread, final } = await runDns(env, 'dns web-0 -n prod --timeout 5s', { timeoutSeconds: 5 }, 'registry.invalid/netshoot:nope');
       expect(outcome.failure).toBe('deadline');
-      expect(thread.at(-1)).toMatch(/No result within the 5 s deadline: the debug container \(image registry\.invalid\/netshoot:nope\) was waiting: (ErrImagePull|ImagePullBackOff)/);
+      expect(thread.at(-1)).toMatch(
+        /No result within the 5 s deadline: the debug container \(image registry\.invalid\/netshoot:nope\) was waiting: (ErrImagePull|ImagePullBackOff)/,
+      );
       expect(final).toMatch(/^dns web-0 in prod: failed: No result within the 5 s deadline/);
     } finally {
       await env.kube.stop();

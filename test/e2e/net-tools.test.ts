@@ -116,11 +116,29 @@ describe('trace', () => {
 
   test.each<[string, string[], Run, string, RegExp]>([
     ['ok', [LAB.targetName], short, 'ok', /^db\.prod \(203\.0\.113\.10\) reached in 3 hops, [\d.]+ ms(?: \(1 hop on the way did not answer\))?$/],
-    ['incomplete: silently dropped behind router1', [LAB.blackholed], short, 'incomplete', /^route to 203\.0\.113\.201 stops after hop 1 \(192\.0\.2\.2\); nothing answered from hop 2 to 5$/],
+    [
+      'incomplete: silently dropped behind router1',
+      [LAB.blackholed],
+      short,
+      'incomplete',
+      /^route to 203\.0\.113\.201 stops after hop 1 \(192\.0\.2\.2\); nothing answered from hop 2 to 5$/,
+    ],
     ['incomplete: router2 reports host unreachable', [LAB.rejected], short, 'incomplete', /^route to 203\.0\.113\.209 stops at hop 2: 198\.51\.100\.2 reports host unreachable$/],
     ['dns-failure', [LAB.unresolvable], short, 'dns-failure', /^Could not resolve db\.invalid: Name or service not known /],
-    ['busybox traceroute (netshoot\'s), ok', [LAB.target], { ...short, tools: 'busybox' }, 'ok', /^203\.0\.113\.10 reached in 3 hops, [\d.]+ ms(?: \(1 hop on the way did not answer\))?$/],
-    ['busybox traceroute without NET_RAW', [LAB.target], { ...short, tools: 'busybox', capabilities: [] }, 'incomplete', /^traceroute could not run: socket: Operation not permitted \(this traceroute needs the NET_RAW capability\)$/],
+    [
+      "busybox traceroute (netshoot's), ok",
+      [LAB.target],
+      { ...short, tools: 'busybox' },
+      'ok',
+      /^203\.0\.113\.10 reached in 3 hops, [\d.]+ ms(?: \(1 hop on the way did not answer\))?$/,
+    ],
+    [
+      'busybox traceroute without NET_RAW',
+      [LAB.target],
+      { ...short, tools: 'busybox', capabilities: [] },
+      'incomplete',
+      /^traceroute could not run: socket: Operation not permitted \(this traceroute needs the NET_RAW capability\)$/,
+    ],
   ])('%s', async (_label, positional, run, verdict, headline) => {
     const finding = await check(traceCheck, positional, run);
     expect(finding.verdict).toBe(verdict);

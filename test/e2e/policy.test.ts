@@ -60,9 +60,30 @@ beforeAll(async () => {
 afterAll(() => stack?.stop());
 
 const roots = () => stack.roots(CHANNEL);
-type Audit = { audit: true; outcome: string; user: string; command: string; namespace?: string; pod?: string; container?: string; verdict?: string; durationMs?: number; policy?: { allowed: boolean; rule?: string; reason?: string }; reason?: string; retryAfterSeconds?: number; jobId?: string; team: string; channel: string; requestTime: string };
+type Audit = {
+  audit: true;
+  outcome: string;
+  user: string;
+  command: string;
+  namespace?: string;
+  pod?: string;
+  container?: string;
+  verdict?: string;
+  durationMs?: number;
+  policy?: { allowed: boolean; rule?: string; reason?: string };
+  reason?: string;
+  retryAfterSeconds?: number;
+  jobId?: string;
+  team: string;
+  channel: string;
+  requestTime: string;
+};
 const audits = (p: RoleProcess): Audit[] =>
-  p.output().split('\n').filter((l) => l.includes('"audit":true')).map((l) => JSON.parse(l) as Audit);
+  p
+    .output()
+    .split('\n')
+    .filter((l) => l.includes('"audit":true'))
+    .map((l) => JSON.parse(l) as Audit);
 
 /** Waits for an audit record in a process's log (the log, not Slack, is where it appears). */
 async function auditRecord(p: RoleProcess, matches: (a: Audit) => boolean, label: string): Promise<Audit> {
@@ -80,20 +101,28 @@ async function send(user: string, text: string): Promise<{ reply?: string; root?
   const before = roots().length;
   const { response, responseUrl } = await stack.command(text, { channel: CHANNEL, user });
   expect(response.status).toBe(200);
-  const outcome = await slack.waitFor(() => {
-    const reply = slack.responses(responseUrl)[0];
-    if (reply) return { reply: (reply.body as { text: string }).text };
-    const root = roots()[before];
-    return root ? { root } : undefined;
-  }, 5000, `outcome of ${text}`);
+  const outcome = await slack.waitFor(
+    () => {
+      const reply = slack.responses(responseUrl)[0];
+      if (reply) return { reply: (reply.body as { text: string }).text };
+      const root = roots()[before];
+      return root ? { root } : undefined;
+    },
+    5000,
+    `outcome of ${text}`,
+  );
   return outcome;
 }
 
 async function finalText(root: StoredMessage): Promise<string> {
-  return slack.waitFor(() => {
-    const text = slack.message(CHANNEL, root.ts)!.text;
-    return /: queued$|: running/.test(text) ? undefined : text;
-  }, 40_000, 'final status');
+  return slack.waitFor(
+    () => {
+      const text = slack.message(CHANNEL, root.ts)!.text;
+      return /: queued$|: running/.test(text) ? undefined : text;
+    },
+    40_000,
+    'final status',
+  );
 }
 
 test('a request no rule allows is refused with the reason and whom to ask, audited, and nothing is enqueued', async () => {
@@ -134,7 +163,9 @@ test('the per-pod container budget refuses past its limit, and only a permitted 
   const second = await send(SRE, 'dns web-0 -n prod second.cluster.local.');
   expect(await finalText(second.root!)).toMatch(/: nxdomain: /);
   const third = await send(SRE, 'dns web-0 -n prod third.cluster.local.');
-  expect(await finalText(third.root!)).toMatch(/failed: Not adding another debug container to pod web-0: this pod already has 2 kdebug debug containers \(budget 2\); ephemeral containers stay until the pod is replaced/);
+  expect(await finalText(third.root!)).toMatch(
+    /failed: Not adding another debug container to pod web-0: this pod already has 2 kdebug debug containers \(budget 2\); ephemeral containers stay until the pod is replaced/,
+  );
   expect(await auditRecord(worker, (a) => a.outcome === 'budget-exceeded', 'budget audit')).toMatchObject({ user: SRE });
   const devOverride = await send(DEV, 'dns web-0 -n prod devtry.cluster.local. --override-budget');
   expect(await finalText(devOverride.root!)).toMatch(/failed: Not adding another debug container/);
@@ -162,7 +193,11 @@ test('the same request while one is in flight reuses it; the global cap makes a 
   expect(await finalText(second.root!)).toMatch(/: nxdomain: /);
   kube.setStartDelay(50);
   const jobOf = (root: StoredMessage) => /job `([0-9a-f]{16})`/.exec(JSON.stringify(root.blocks))![1]!;
-  const lines = worker.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { jobId?: string; msg?: string; status?: string; time: string });
+  const lines = worker
+    .output()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { jobId?: string; msg?: string; status?: string; time: string });
   const firstDone = lines.findIndex((l) => l.jobId === jobOf(first.root!) && l.msg === 'job done');
   const secondAdded = lines.findIndex((l) => l.jobId === jobOf(second.root!) && /^added debug container/.test(l.status ?? ''));
   expect(firstDone).toBeGreaterThan(-1);

@@ -28,7 +28,26 @@ const processes: RoleProcess[] = [];
 
 async function startRedis(): Promise<void> {
   // As the Helm chart ships it: append-only file on, noeviction.
-  redisServer = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', redisDir, '--appendonly', 'yes', '--save', '', '--maxmemory-policy', 'noeviction', '--requirepass', REDIS_PASSWORD], { stdio: 'ignore' });
+  redisServer = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(redisPort),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      redisDir,
+      '--appendonly',
+      'yes',
+      '--save',
+      '',
+      '--maxmemory-policy',
+      'noeviction',
+      '--requirepass',
+      REDIS_PASSWORD,
+    ],
+    { stdio: 'ignore' },
+  );
   for (let i = 0; i < 100; i++) {
     const ok = await new Promise<boolean>((resolve) => {
       const ping = spawn('redis-cli', ['-p', String(redisPort), '--no-auth-warning', '-a', REDIS_PASSWORD, 'ping'], { stdio: ['ignore', 'pipe', 'ignore'] });
@@ -80,7 +99,11 @@ async function get(port: number, path: string): Promise<{ status: number; body: 
 }
 
 async function command(botPort: number, text: string): Promise<void> {
-  const response = await sendSlashCommand(`http://127.0.0.1:${botPort}/slack/events`, SIGNING_SECRET, slack.slashCommand({ channel_id: CHANNEL, user_id: 'U0SRE', command: '/kdebug', text }));
+  const response = await sendSlashCommand(
+    `http://127.0.0.1:${botPort}/slack/events`,
+    SIGNING_SECRET,
+    slack.slashCommand({ channel_id: CHANNEL, user_id: 'U0SRE', command: '/kdebug', text }),
+  );
   expect(response.status).toBe(200);
 }
 
@@ -161,10 +184,12 @@ test('SIGTERM past the grace period hands the running job to another worker: one
   await first.stop();
   expect(first.output()).toContain('handing the job back to the queue');
   const second = role('worker');
-  await slack.waitFor(() => /: ok: /.test(finalText(root.ts)) || undefined, 30_000, 'answer from the second worker').catch((err: Error) => {
-    const thread = JSON.stringify(slack.thread(CHANNEL, root.ts).map((m) => m.blocks));
-    throw new Error(`${err.message}\n--- thread ---\n${thread}\n--- first worker ---\n${first.output()}\n--- second worker ---\n${second.output()}`);
-  });
+  await slack
+    .waitFor(() => /: ok: /.test(finalText(root.ts)) || undefined, 30_000, 'answer from the second worker')
+    .catch((err: Error) => {
+      const thread = JSON.stringify(slack.thread(CHANNEL, root.ts).map((m) => m.blocks));
+      throw new Error(`${err.message}\n--- thread ---\n${thread}\n--- first worker ---\n${first.output()}\n--- second worker ---\n${second.output()}`);
+    });
   kube.setStartDelay(50);
   expect(kdebugContainers('web-1')).toHaveLength(1);
   expect(slack.thread(CHANNEL, root.ts).filter((m) => m.text.startsWith('ok: '))).toHaveLength(1);

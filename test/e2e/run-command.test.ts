@@ -137,7 +137,13 @@ describe('kdebug run in a pod', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toBe('kdebug run: Pod web-9 not found in namespace prod. Similar pods there: web-0.\n');
     const json = await kdebug(['dns', 'web-9', '-n', 'prod', '--json'], { KUBECONFIG: kubeconfig });
-    expect(JSON.parse(json.stdout)).toEqual({ check: 'dns', verdict: 'failed', headline: 'Pod web-9 not found in namespace prod. Similar pods there: web-0.', facts: { kind: 'not-found' }, steps: [] });
+    expect(JSON.parse(json.stdout)).toEqual({
+      check: 'dns',
+      verdict: 'failed',
+      headline: 'Pod web-9 not found in namespace prod. Similar pods there: web-0.',
+      facts: { kind: 'not-found' },
+      steps: [],
+    });
   });
 });
 
@@ -178,7 +184,10 @@ describe('kdebug run listen --local', () => {
     await new Promise((resolve) => servers.pop()!.close(resolve));
     const none = await kdebug(['listen', '--local', String(closed), '--json']);
     expect(none.code).toBe(1);
-    expect(JSON.parse(none.stdout)).toMatchObject({ verdict: 'not-listening', headline: expect.stringMatching(new RegExp(`^Nothing listens on port ${closed}; listening: `)) as string });
+    expect(JSON.parse(none.stdout)).toMatchObject({
+      verdict: 'not-listening',
+      headline: expect.stringMatching(new RegExp(`^Nothing listens on port ${closed}; listening: `)) as string,
+    });
   });
 
   test('a bad port is a usage error, exit 2', async () => {

@@ -167,7 +167,12 @@ describe('Web API with the real WebClient', () => {
     retrying.on(WebClientEvent.RATE_LIMITED, (sec: number) => rateLimitedEvents.push(sec));
     await expect(retrying.chat.postMessage({ channel: CHANNEL, text: 'after retry' })).resolves.toMatchObject({ ok: true });
     expect(rateLimitedEvents).toEqual([1]);
-    expect(emu.callsTo('chat.postMessage').slice(-2).map((c) => c.status)).toEqual([429, 200]);
+    expect(
+      emu
+        .callsTo('chat.postMessage')
+        .slice(-2)
+        .map((c) => c.status),
+    ).toEqual([429, 200]);
   });
 });
 

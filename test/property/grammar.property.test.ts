@@ -13,24 +13,129 @@ const RUNS = { numRuns: 400 };
 // Pieces people (and Slack) really put in commands, plus the nastiest characters around.
 const words = [
   ...checks.keys(),
-  'DNS', 'Dns', 'help', 'HELP', 'nosuch', 'dsn',
-  'web-7f9c', 'pod/web', 'po/web-0', 'deploy/api', 'deployment/api', 'sts/db-0', 'ds/agent', 'svc/api', 'foo/bar', 'pod/', '/web',
-  'Web-7F9C', 'a..b', 'a.-b', '-web', 'web-', 'x'.repeat(64), 'x'.repeat(254), 'a.b.c', '0', 'web_1',
-  '-n', '--namespace', '-c', '--container', '--timeout', '--server', '-h', '--help', '--', '-', '--nosuch', '-x',
-  '--namespace=prod', '-n=kube-system', '--timeout=30s', '--server=10.0.0.10', '--server=', '--timeout=0', '--timeout=1h',
-  'prod', 'kube-system', 'Prod', 'payments-eu', 'a'.repeat(63), 'a'.repeat(64), '30s', '1m30s', '601', '4', 'abc',
-  '10.0.0.10', '10.0.0.10:53', '[::1]:53', '::1', 'api.prod.svc.cluster.local', 'api.', '*.prod', 'a b',
-  '<@U0123|bob>', '<@U0123>', '<#C0123|general>', '<http://api.prod|api.prod>', '<https://x.y/p?q=1|x.y>', '<mailto:a@b.c|a@b.c>',
-  '<!here>', '<!subteam^S1|@ops>', '<broken', 'a>b', '&amp;', '&lt;', '&gt;', '&amp;lt;', '&nbsp;',
-  '"', "'", '\u201C', '\u201D', '\u2018', '\u2019', '""', "''", '"prod"', '\u201Cprod\u201D', '`prod`', '```',
-  '$(id)', '`id`', '$HOME', ';', '|', '&&', '*', '?', '\\', '\\n', '%s', '{}',
-  '\u0000', '\u0007', '\u001b[31m', '\u007f', '\u200b', '\u00a0', '\u2028', '\ufeff', '\ud83d\ude00', '\ud800', 'é', 'İ', '\u212a', 'ﬀ', 'Σ',
+  'DNS',
+  'Dns',
+  'help',
+  'HELP',
+  'nosuch',
+  'dsn',
+  'web-7f9c',
+  'pod/web',
+  'po/web-0',
+  'deploy/api',
+  'deployment/api',
+  'sts/db-0',
+  'ds/agent',
+  'svc/api',
+  'foo/bar',
+  'pod/',
+  '/web',
+  'Web-7F9C',
+  'a..b',
+  'a.-b',
+  '-web',
+  'web-',
+  'x'.repeat(64),
+  'x'.repeat(254),
+  'a.b.c',
+  '0',
+  'web_1',
+  '-n',
+  '--namespace',
+  '-c',
+  '--container',
+  '--timeout',
+  '--server',
+  '-h',
+  '--help',
+  '--',
+  '-',
+  '--nosuch',
+  '-x',
+  '--namespace=prod',
+  '-n=kube-system',
+  '--timeout=30s',
+  '--server=10.0.0.10',
+  '--server=',
+  '--timeout=0',
+  '--timeout=1h',
+  'prod',
+  'kube-system',
+  'Prod',
+  'payments-eu',
+  'a'.repeat(63),
+  'a'.repeat(64),
+  '30s',
+  '1m30s',
+  '601',
+  '4',
+  'abc',
+  '10.0.0.10',
+  '10.0.0.10:53',
+  '[::1]:53',
+  '::1',
+  'api.prod.svc.cluster.local',
+  'api.',
+  '*.prod',
+  'a b',
+  '<@U0123|bob>',
+  '<@U0123>',
+  '<#C0123|general>',
+  '<http://api.prod|api.prod>',
+  '<https://x.y/p?q=1|x.y>',
+  '<mailto:a@b.c|a@b.c>',
+  '<!here>',
+  '<!subteam^S1|@ops>',
+  '<broken',
+  'a>b',
+  '&amp;',
+  '&lt;',
+  '&gt;',
+  '&amp;lt;',
+  '&nbsp;',
+  '"',
+  "'",
+  '\u201C',
+  '\u201D',
+  '\u2018',
+  '\u2019',
+  '""',
+  "''",
+  '"prod"',
+  '\u201Cprod\u201D',
+  '`prod`',
+  '```',
+  '$(id)',
+  '`id`',
+  '$HOME',
+  ';',
+  '|',
+  '&&',
+  '*',
+  '?',
+  '\\',
+  '\\n',
+  '%s',
+  '{}',
+  '\u0000',
+  '\u0007',
+  '\u001b[31m',
+  '\u007f',
+  '\u200b',
+  '\u00a0',
+  '\u2028',
+  '\ufeff',
+  '\ud83d\ude00',
+  '\ud800',
+  'é',
+  'İ',
+  '\u212a',
+  'ﬀ',
+  'Σ',
 ];
 const separators = [' ', '  ', '\t', '\n', '\r\n', '', '\u00a0', '\u3000'];
 
-const composed = fc
-  .array(fc.tuple(fc.constantFrom(...words), fc.constantFrom(...separators)), { maxLength: 12 })
-  .map((parts) => parts.map(([w, s]) => w + s).join(''));
+const composed = fc.array(fc.tuple(fc.constantFrom(...words), fc.constantFrom(...separators)), { maxLength: 12 }).map((parts) => parts.map(([w, s]) => w + s).join(''));
 const hostile = fc.oneof(fc.string({ unit: 'binary', maxLength: 30 }), fc.constantFrom(...words));
 /** Mostly plausible, sometimes hostile. */
 const mostly = (...plausible: string[]) => fc.oneof({ arbitrary: fc.constantFrom(...plausible), weight: 4 }, { arbitrary: hostile, weight: 1 });
@@ -43,12 +148,14 @@ const requestShaped = fc
     quoted(mostly('web-7f9c', 'pod/web', 'deploy/api', 'sts/db-0', 'ds/agent', 'a.b', 'x'.repeat(253))),
     fc.array(quoted(mostly('api', 'api.prod.svc.cluster.local', 'kubernetes.default', 'example.com.', '<http://x.io|x.io>')), { maxLength: 4 }),
     fc.array(
-      fc.oneof(
-        fc.tuple(fc.constantFrom('-n ', '--namespace ', '-n=', '--namespace='), quoted(mostly('prod', 'kube-system', 'a'.repeat(63)))),
-        fc.tuple(fc.constantFrom('-c ', '--container '), quoted(mostly('app', 'sidecar'))),
-        fc.tuple(fc.constantFrom('--timeout ', '--timeout='), quoted(mostly('30s', '5', '600', '1m30s', '10m'))),
-        fc.tuple(fc.constantFrom('--server ', '--server='), quoted(mostly('10.0.0.10', '10.0.0.10:53', '[fd00::a]:53', 'fd00::a'))),
-      ).map(([flag, value]) => flag + value),
+      fc
+        .oneof(
+          fc.tuple(fc.constantFrom('-n ', '--namespace ', '-n=', '--namespace='), quoted(mostly('prod', 'kube-system', 'a'.repeat(63)))),
+          fc.tuple(fc.constantFrom('-c ', '--container '), quoted(mostly('app', 'sidecar'))),
+          fc.tuple(fc.constantFrom('--timeout ', '--timeout='), quoted(mostly('30s', '5', '600', '1m30s', '10m'))),
+          fc.tuple(fc.constantFrom('--server ', '--server='), quoted(mostly('10.0.0.10', '10.0.0.10:53', '[fd00::a]:53', 'fd00::a'))),
+        )
+        .map(([flag, value]) => flag + value),
       { maxLength: 4 },
     ),
     fc.constantFrom(' ', '  ', '\t', '\u00a0'),
@@ -62,9 +169,9 @@ const anyText = fc.oneof(
   fc.string({ unit: 'grapheme', maxLength: 200 }),
   fc.string({ unit: 'binary-ascii', maxLength: 200 }),
   // A valid command with arbitrary junk spliced in somewhere.
-  fc.tuple(fc.constantFrom('dns web-7f9c -n prod', 'dns deploy/api api.prod --server 10.0.0.10 --timeout 30s'), fc.nat(40), fc.string({ unit: 'binary', maxLength: 20 })).map(
-    ([cmd, at, junk]) => cmd.slice(0, at) + junk + cmd.slice(at),
-  ),
+  fc
+    .tuple(fc.constantFrom('dns web-7f9c -n prod', 'dns deploy/api api.prod --server 10.0.0.10 --timeout 30s'), fc.nat(40), fc.string({ unit: 'binary', maxLength: 20 }))
+    .map(([cmd, at, junk]) => cmd.slice(0, at) + junk + cmd.slice(at)),
 );
 
 function parse(text: string): ParseResult {
@@ -145,7 +252,11 @@ describe('parseCommandText on hostile input', () => {
   test('the generators really reach requests, help and usage (the properties are not vacuous)', () => {
     const counts: Record<string, number> = { request: 0, help: 0, usage: 0 };
     for (const text of fc.sample(anyText, { numRuns: 2000, seed: 42 })) counts[parse(text).kind] = (counts[parse(text).kind] ?? 0) + 1;
-    expect(Object.keys(counts).filter((k) => k !== 'cancel').sort()).toEqual(['help', 'request', 'usage']); // never `local` from Slack text
+    expect(
+      Object.keys(counts)
+        .filter((k) => k !== 'cancel')
+        .sort(),
+    ).toEqual(['help', 'request', 'usage']); // never `local` from Slack text
     expect(counts.request).toBeGreaterThan(100);
     expect(counts.help).toBeGreaterThan(0);
     expect(counts.usage).toBeGreaterThan(200);

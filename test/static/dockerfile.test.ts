@@ -63,7 +63,11 @@ describe('Dockerfile', () => {
     expect(build).toBeDefined();
     expect(build).not.toBe(finalStage);
     // The build stage compiles with the dev dependencies, from the lockfile.
-    expect(ofKind(build!, 'RUN').map((r) => r.getArgumentsContent()).join('\n')).toMatch(/\bnpm ci\b(?!.*--omit=dev)/);
+    expect(
+      ofKind(build!, 'RUN')
+        .map((r) => r.getArgumentsContent())
+        .join('\n'),
+    ).toMatch(/\bnpm ci\b(?!.*--omit=dev)/);
   });
 
   test('every base image is pinned by a tag or digest (never latest), and all are Node.js 24', () => {
@@ -71,7 +75,9 @@ describe('Dockerfile', () => {
       expect(stage.image).not.toMatch(/\$/);
       expect(stage.image).toMatch(/(:[\w][\w.-]*|@sha256:[a-f0-9]{64})$/);
       expect(stage.image).not.toMatch(/:latest$/);
-      expect(stage.image).toMatch(/^(?:(?:docker\.io\/)?(?:library\/)?node:24(?:\.\d+){0,2}(?:-[a-z0-9]+)*|gcr\.io\/distroless\/nodejs24-debian1[23](?::[\w.-]+)?)(?:@sha256:[a-f0-9]{64})?$/);
+      expect(stage.image).toMatch(
+        /^(?:(?:docker\.io\/)?(?:library\/)?node:24(?:\.\d+){0,2}(?:-[a-z0-9]+)*|gcr\.io\/distroless\/nodejs24-debian1[23](?::[\w.-]+)?)(?:@sha256:[a-f0-9]{64})?$/,
+      );
     }
     // package.json's engines say Node.js 24; 24 is an LTS line (even major).
     expect(pkg.engines.node).toBe('>=24');
@@ -110,7 +116,9 @@ describe('Dockerfile', () => {
           // From a stage that installed production dependencies only.
           const producer = stages.find((s) => s.name === stage);
           expect(producer).toBeDefined();
-          const runs = ofKind(producer!, 'RUN').map((r) => r.getArgumentsContent() ?? '').join('\n');
+          const runs = ofKind(producer!, 'RUN')
+            .map((r) => r.getArgumentsContent() ?? '')
+            .join('\n');
           expect(runs).toMatch(/\bnpm ci\b[^\n]*--omit=dev/);
           expect(runs).not.toMatch(/\bnpm (install|i|add)\b/);
         }
@@ -174,7 +182,14 @@ function dockerignore(text: string): (path: string) => boolean {
       const pattern = (negate ? line.slice(1) : line).trim().replace(/^\/+/, '').replace(/\/+$/, '');
       const body = pattern
         .split('/')
-        .map((segment) => (segment === '**' ? '(?:.*)' : segment.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')))
+        .map((segment) =>
+          segment === '**'
+            ? '(?:.*)'
+            : segment
+                .replace(/[.+^${}()|\\]/g, '\\$&')
+                .replace(/\*/g, '[^/]*')
+                .replace(/\?/g, '[^/]'),
+        )
         .join('/')
         .replace(/\(\?:\.\*\)\//g, '(?:.*/)?');
       // A pattern that matches a directory excludes everything below it.

@@ -134,7 +134,8 @@ export function grantsFor(objects: KubeObject[], serviceAccount: string, namespa
     .filter((b) => (b.subjects ?? []).some((s) => s.kind === 'ServiceAccount' && s.name === serviceAccount && (s.namespace ?? b.metadata.namespace) === namespace))
     .map((binding) => {
       const roleNamespace = binding.roleRef.kind === 'Role' ? binding.metadata.namespace : undefined;
-      const role = objects.find((o) => o.kind === binding.roleRef.kind && o.metadata.name === binding.roleRef.name && o.metadata.namespace === roleNamespace) as RoleObject | undefined;
+      const role = objects.find((o) => o.kind === binding.roleRef.kind && o.metadata.name === binding.roleRef.name && o.metadata.namespace === roleNamespace) as
+        RoleObject | undefined;
       if (!role) throw new Error(`${binding.kind} ${binding.metadata.name} refers to ${binding.roleRef.kind} ${binding.roleRef.name}, which the chart does not render`);
       return binding.kind === 'RoleBinding' ? { binding, role, namespace: binding.metadata.namespace } : { binding, role };
     });

@@ -24,20 +24,7 @@ import { parse as parseYaml } from 'yaml';
 import { checks } from '../../src/checks/index.js';
 import { loadConfig } from '../../src/config/load.js';
 import { parsePolicy, policyWarnings } from '../../src/policy/rules.js';
-import {
-  byKind,
-  chartDir,
-  ciValuesFiles,
-  find,
-  grantsFor,
-  helm,
-  NAMESPACE,
-  renderChart,
-  renderNotes,
-  repoRoot,
-  serviceAccountOf,
-  valueArgs,
-} from './helm-support.js';
+import { byKind, chartDir, ciValuesFiles, find, grantsFor, helm, NAMESPACE, renderChart, renderNotes, repoRoot, serviceAccountOf, valueArgs } from './helm-support.js';
 import { validateObject, type KubeObject } from './k8s-schema.js';
 
 type Deployment = V1Deployment & KubeObject;
@@ -61,8 +48,7 @@ interface ChartValues {
   config?: Record<string, Record<string, unknown>>;
 }
 /** The values a variant sets on top of values.yaml. */
-const valuesOf = (variant: string): ChartValues =>
-  variant.startsWith('ci/') ? ((parseYaml(readFileSync(join(chartDir, variant), 'utf8')) as ChartValues | null) ?? {}) : {};
+const valuesOf = (variant: string): ChartValues => (variant.startsWith('ci/') ? ((parseYaml(readFileSync(join(chartDir, variant), 'utf8')) as ChartValues | null) ?? {}) : {});
 
 const rendered = new Map<string, KubeObject[]>();
 beforeAll(async () => {
@@ -106,7 +92,13 @@ function restrictedViolations(spec: V1PodSpec): string[] {
 /** The environment a container would see, with Secret values stubbed (and $(VAR) expanded). */
 function containerEnv(c: V1Container): Record<string, string> {
   const env: Record<string, string> = {};
-  const stub: Record<string, string> = { SLACK_BOT_TOKEN: 'xoxb-stub', SLACK_APP_TOKEN: 'xapp-stub', SLACK_SIGNING_SECRET: 'stub', REDIS_PASSWORD: 'stub', REDIS_URL: 'redis://stub:6379' };
+  const stub: Record<string, string> = {
+    SLACK_BOT_TOKEN: 'xoxb-stub',
+    SLACK_APP_TOKEN: 'xapp-stub',
+    SLACK_SIGNING_SECRET: 'stub',
+    REDIS_PASSWORD: 'stub',
+    REDIS_URL: 'redis://stub:6379',
+  };
   for (const e of envOf(c)) {
     if (e.valueFrom) env[e.name] = stub[e.name] ?? 'stub';
     else env[e.name] = (e.value ?? '').replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name: string) => env[name] ?? m);
@@ -117,7 +109,7 @@ function containerEnv(c: V1Container): Record<string, string> {
 const SECRET_LOOKING = /xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|-----BEGIN [A-Z ]*PRIVATE KEY-----/;
 
 describe('the chart itself', () => {
-  test('Chart.yaml: apiVersion v2, appVersion is package.json\'s version', () => {
+  test("Chart.yaml: apiVersion v2, appVersion is package.json's version", () => {
     const chart = parseYaml(readFileSync(join(chartDir, 'Chart.yaml'), 'utf8')) as Record<string, string>;
     const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
     expect(chart.apiVersion).toBe('v2');
@@ -223,7 +215,11 @@ describe.each(VARIANTS)('rendered with %s', (variant) => {
   });
 
   test('each role gets only the Slack credentials it uses', () => {
-    const names = (component: 'bot' | 'worker') => envOf(mainContainer(deployment(objectsOf(variant), component))).map((e) => e.name).filter((n) => n.startsWith('SLACK_')).sort();
+    const names = (component: 'bot' | 'worker') =>
+      envOf(mainContainer(deployment(objectsOf(variant), component)))
+        .map((e) => e.name)
+        .filter((n) => n.startsWith('SLACK_'))
+        .sort();
     expect(names('worker')).toEqual(['SLACK_BOT_TOKEN']);
     expect(names('bot')).toEqual(mode === 'socket' ? ['SLACK_APP_TOKEN', 'SLACK_BOT_TOKEN'] : ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET']);
     expect(envValue(mainContainer(deployment(objectsOf(variant), 'bot')), 'KDEBUG_SLACK_MODE')?.value).toBe(mode);
@@ -299,7 +295,7 @@ describe.each(VARIANTS)('rendered with %s', (variant) => {
     for (const d of [bot, worker]) expect(d.spec!.template.spec!.terminationGracePeriodSeconds).toBe(values.terminationGracePeriodSeconds ?? 60);
   });
 
-  test('the config ConfigMap is mounted, named by KDEBUG_CONFIG, and kdebug\'s own loader accepts it with the pod\'s environment', () => {
+  test("the config ConfigMap is mounted, named by KDEBUG_CONFIG, and kdebug's own loader accepts it with the pod's environment", () => {
     const objects = objectsOf(variant);
     const dir = mkdtempSync(join(tmpdir(), 'kdebug-chart-'));
     for (const component of ['bot', 'worker'] as const) {
@@ -338,7 +334,7 @@ describe.each(VARIANTS)('rendered with %s', (variant) => {
     }
   });
 
-  test('the access policy, when configured, is mounted and kdebug\'s policy parser accepts it', () => {
+  test("the access policy, when configured, is mounted and kdebug's policy parser accepts it", () => {
     const objects = objectsOf(variant);
     for (const component of ['bot', 'worker'] as const) {
       const d = deployment(objects, component);
@@ -442,7 +438,10 @@ describe.each(VARIANTS)('rendered with %s', (variant) => {
 
   test('ServiceMonitor (when enabled) scrapes /metrics on the health port of both roles', () => {
     const objects = objectsOf(variant);
-    const monitors = byKind<KubeObject & { spec: { endpoints: Array<{ port: string; path: string }>; selector: { matchLabels: Record<string, string> } } }>(objects, 'ServiceMonitor');
+    const monitors = byKind<KubeObject & { spec: { endpoints: Array<{ port: string; path: string }>; selector: { matchLabels: Record<string, string> } } }>(
+      objects,
+      'ServiceMonitor',
+    );
     if (!values.metrics?.serviceMonitor?.enabled) {
       expect(monitors).toEqual([]);
       return;
@@ -450,7 +449,9 @@ describe.each(VARIANTS)('rendered with %s', (variant) => {
     expect(monitors).toHaveLength(1);
     expect(monitors[0]!.spec.endpoints).toEqual([expect.objectContaining({ port: 'metrics', path: '/metrics' })]);
     for (const component of ['bot', 'worker'] as const) {
-      const service = byKind<V1Service & KubeObject>(objects, 'Service').find((s) => s.metadata.labels?.['app.kubernetes.io/component'] === component && s.spec?.ports?.some((p) => p.name === 'metrics'));
+      const service = byKind<V1Service & KubeObject>(objects, 'Service').find(
+        (s) => s.metadata.labels?.['app.kubernetes.io/component'] === component && s.spec?.ports?.some((p) => p.name === 'metrics'),
+      );
       expect(service?.spec?.ports?.find((p) => p.name === 'metrics')?.targetPort).toBe('health');
       expect(service?.spec?.selector).toEqual(deployment(objects, component).spec!.selector.matchLabels);
       for (const [k, v] of Object.entries(monitors[0]!.spec.selector.matchLabels)) expect(service?.metadata.labels?.[k]).toBe(v);

@@ -216,7 +216,11 @@ function kubeCallSites(file: string): Array<{ permission?: string; problem?: str
       } else if (API_METHODS.has(method)) {
         const permission = API_CALL_PERMISSIONS[method];
         out.push(permission ? { permission, where: where(node) } : { problem: `${method} is not in API_CALL_PERMISSIONS`, where: where(node) });
-      } else if (method === 'watch' && node.arguments[0] && (ts.isTemplateExpression(node.arguments[0]) || ts.isStringLiteral(node.arguments[0]) || ts.isNoSubstitutionTemplateLiteral(node.arguments[0]))) {
+      } else if (
+        method === 'watch' &&
+        node.arguments[0] &&
+        (ts.isTemplateExpression(node.arguments[0]) || ts.isStringLiteral(node.arguments[0]) || ts.isNoSubstitutionTemplateLiteral(node.arguments[0]))
+      ) {
         const arg = node.arguments[0];
         const path = ts.isTemplateExpression(arg) ? [arg.head.text, ...arg.templateSpans.map((span) => `*${span.literal.text}`)].join('') : arg.text;
         const core = /^\/api\/v1\/namespaces\/[^/]+\/([a-z]+)$/.exec(path);
@@ -268,7 +272,11 @@ describe.each([
       const granted = expandRules(rules);
       const missing = used().filter((p) => !granted.includes(p));
       const extra = granted.filter((p) => !used().includes(p));
-      expect({ role: `${grant.role.kind}/${grant.role.metadata.name}`, missing, extra }).toEqual({ role: `${grant.role.kind}/${grant.role.metadata.name}`, missing: [], extra: [] });
+      expect({ role: `${grant.role.kind}/${grant.role.metadata.name}`, missing, extra }).toEqual({
+        role: `${grant.role.kind}/${grant.role.metadata.name}`,
+        missing: [],
+        extra: [],
+      });
     }
   });
 });

@@ -196,7 +196,10 @@ describe('slack-app-manifest.yaml', () => {
   });
 
   test('slash commands: exactly those the bot handles, each with a description and a usage hint', () => {
-    const handled = registrations.filter((r) => r.kind === 'command').map((r) => r.name).sort();
+    const handled = registrations
+      .filter((r) => r.kind === 'command')
+      .map((r) => r.name)
+      .sort();
     const commands = manifest.features.slash_commands ?? [];
     expect(commands.map((c) => c.command).sort()).toEqual(handled);
     for (const c of commands) {

@@ -164,8 +164,28 @@ class CertMaker {
     const { keyFile, csr } = await this.request(name, `/CN=${commonName}`);
     const certFile = join(this.dir, `${name}.pem`);
     // `openssl ca -selfsign`, so the CA's dates are set the same way as everyone else's.
-    await openssl(this.config, ['ca', '-batch', '-notext', '-selfsign', '-keyfile', keyFile, '-in', csr, '-out', certFile, '-extensions', 'v3_ca',
-      '-startdate', this.at(-2 * DAY), '-enddate', this.at(3650 * DAY)], caDir);
+    await openssl(
+      this.config,
+      [
+        'ca',
+        '-batch',
+        '-notext',
+        '-selfsign',
+        '-keyfile',
+        keyFile,
+        '-in',
+        csr,
+        '-out',
+        certFile,
+        '-extensions',
+        'v3_ca',
+        '-startdate',
+        this.at(-2 * DAY),
+        '-enddate',
+        this.at(3650 * DAY),
+      ],
+      caDir,
+    );
     return load(certFile, keyFile);
   }
 
@@ -176,12 +196,53 @@ class CertMaker {
     const certFile = join(this.dir, `${kind}.pem`);
     if (plan.issuer === 'self') {
       // Signed with its own key, like an ingress controller's default certificate.
-      await openssl(this.config, ['ca', '-batch', '-notext', '-selfsign', '-keyfile', keyFile, '-in', csr, '-out', certFile, '-extensions', 'leaf_self',
-        '-startdate', this.at(plan.from), '-enddate', this.at(plan.to)], join(this.dir, 'ca'));
+      await openssl(
+        this.config,
+        [
+          'ca',
+          '-batch',
+          '-notext',
+          '-selfsign',
+          '-keyfile',
+          keyFile,
+          '-in',
+          csr,
+          '-out',
+          certFile,
+          '-extensions',
+          'leaf_self',
+          '-startdate',
+          this.at(plan.from),
+          '-enddate',
+          this.at(plan.to),
+        ],
+        join(this.dir, 'ca'),
+      );
     } else {
       const issuer = issuers[plan.issuer];
-      await openssl(this.config, ['ca', '-batch', '-notext', '-cert', issuer.certFile, '-keyfile', issuer.keyFile, '-in', csr, '-out', certFile,
-        '-extensions', 'leaf', '-startdate', this.at(plan.from), '-enddate', this.at(plan.to)], join(this.dir, plan.issuer));
+      await openssl(
+        this.config,
+        [
+          'ca',
+          '-batch',
+          '-notext',
+          '-cert',
+          issuer.certFile,
+          '-keyfile',
+          issuer.keyFile,
+          '-in',
+          csr,
+          '-out',
+          certFile,
+          '-extensions',
+          'leaf',
+          '-startdate',
+          this.at(plan.from),
+          '-enddate',
+          this.at(plan.to),
+        ],
+        join(this.dir, plan.issuer),
+      );
     }
     return load(certFile, keyFile);
   }

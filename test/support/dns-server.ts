@@ -141,10 +141,7 @@ export class DnsServer {
     this.tcp = undefined;
     for (const socket of this.connections) socket.destroy();
     this.connections.clear();
-    await Promise.all([
-      udp && new Promise<void>((resolve) => udp.close(() => resolve())),
-      tcp && new Promise<void>((resolve) => tcp.close(() => resolve())),
-    ]);
+    await Promise.all([udp && new Promise<void>((resolve) => udp.close(() => resolve())), tcp && new Promise<void>((resolve) => tcp.close(() => resolve()))]);
   }
 
   private bindUdp(port: number): Promise<dgram.Socket> {
@@ -245,9 +242,7 @@ export class DnsServer {
       answers,
       authorities,
       // Answer EDNS with EDNS, as real servers do (dig prints the OPT pseudosection).
-      additionals: clientOpt
-        ? [{ type: 'OPT', name: '.', udpPayloadSize: OUR_EDNS_UDP_SIZE, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }]
-        : [],
+      additionals: clientOpt ? [{ type: 'OPT', name: '.', udpPayloadSize: OUR_EDNS_UDP_SIZE, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }] : [],
     };
     const wire = dnsPacket.encode(response);
 
@@ -284,9 +279,7 @@ export class DnsServer {
       // Negative answers carry the zone's SOA so resolvers can cache them (RFC 2308).
       const soa = [this.soaOf(zone)];
       // A name "exists" if it has records or something below it does (an empty non-terminal).
-      return this.nameExists(name, zone)
-        ? { rcode: 'NOERROR', answers, authorities: soa }
-        : { rcode: 'NXDOMAIN', answers, authorities: soa };
+      return this.nameExists(name, zone) ? { rcode: 'NOERROR', answers, authorities: soa } : { rcode: 'NXDOMAIN', answers, authorities: soa };
     }
     // A CNAME loop: real servers give up with SERVFAIL.
     return { rcode: 'SERVFAIL', answers: [], authorities: [] };

@@ -145,11 +145,12 @@ export class KubeEmulator {
     });
     const tls = await servingCert();
     this.caPem = tls.cert;
-    const listen = (server: Server): Promise<number> => new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
-      this.servers.push(server);
-    });
+    const listen = (server: Server): Promise<number> =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+        this.servers.push(server);
+      });
     this.baseUrl = `http://127.0.0.1:${await listen(createServer(handler))}`;
     this.tlsUrl = `https://127.0.0.1:${await listen(createHttpsServer({ cert: tls.cert, key: tls.key }, handler))}`;
   }
@@ -162,10 +163,12 @@ export class KubeEmulator {
     this.streams.clear();
     const servers = this.servers;
     this.servers = [];
-    await Promise.all(servers.map((server) => {
-      server.closeAllConnections();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    }));
+    await Promise.all(
+      servers.map((server) => {
+        server.closeAllConnections();
+        return new Promise<void>((resolve) => server.close(() => resolve()));
+      }),
+    );
     const networks = [...this.networks.values(), ...this.retiredNetworks.splice(0)];
     this.networks.clear();
     await Promise.all(networks.map((n) => n.destroy()));
@@ -289,9 +292,10 @@ export class KubeEmulator {
     const spec: Record<string, unknown> = { selector: { matchLabels: { ...opts.matchLabels } }, template };
     if (kind !== 'DaemonSet') spec.replicas = replicas;
     if (kind === 'StatefulSet') spec.serviceName = opts.name;
-    const status = kind === 'DaemonSet'
-      ? { currentNumberScheduled: 1, desiredNumberScheduled: 1, numberReady: 1, numberAvailable: 1, observedGeneration: 1 }
-      : { replicas, readyReplicas: replicas, availableReplicas: replicas, observedGeneration: 1 };
+    const status =
+      kind === 'DaemonSet'
+        ? { currentNumberScheduled: 1, desiredNumberScheduled: 1, numberReady: 1, numberAvailable: 1, observedGeneration: 1 }
+        : { replicas, readyReplicas: replicas, availableReplicas: replicas, observedGeneration: 1 };
     return this.store.create(WORKLOAD_RESOURCE[kind], {
       apiVersion: 'apps/v1',
       kind,

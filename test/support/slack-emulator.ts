@@ -9,18 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { validateBlocks } from './slack/blocks.js';
 import { decodeArgs, extractUploadBytes, readBody, sendJson, sendText } from './slack/http.js';
 import { SocketModeServer } from './slack/socket-mode.js';
-import type {
-  ApiCall,
-  ChannelOptions,
-  ChannelState,
-  Fault,
-  ResponseUrlPost,
-  SocketAck,
-  StoredEphemeral,
-  StoredFile,
-  StoredFileRef,
-  StoredMessage,
-} from './slack/types.js';
+import type { ApiCall, ChannelOptions, ChannelState, Fault, ResponseUrlPost, SocketAck, StoredEphemeral, StoredFile, StoredFileRef, StoredMessage } from './slack/types.js';
 import { SLACK_DEFAULTS, slashCommandFields, type SlashCommandFields } from './slack-signing.js';
 
 export type * from './slack/types.js';
@@ -293,7 +282,10 @@ export class SlackEmulator {
       }
       const timer = setTimeout(() => {
         cleanup();
-        const recent = this.calls.slice(-10).map((c) => `${c.method}→${c.status}`).join(', ');
+        const recent = this.calls
+          .slice(-10)
+          .map((c) => `${c.method}→${c.status}`)
+          .join(', ');
         reject(new Error(`waitFor(${label}) timed out after ${timeoutMs}ms; last calls: [${recent}]`));
       }, timeoutMs);
       const poll = setInterval(check, 100);
@@ -323,10 +315,7 @@ export class SlackEmulator {
   }
 
   /** Pushes a slash command over Socket Mode; resolves with the app's ack (Slack allows 3s). */
-  sendSocketSlashCommand(
-    fields: Omit<SlashCommandFields, 'response_url'> & { response_url?: string },
-    timeoutMs = 3000,
-  ): Promise<SocketAck> {
+  sendSocketSlashCommand(fields: Omit<SlashCommandFields, 'response_url'> & { response_url?: string }, timeoutMs = 3000): Promise<SocketAck> {
     return this.socketMode.sendEnvelope('slash_commands', slashCommandFields(this.slashCommand(fields)), timeoutMs);
   }
 

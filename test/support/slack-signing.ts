@@ -84,13 +84,7 @@ export interface SignedResponse {
 }
 
 /** POSTs a raw body signed as Slack would. Building block for slash commands, events, interactivity. */
-export async function sendSignedRequest(
-  url: string,
-  signingSecret: string,
-  body: string,
-  contentType: string,
-  opts: SignedRequestOptions = {},
-): Promise<SignedResponse> {
+export async function sendSignedRequest(url: string, signingSecret: string, body: string, contentType: string, opts: SignedRequestOptions = {}): Promise<SignedResponse> {
   const timestamp = opts.timestamp ?? Math.floor(Date.now() / 1000);
   const secret = opts.badSignature ? `${signingSecret}-wrong` : signingSecret;
   const headers: Record<string, string> = {
@@ -114,11 +108,6 @@ export async function sendSignedRequest(
 }
 
 /** POSTs a signed slash command to a Bolt HTTP endpoint (e.g. http://127.0.0.1:PORT/slack/events). */
-export function sendSlashCommand(
-  url: string,
-  signingSecret: string,
-  fields: SlashCommandFields,
-  opts: SignedRequestOptions = {},
-): Promise<SignedResponse> {
+export function sendSlashCommand(url: string, signingSecret: string, fields: SlashCommandFields, opts: SignedRequestOptions = {}): Promise<SignedResponse> {
   return sendSignedRequest(url, signingSecret, slashCommandBody(fields), 'application/x-www-form-urlencoded', opts);
 }

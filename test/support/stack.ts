@@ -51,7 +51,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const redis = options.redisUrl ? undefined : await testRedis();
   const slack = new SlackEmulator();
   await slack.start();
-  for (const [id, channel] of Object.entries(options.channels)) slack.addChannel(id, { botIsMember: channel.botIsMember ?? true, ...(channel.members ? { members: channel.members } : {}) });
+  for (const [id, channel] of Object.entries(options.channels))
+    slack.addChannel(id, { botIsMember: channel.botIsMember ?? true, ...(channel.members ? { members: channel.members } : {}) });
 
   const kube = new KubeEmulator({ netns: true });
   await kube.start();

@@ -80,7 +80,10 @@ export function startHttpsServer(cert: CertFiles, options: ListenOptions = {}): 
 
 /** Accepts TCP connections and never answers: not an HTTP response, not a TLS ServerHello. */
 export function startSilentServer(options: ListenOptions = {}): Promise<Listening> {
-  return listen(net.createServer(() => {}), options);
+  return listen(
+    net.createServer(() => {}),
+    options,
+  );
 }
 
 /**
@@ -89,7 +92,10 @@ export function startSilentServer(options: ListenOptions = {}): Promise<Listenin
  * which of the two a client sees would depend on timing.
  */
 export function startHangUpServer(options: ListenOptions = {}): Promise<Listening> {
-  return listen(net.createServer((socket) => socket.once('data', () => socket.end())), options);
+  return listen(
+    net.createServer((socket) => socket.once('data', () => socket.end())),
+    options,
+  );
 }
 
 /** A port on `host` that nothing listens on right now (connecting to it is refused). */

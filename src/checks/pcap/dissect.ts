@@ -40,7 +40,7 @@ function ipv6Text(b: Buffer, at: number): string {
   for (let i = 0; i < 8; i++) groups.push(b.readUInt16BE(at + i * 2));
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;

@@ -107,7 +107,8 @@ export class PcapStreamParser {
     if (magic === 0xa1b2c3d4 || magic === 0xa1b23c4d) this.littleEndian = true;
     else if (magic === 0xd4c3b2a1 || magic === 0x4d3cb2a1) this.littleEndian = false;
     else {
-      this.stats.error = magic === 0x0a0d0d0a ? 'the data is pcapng, not pcap; it was kept but not summarized' : 'the data does not start with a pcap header; it was kept but not summarized';
+      this.stats.error =
+        magic === 0x0a0d0d0a ? 'the data is pcapng, not pcap; it was kept but not summarized' : 'the data does not start with a pcap header; it was kept but not summarized';
       return false;
     }
     this.stats.nanosecond = magic === 0xa1b23c4d || magic === 0x4d3cb2a1;

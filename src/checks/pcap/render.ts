@@ -19,7 +19,9 @@ export function renderCaptureSummary(summary: PcapSummary): string {
   const lines: string[] = [];
   if (!summary.found) return 'No pcap data in the output (tcpdump did not start writing).';
   const link = summary.linkTypeName ? ` · link type ${summary.linkTypeName}` : '';
-  lines.push(`${plural(summary.packets, 'packet')} (${formatBytes(summary.wireBytes)} on the wire) over ${formatElapsed(summary.durationMs)}${link} · pcap file ${formatBytes(summary.fileBytes)}`);
+  lines.push(
+    `${plural(summary.packets, 'packet')} (${formatBytes(summary.wireBytes)} on the wire) over ${formatElapsed(summary.durationMs)}${link} · pcap file ${formatBytes(summary.fileBytes)}`,
+  );
   const protocols = Object.entries(summary.protocols).sort((a, b) => b[1] - a[1]);
   if (protocols.length > 0) lines.push(`Protocols: ${protocols.map(([p, n]) => `${p} ${n.toLocaleString('en-US')}`).join(', ')}`);
   if (summary.conversations.length > 0) {

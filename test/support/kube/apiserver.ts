@@ -5,10 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ContainerLog, Kubelet } from './kubelet.js';
 import { applyPatch, canonical } from './patch.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
-import {
-  ApiError, badRequest, conflict, forbidden, invalid, methodNotAllowed, notFound, notFoundPath, status,
-  unauthorized, type GroupResource, type Status,
-} from './status.js';
+import { ApiError, badRequest, conflict, forbidden, invalid, methodNotAllowed, notFound, notFoundPath, status, unauthorized, type GroupResource, type Status } from './status.js';
 import { apiVersionOf, RESOURCES, type ObjectStore, type ResourceName, type WatchEvent } from './store.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION, table } from './tables.js';
 import { clone, isPlainObject, type ContainerSpec, type KubeObject, type Pod } from './types.js';
@@ -215,7 +212,13 @@ async function handle(state: ApiServerState, req: IncomingMessage, res: ServerRe
   if (fault && 'delayMs' in fault && fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
   if (fault && 'status' in fault) {
     const reasons: Record<number, string> = { 429: 'TooManyRequests', 500: 'InternalError', 502: 'InternalError', 503: 'ServiceUnavailable', 504: 'Timeout' };
-    throw new ApiError(status(fault.status, reasons[fault.status] ?? 'InternalError', fault.status === 429 ? 'the server has received too many requests and has asked us to try again later' : 'the server is currently unable to handle the request'));
+    throw new ApiError(
+      status(
+        fault.status,
+        reasons[fault.status] ?? 'InternalError',
+        fault.status === 429 ? 'the server has received too many requests and has asked us to try again later' : 'the server is currently unable to handle the request',
+      ),
+    );
   }
   if (fault && 'expired' in fault) {
     res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -335,7 +338,11 @@ function watch(state: ApiServerState, r: ResourceRequest, query: URLSearchParams
   const bookmark = (annotations?: Record<string, string>): void => {
     write({
       type: 'BOOKMARK',
-      object: { kind: r.info.kind, apiVersion: apiVersionOf(r.info), metadata: { resourceVersion: state.store.resourceVersion, ...(annotations ? { annotations } : {}) } } as unknown as KubeObject,
+      object: {
+        kind: r.info.kind,
+        apiVersion: apiVersionOf(r.info),
+        metadata: { resourceVersion: state.store.resourceVersion, ...(annotations ? { annotations } : {}) },
+      } as unknown as KubeObject,
     });
   };
 
@@ -455,9 +462,7 @@ function streamLog(state: ApiServerState, r: ResourceRequest, query: URLSearchPa
   if (!cs) throw badRequest(`container "${container}" in pod "${podName}" is not available`);
   const waiting = cs.state.waiting;
   if (waiting && !cs.state.running && !cs.state.terminated) {
-    const why = waiting.reason === 'ErrImagePull' ? "image can't be pulled"
-      : waiting.reason === 'ImagePullBackOff' ? 'trying and failing to pull image'
-        : waiting.reason;
+    const why = waiting.reason === 'ErrImagePull' ? "image can't be pulled" : waiting.reason === 'ImagePullBackOff' ? 'trying and failing to pull image' : waiting.reason;
     throw badRequest(`container "${container}" in pod "${podName}" is waiting to start: ${why}`);
   }
 

@@ -16,7 +16,9 @@ const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 export function rfc3339Nano(): string {
   const ns = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
   const date = new Date(Number(ns / 1_000_000n));
-  const frac = String(ns % 1_000_000_000n).padStart(9, '0').replace(/0+$/, '');
+  const frac = String(ns % 1_000_000_000n)
+    .padStart(9, '0')
+    .replace(/0+$/, '');
   return date.toISOString().replace(/\.\d{3}Z$/, frac ? `.${frac}Z` : 'Z');
 }
 
@@ -173,7 +175,8 @@ export class Kubelet {
       });
       // The node keeps retrying with back-off; the container never starts.
       this.later(Math.max(this.opts.startDelayMs(), 50), () =>
-        this.setStatus(namespace, name, ec, { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${image}"` } }));
+        this.setStatus(namespace, name, ec, { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${image}"` } }),
+      );
       return;
     }
 
@@ -191,16 +194,22 @@ export class Kubelet {
     }
     if (!resolveExecutable(argv[0]!, PATH)) {
       log.finish();
-      this.setStatus(namespace, name, ec, {
-        terminated: {
-          exitCode: 128,
-          reason: 'StartError',
-          message: `failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: ${JSON.stringify(argv[0])}: executable file not found in $PATH: unknown`,
-          startedAt: '1970-01-01T00:00:00Z',
-          finishedAt: k8sTime(),
-          containerID,
+      this.setStatus(
+        namespace,
+        name,
+        ec,
+        {
+          terminated: {
+            exitCode: 128,
+            reason: 'StartError',
+            message: `failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: ${JSON.stringify(argv[0])}: executable file not found in $PATH: unknown`,
+            startedAt: '1970-01-01T00:00:00Z',
+            finishedAt: k8sTime(),
+            containerID,
+          },
         },
-      }, { ...pulled, started: false });
+        { ...pulled, started: false },
+      );
       return;
     }
 
@@ -221,15 +230,25 @@ export class Kubelet {
       log.finish();
       if (this.stopped) return;
       const exitCode = code ?? 128 + signalNumber(signal);
-      this.setStatus(namespace, name, ec, {
-        terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt, finishedAt: k8sTime(), containerID },
-      }, { ...pulled, started: false });
+      this.setStatus(
+        namespace,
+        name,
+        ec,
+        {
+          terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt, finishedAt: k8sTime(), containerID },
+        },
+        { ...pulled, started: false },
+      );
     });
   }
 }
 
 function resolveExecutable(file: string, PATH: string): boolean {
-  const candidates = file.includes('/') ? [file] : PATH.split(':').filter(Boolean).map((dir) => join(dir, file));
+  const candidates = file.includes('/')
+    ? [file]
+    : PATH.split(':')
+        .filter(Boolean)
+        .map((dir) => join(dir, file));
   return candidates.some((c) => {
     try {
       accessSync(c, constants.X_OK);

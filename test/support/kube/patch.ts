@@ -4,12 +4,7 @@
 import { badRequest, unprocessable, unsupportedMediaType } from './status.js';
 import { clone, isPlainObject } from './types.js';
 
-export const PATCH_TYPES = [
-  'application/json-patch+json',
-  'application/merge-patch+json',
-  'application/strategic-merge-patch+json',
-  'application/apply-patch+yaml',
-] as const;
+export const PATCH_TYPES = ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/apply-patch+yaml'] as const;
 
 /**
  * patchMergeKey of the Pod (and pod template) lists that merge instead of being replaced, keyed by
@@ -107,7 +102,10 @@ export function strategicMerge(original: unknown, patch: unknown): unknown {
       const i = wanted.indexOf(isPlainObject(item) ? item[mergeKey] : item);
       return i < 0 ? wanted.length : i;
     };
-    base[field] = list.map((item: unknown, i) => ({ item, i })).sort((a, b) => rank(a.item) - rank(b.item) || a.i - b.i).map((x) => x.item);
+    base[field] = list
+      .map((item: unknown, i) => ({ item, i }))
+      .sort((a, b) => rank(a.item) - rank(b.item) || a.i - b.i)
+      .map((x) => x.item);
   }
   return base;
 }
@@ -135,7 +133,10 @@ interface JsonPatchOp {
 function parsePointer(pointer: string): string[] {
   if (pointer === '') return [];
   if (!pointer.startsWith('/')) throw unprocessable(`JSON pointer ${JSON.stringify(pointer)} must start with '/'`);
-  return pointer.slice(1).split('/').map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 /** Returns the container holding the last token of `path`, and that token. */
@@ -195,7 +196,11 @@ function deepEqual(a: unknown, b: unknown): boolean {
 export function canonical(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonical);
   if (!isPlainObject(value)) return value;
-  return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical(value[k])]));
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((k) => [k, canonical(value[k])]),
+  );
 }
 
 /** Applies an RFC 6902 JSON patch. Malformed patches are 400s; ones that do not apply are 422s. */

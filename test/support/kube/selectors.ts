@@ -3,10 +3,7 @@
 import { badRequest } from './status.js';
 import { isPlainObject, type KubeObject } from './types.js';
 
-type LabelRequirement =
-  | { op: 'exists' | 'notexists'; key: string }
-  | { op: 'in' | 'notin'; key: string; values: string[] }
-  | { op: 'gt' | 'lt'; key: string; value: number };
+type LabelRequirement = { op: 'exists' | 'notexists'; key: string } | { op: 'in' | 'notin'; key: string; values: string[] } | { op: 'gt' | 'lt'; key: string; value: number };
 
 export type Selector = (obj: KubeObject) => boolean;
 
@@ -80,8 +77,16 @@ export function parseLabelSelector(selector: string | null | undefined): Selecto
 // Fields each resource can be selected by (the API server's *ToSelectableFields functions).
 const SELECTABLE_FIELDS: Record<string, string[]> = {
   pods: [
-    'metadata.name', 'metadata.namespace', 'spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName',
-    'spec.serviceAccountName', 'spec.hostNetwork', 'status.phase', 'status.podIP', 'status.nominatedNodeName',
+    'metadata.name',
+    'metadata.namespace',
+    'spec.nodeName',
+    'spec.restartPolicy',
+    'spec.schedulerName',
+    'spec.serviceAccountName',
+    'spec.hostNetwork',
+    'status.phase',
+    'status.podIP',
+    'status.nominatedNodeName',
   ],
   namespaces: ['metadata.name', 'status.phase'],
 };

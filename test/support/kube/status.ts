@@ -83,14 +83,14 @@ export function methodNotAllowed(): ApiError {
 }
 
 export function unsupportedMediaType(accepted: string[]): ApiError {
-  return new ApiError(status(415, 'UnsupportedMediaType',
-    `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`));
+  return new ApiError(status(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`));
 }
 
 /** errors.NewGenericServerResponse(422, ...), what a JSON patch that cannot be applied gets. */
 export function unprocessable(serverMessage: string): ApiError {
-  return new ApiError(status(422, 'Invalid', 'the server rejected our request due to an error in our request',
-    { causes: [{ reason: 'UnexpectedServerResponse', message: serverMessage }] }));
+  return new ApiError(
+    status(422, 'Invalid', 'the server rejected our request due to an error in our request', { causes: [{ reason: 'UnexpectedServerResponse', message: serverMessage }] }),
+  );
 }
 
 export function unauthorized(): Status {
@@ -104,13 +104,7 @@ export function expired(requested: number, oldest: number): Status {
 
 // --- field.Error / field.ErrorList, as pkg/util/validation/field formats them -------------------------
 
-export type FieldErrorType =
-  | 'FieldValueNotFound'
-  | 'FieldValueRequired'
-  | 'FieldValueDuplicate'
-  | 'FieldValueInvalid'
-  | 'FieldValueNotSupported'
-  | 'FieldValueForbidden';
+export type FieldErrorType = 'FieldValueNotFound' | 'FieldValueRequired' | 'FieldValueDuplicate' | 'FieldValueInvalid' | 'FieldValueNotSupported' | 'FieldValueForbidden';
 
 const TYPE_TEXT: Record<FieldErrorType, string> = {
   FieldValueNotFound: 'Not found',

@@ -20,11 +20,29 @@ export function servingCert(): Promise<ServingCert> {
   pending ??= (async () => {
     const dir = await mkdtemp(join(tmpdir(), 'kube-emulator-tls-'));
     try {
-      await execFileAsync('openssl', [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-        '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '7',
-        '-subj', '/CN=kube-emulator', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      ], { timeout: 30_000 });
+      await execFileAsync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-keyout',
+          join(dir, 'key.pem'),
+          '-out',
+          join(dir, 'cert.pem'),
+          '-days',
+          '7',
+          '-subj',
+          '/CN=kube-emulator',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1,DNS:localhost',
+        ],
+        { timeout: 30_000 },
+      );
       return { cert: await readFile(join(dir, 'cert.pem'), 'utf8'), key: await readFile(join(dir, 'key.pem'), 'utf8') };
     } catch (err) {
       throw new Error(`KubeEmulator needs openssl to make its TLS certificate: ${(err as Error).message}`, { cause: err });
@@ -32,6 +50,8 @@ export function servingCert(): Promise<ServingCert> {
       await rm(dir, { recursive: true, force: true });
     }
   })();
-  pending.catch(() => { pending = undefined; });
+  pending.catch(() => {
+    pending = undefined;
+  });
   return pending;
 }

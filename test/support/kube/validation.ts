@@ -44,8 +44,11 @@ function validateContainerName(name: string, field: string): FieldError[] {
   if (name.length > 63) errs.push({ type: 'FieldValueInvalid', field, value: name, detail: 'must be no more than 63 characters' });
   if (!DNS1123_LABEL.test(name)) {
     errs.push({
-      type: 'FieldValueInvalid', field, value: name,
-      detail: "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
+      type: 'FieldValueInvalid',
+      field,
+      value: name,
+      detail:
+        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
     });
   }
   return errs;
@@ -133,7 +136,8 @@ export function validateEphemeralContainersUpdate(newPod: Pod, oldPod: Pod): Fie
       errs.push({ type: 'FieldValueForbidden', field: 'spec.ephemeralContainers', detail: `existing ephemeral containers ${JSON.stringify(old.name)} may not be removed\n` });
     } else if (JSON.stringify(semantic(old, true)) !== JSON.stringify(semantic(now, true))) {
       errs.push({
-        type: 'FieldValueForbidden', field: 'spec.ephemeralContainers',
+        type: 'FieldValueForbidden',
+        field: 'spec.ephemeralContainers',
         detail: `existing ephemeral containers ${JSON.stringify(old.name)} may not be changed\n${containerDiff(old, now)}`,
       });
     }
@@ -158,8 +162,19 @@ const containersPhrase = (names: string[]): string => `${pluralize('container', 
 const sortedUnique = (values: Iterable<string>): string[] => [...new Set(values)].sort();
 
 const BASELINE_CAPABILITIES = new Set([
-  'AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'MKNOD', 'NET_BIND_SERVICE',
-  'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_CHROOT',
+  'AUDIT_WRITE',
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'FOWNER',
+  'FSETID',
+  'KILL',
+  'MKNOD',
+  'NET_BIND_SERVICE',
+  'SETFCAP',
+  'SETGID',
+  'SETPCAP',
+  'SETUID',
+  'SYS_CHROOT',
 ]);
 const validSeccomp = (t: string | undefined): boolean => t === 'RuntimeDefault' || t === 'Localhost';
 
@@ -200,16 +215,12 @@ function seccompBadSetters(pod: SecurityContext | undefined, cs: ContainerSpec[]
 
 const seccompProfileBaseline: Check = (pod, cs) => {
   const { setters, values } = seccompBadSetters(pod, cs);
-  return setters.length
-    ? { reason: 'seccompProfile', detail: `${setters.join(' and ')} must not set securityContext.seccompProfile.type to ${joinQuote(values)}` }
-    : undefined;
+  return setters.length ? { reason: 'seccompProfile', detail: `${setters.join(' and ')} must not set securityContext.seccompProfile.type to ${joinQuote(values)}` } : undefined;
 };
 
 const allowPrivilegeEscalation: Check = (_pod, cs) => {
   const bad = cs.filter((c) => c.securityContext?.allowPrivilegeEscalation !== false).map((c) => c.name);
-  return bad.length
-    ? { reason: 'allowPrivilegeEscalation != false', detail: `${containersPhrase(bad)} must set securityContext.allowPrivilegeEscalation=false` }
-    : undefined;
+  return bad.length ? { reason: 'allowPrivilegeEscalation != false', detail: `${containersPhrase(bad)} must set securityContext.allowPrivilegeEscalation=false` } : undefined;
 };
 
 const capabilitiesRestricted: Check = (_pod, cs) => {

@@ -58,7 +58,7 @@ function prng(seed: number): () => number {
 
 function chunked(data: Buffer, random: () => number, max: number): Buffer[] {
   const chunks: Buffer[] = [];
-  for (let at = 0; at < data.length; ) {
+  for (let at = 0; at < data.length;) {
     const size = 1 + Math.floor(random() * max);
     chunks.push(data.subarray(at, at + size));
     at += size;
@@ -181,7 +181,10 @@ function pcapFile(linkType: number, packets: Buffer[], opts: { bigEndian?: boole
 }
 
 function asLog(pcap: Buffer, before = 'preamble\n', after = 'tcpdump: listening on any\n'): string {
-  const b64 = pcap.toString('base64').replace(/(.{76})/g, '$1\n').replace(/\n$/, '');
+  const b64 = pcap
+    .toString('base64')
+    .replace(/(.{76})/g, '$1\n')
+    .replace(/\n$/, '');
   return `${before}${PCAP_BEGIN_LINE}\n${b64}\n${PCAP_END_LINE}\n${after}`;
 }
 
@@ -251,7 +254,16 @@ describe('captureCheck.steps', () => {
 
   test('user values within the limits, the filter as one argv element', () => {
     const filter = "host 10.0.0.7 and port 443; echo 'pwned' $(id)";
-    expect(captureCheck.steps({ filter, durationSeconds: 20, packets: 50 })[0]?.argv).toEqual(['sh', '-c', CAPTURE_SCRIPT, 'capture', '20', '50', filter, String(20 * 1024 * 1024)]);
+    expect(captureCheck.steps({ filter, durationSeconds: 20, packets: 50 })[0]?.argv).toEqual([
+      'sh',
+      '-c',
+      CAPTURE_SCRIPT,
+      'capture',
+      '20',
+      '50',
+      filter,
+      String(20 * 1024 * 1024),
+    ]);
   });
 
   test("values over the installation's limits are clamped to them", () => {
@@ -275,17 +287,43 @@ describe('captureCheck.steps', () => {
 
 describe('captureCheck.interpret over recorded tcpdump output', () => {
   const table: Array<[file: string, verdict: string, headline: RegExp, facts: Record<string, unknown>]> = [
-    ['ok-udp-tcp.json', 'ok', /^Captured 15 packets matching `udp port 7777 or tcp port 8080` over 0\.\d s; busiest 10\.213\.\d+\.\d+:\d+ → 10\.213\.\d+\.\d+:8080 TCP \(10\); ran the full 3s$/,
-      { packets: 15, tcpdumpCaptured: 15, tcpdumpExit: 124, linkType: 'LINUX_SLL2', protocols: 'TCP 10, UDP 5', stopped: 'ran the full 3s' }],
-    ['ok-busybox.json', 'ok', /^Captured 5 packets matching `udp port 7777` over 0\.\d s; busiest 10\.213\.\d+\.\d+:\d+ → 10\.213\.\d+\.\d+:7777 UDP \(5\); ran the full 2s$/,
-      { packets: 5, tcpdumpCaptured: 5, tcpdumpExit: 0, stopped: 'ran the full 2s' }],
-    ['ok-packet-limit.json', 'ok', /^Captured 3 packets matching `udp port 7777` over 0\.\d s; busiest .* UDP \(3\); stopped at the 3-packet limit$/,
-      { packets: 3, tcpdumpCaptured: 3, tcpdumpExit: 0, packetLimit: 3 }],
-    ['ok-byte-limit.json', 'ok', /^Captured 8 packets matching `icmp` over 0\.\d s; busiest 10\.213\.\d+\.\d+ → 10\.213\.\d+\.\d+ ICMP \(8\); stopped at the 1\.0 KiB size limit$/,
-      { packets: 8, pcapBytes: 24 + 8 * 120, droppedTrailingBytes: 40, sizeLimit: '1.0 KiB' }],
+    [
+      'ok-udp-tcp.json',
+      'ok',
+      /^Captured 15 packets matching `udp port 7777 or tcp port 8080` over 0\.\d s; busiest 10\.213\.\d+\.\d+:\d+ → 10\.213\.\d+\.\d+:8080 TCP \(10\); ran the full 3s$/,
+      { packets: 15, tcpdumpCaptured: 15, tcpdumpExit: 124, linkType: 'LINUX_SLL2', protocols: 'TCP 10, UDP 5', stopped: 'ran the full 3s' },
+    ],
+    [
+      'ok-busybox.json',
+      'ok',
+      /^Captured 5 packets matching `udp port 7777` over 0\.\d s; busiest 10\.213\.\d+\.\d+:\d+ → 10\.213\.\d+\.\d+:7777 UDP \(5\); ran the full 2s$/,
+      { packets: 5, tcpdumpCaptured: 5, tcpdumpExit: 0, stopped: 'ran the full 2s' },
+    ],
+    [
+      'ok-packet-limit.json',
+      'ok',
+      /^Captured 3 packets matching `udp port 7777` over 0\.\d s; busiest .* UDP \(3\); stopped at the 3-packet limit$/,
+      { packets: 3, tcpdumpCaptured: 3, tcpdumpExit: 0, packetLimit: 3 },
+    ],
+    [
+      'ok-byte-limit.json',
+      'ok',
+      /^Captured 8 packets matching `icmp` over 0\.\d s; busiest 10\.213\.\d+\.\d+ → 10\.213\.\d+\.\d+ ICMP \(8\); stopped at the 1\.0 KiB size limit$/,
+      { packets: 8, pcapBytes: 24 + 8 * 120, droppedTrailingBytes: 40, sizeLimit: '1.0 KiB' },
+    ],
     ['no-packets.json', 'no-packets', /^No packets matching `udp port 7999` in 2s$/, { tcpdumpCaptured: 0, tcpdumpExit: 124, packets: 0 }],
-    ['permission-denied-no-net-raw.json', 'permission-denied', /^tcpdump was not allowed to capture \(any: You don't have permission to perform this capture on that device\): the debug container needs the NET_RAW capability/, { tcpdumpExit: 1 }],
-    ['permission-denied-drop-user.json', 'permission-denied', /^tcpdump opened the capture but could not switch to user 'tcpdump' \(Operation not permitted\): .*SETUID and SETGID/, { tcpdumpExit: 1 }],
+    [
+      'permission-denied-no-net-raw.json',
+      'permission-denied',
+      /^tcpdump was not allowed to capture \(any: You don't have permission to perform this capture on that device\): the debug container needs the NET_RAW capability/,
+      { tcpdumpExit: 1 },
+    ],
+    [
+      'permission-denied-drop-user.json',
+      'permission-denied',
+      /^tcpdump opened the capture but could not switch to user 'tcpdump' \(Operation not permitted\): .*SETUID and SETGID/,
+      { tcpdumpExit: 1 },
+    ],
     ['invalid-filter-syntax.json', 'invalid-filter', /^tcpdump rejected the filter `tcp port and`: can't parse filter expression: syntax error$/, { tcpdumpExit: 1 }],
     ['invalid-filter-unknown-port.json', 'invalid-filter', /^tcpdump rejected the filter `tcp port nosuchservice`: unknown port 'nosuchservice'$/, { tcpdumpExit: 1 }],
     ['failed-no-tcpdump.json', 'failed', /^tcpdump did not capture \(exit 127\): timeout: failed to run command .tcpdump.: No such file or directory$/, { tcpdumpExit: 127 }],
@@ -370,7 +408,7 @@ describe('pcap stream decoder', () => {
     const log = `héllo “quoted” ✓\r\n${f.output.replace(/\n/g, '\r\n')}tail ‘x’\r\n`;
     const random = prng(99);
     const strings: string[] = [];
-    for (let at = 0; at < log.length; ) {
+    for (let at = 0; at < log.length;) {
       const size = 1 + Math.floor(random() * 9);
       strings.push(log.slice(at, at + size));
       at += size;
@@ -457,7 +495,10 @@ describe('pcap stream decoder', () => {
   });
 
   test('backpressure: a slow sink gets every byte in order', async () => {
-    const big = pcapFile(1, Array.from({ length: 3000 }, (_, i) => ethernet(0x0800, ipv4([10, 0, 0, 1], [10, 0, 0, 2], 17, udp(1000 + (i % 7), 53, Buffer.alloc(200, i & 255))))));
+    const big = pcapFile(
+      1,
+      Array.from({ length: 3000 }, (_, i) => ethernet(0x0800, ipv4([10, 0, 0, 1], [10, 0, 0, 2], 17, udp(1000 + (i % 7), 53, Buffer.alloc(200, i & 255))))),
+    );
     const received: Buffer[] = [];
     const slow = new Writable({
       highWaterMark: 1024,
@@ -605,7 +646,10 @@ describe('pcap summary', () => {
   test('RAW IPv4 (228) and loopback NULL (0), ICMP without ports', () => {
     const icmp = ipv4([127, 0, 0, 1], [127, 0, 0, 2], 1, Buffer.alloc(8));
     const nullHeader = Buffer.from([2, 0, 0, 0]);
-    for (const [linkType, packet] of [[228, icmp], [0, Buffer.concat([nullHeader, icmp])]] as const) {
+    for (const [linkType, packet] of [
+      [228, icmp],
+      [0, Buffer.concat([nullHeader, icmp])],
+    ] as const) {
       const { summary } = decodeCaptureLogSync(asLog(pcapFile(linkType, [packet])), { maxBytes: 1 << 20 });
       expect(summary.conversations).toEqual([{ proto: 'ICMP', src: '127.0.0.1', dst: '127.0.0.2', packets: 1, bytes: packet.length }]);
       expect(summary.ports).toEqual([]);

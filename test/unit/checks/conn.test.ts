@@ -81,16 +81,31 @@ describe('connCheck.steps', () => {
 describe('connCheck.interpret over recorded nc output', () => {
   const table: Array<[file: string, verdict: string, headline: string, facts: Record<string, unknown>]> = [
     ['open.json', 'open', 'db.prod:5432 accepted the connection (203.0.113.10)', { host: 'db.prod', port: 5432, address: '203.0.113.10', service: 'tcp/postgresql' }],
-    ['connection-refused.json', 'connection-refused', '203.0.113.10:5433 refused the connection: nothing listens on that port (or the Service has no ready endpoints)',
-      { attempts: ['203.0.113.10: Connection refused'] }],
-    ['timeout.json', 'timeout', '203.0.113.201:5432: no answer within 3 s (packets are dropped on the way, e.g. by a NetworkPolicy, or the host is down)',
-      { attempts: ['203.0.113.201: timed out: Operation now in progress'] }],
-    ['no-route.json', 'timeout', '203.0.113.209:5432 is unreachable: No route to host (the host is gone, or a firewall rejects the connection)',
-      { attempts: ['203.0.113.209: No route to host'] }],
+    [
+      'connection-refused.json',
+      'connection-refused',
+      '203.0.113.10:5433 refused the connection: nothing listens on that port (or the Service has no ready endpoints)',
+      { attempts: ['203.0.113.10: Connection refused'] },
+    ],
+    [
+      'timeout.json',
+      'timeout',
+      '203.0.113.201:5432: no answer within 3 s (packets are dropped on the way, e.g. by a NetworkPolicy, or the host is down)',
+      { attempts: ['203.0.113.201: timed out: Operation now in progress'] },
+    ],
+    [
+      'no-route.json',
+      'timeout',
+      '203.0.113.209:5432 is unreachable: No route to host (the host is gone, or a firewall rejects the connection)',
+      { attempts: ['203.0.113.209: No route to host'] },
+    ],
     ['dns-failure.json', 'dns-failure', 'Could not resolve db.invalid: Name or service not known (run `dns db.invalid` for the details)', { host: 'db.invalid' }],
-    ['busybox-minimal-nc.json', 'timeout',
+    [
+      'busybox-minimal-nc.json',
+      'timeout',
       "No connect test to 203.0.113.10:5432: the debug image's nc does not support `-z` (nc: invalid option -- 'z'); it needs netcat-openbsd or a full busybox nc",
-      { error: "nc: invalid option -- 'z'" }],
+      { error: "nc: invalid option -- 'z'" },
+    ],
   ];
 
   test('the table covers every fixture file and every verdict', () => {
@@ -117,14 +132,34 @@ describe('busybox nc wording', () => {
 
   test.each<[string, string, number | null, string, string]>([
     ['open', 'db.prod (203.0.113.10:5432) open\n', 0, 'open', 'db.prod:5432 accepted the connection (203.0.113.10)'],
-    ['timed out', 'nc: db.prod (203.0.113.10:5432): Connection timed out\n', 1, 'timeout',
-      'db.prod:5432 (203.0.113.10): no answer within 3 s (packets are dropped on the way, e.g. by a NetworkPolicy, or the host is down)'],
-    ['no route', 'nc: db.prod (203.0.113.10:5432): No route to host\n', 1, 'timeout',
-      'db.prod:5432 (203.0.113.10) is unreachable: No route to host (the host is gone, or a firewall rejects the connection)'],
-    ['refused at -vv', 'nc: db.prod (203.0.113.10:5432): Connection refused\n', 1, 'connection-refused',
-      'db.prod:5432 (203.0.113.10) refused the connection: nothing listens on that port (or the Service has no ready endpoints)'],
-    ['refused at -v: nothing printed', '', 1, 'connection-refused',
-      'db.prod:5432 refused the connection (nc exited 1 without a message, which is how busybox nc reports a refusal)'],
+    [
+      'timed out',
+      'nc: db.prod (203.0.113.10:5432): Connection timed out\n',
+      1,
+      'timeout',
+      'db.prod:5432 (203.0.113.10): no answer within 3 s (packets are dropped on the way, e.g. by a NetworkPolicy, or the host is down)',
+    ],
+    [
+      'no route',
+      'nc: db.prod (203.0.113.10:5432): No route to host\n',
+      1,
+      'timeout',
+      'db.prod:5432 (203.0.113.10) is unreachable: No route to host (the host is gone, or a firewall rejects the connection)',
+    ],
+    [
+      'refused at -vv',
+      'nc: db.prod (203.0.113.10:5432): Connection refused\n',
+      1,
+      'connection-refused',
+      'db.prod:5432 (203.0.113.10) refused the connection: nothing listens on that port (or the Service has no ready endpoints)',
+    ],
+    [
+      'refused at -v: nothing printed',
+      '',
+      1,
+      'connection-refused',
+      'db.prod:5432 refused the connection (nc exited 1 without a message, which is how busybox nc reports a refusal)',
+    ],
     ['bad address', "nc: bad address 'db.prod'\n", 1, 'dns-failure', 'Could not resolve db.prod: bad address (run `dns db.prod` for the details)'],
   ])('%s', (_label, output, exitCode, verdict, headline) => {
     const finding = run(output, exitCode);
@@ -141,7 +176,9 @@ describe('parseNcOutput', () => {
   test('a name with two addresses: the first refuses, the second accepts', () => {
     const text = 'nc: connect to localhost (::1) port 8080 (tcp) failed: Connection refused\nConnection to localhost (127.0.0.1) 8080 port [tcp/http-alt] succeeded!\n';
     expect(parseNcOutput(text)).toEqual({
-      open: true, openAddress: '127.0.0.1', service: 'tcp/http-alt',
+      open: true,
+      openAddress: '127.0.0.1',
+      service: 'tcp/http-alt',
       failures: [{ address: '::1', outcome: 'refused', reason: 'Connection refused' }],
     });
   });
@@ -176,7 +213,9 @@ describe('connCheck.interpret on anything else', () => {
   });
 
   test('an IPv6 target is written with brackets', () => {
-    const finding = connCheck.interpret({ host: 'fd00::5', port: 443 }, [{ id: 'nc', argv: [], exitCode: 1, output: 'nc: connect to fd00::5 port 443 (tcp) failed: Connection refused\n' }]);
+    const finding = connCheck.interpret({ host: 'fd00::5', port: 443 }, [
+      { id: 'nc', argv: [], exitCode: 1, output: 'nc: connect to fd00::5 port 443 (tcp) failed: Connection refused\n' },
+    ]);
     expect(finding.headline).toMatch(/^\[fd00::5\]:443 refused the connection/);
   });
 

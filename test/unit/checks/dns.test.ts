@@ -52,7 +52,12 @@ describe('dnsCheck.parseArgs', () => {
     ['several names, trailing dot, underscore', ['payments.prod', 'db.', '_http._tcp.web'], {}, { names: ['payments.prod', 'db.', '_http._tcp.web'] }],
     ['duplicates collapse, first spelling kept', ['Payments', 'payments', 'payments.'], {}, { names: ['Payments', 'payments.'] }],
     ['63-character label', ['a'.repeat(63) + '.svc'], {}, { names: ['a'.repeat(63) + '.svc'] }],
-    ['253-character name with a trailing dot', [`${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}.`], {}, { names: [`${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}.`] }],
+    [
+      '253-character name with a trailing dot',
+      [`${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}.`],
+      {},
+      { names: [`${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}.`] },
+    ],
     ['ten names', Array.from({ length: 10 }, (_, i) => `n${i}`), {}, { names: Array.from({ length: 10 }, (_, i) => `n${i}`) }],
     ['IPv4 server', [], { server: '10.96.0.10' }, { names: ['kubernetes.default.svc.cluster.local'], server: { host: '10.96.0.10' } }],
     ['IPv4 server with port', ['x'], { server: '10.96.0.10:5353' }, { names: ['x'], server: { host: '10.96.0.10', port: 5353 } }],
@@ -105,7 +110,11 @@ describe('dnsCheck.parseArgs', () => {
 
 describe('dnsCheck.steps', () => {
   test.each<[string, DnsArgs, string[][]]>([
-    ['default name', { names: ['kubernetes.default.svc.cluster.local'] }, [['dig', '-r', '+search', '+time=2', '+tries=1', '-t', 'A', '-q', 'kubernetes.default.svc.cluster.local']]],
+    [
+      'default name',
+      { names: ['kubernetes.default.svc.cluster.local'] },
+      [['dig', '-r', '+search', '+time=2', '+tries=1', '-t', 'A', '-q', 'kubernetes.default.svc.cluster.local']],
+    ],
     [
       'several names and an IPv4 server with port',
       { names: ['payments', 'ns'], server: { host: '10.96.0.10', port: 5353 } },
@@ -116,10 +125,7 @@ describe('dnsCheck.steps', () => {
     ],
     ['IPv6 server without port', { names: ['db.'], server: { host: 'fd00::10' } }, [['dig', '-r', '+search', '+time=2', '+tries=1', '@fd00::10', '-t', 'A', '-q', 'db.']]],
   ])('%s', (_label, args, digs) => {
-    expect(dnsCheck.steps(args)).toEqual([
-      { id: 'resolv.conf', argv: ['cat', '/etc/resolv.conf'] },
-      ...digs.map((argv, i) => ({ id: `dig-${i + 1}`, argv })),
-    ]);
+    expect(dnsCheck.steps(args)).toEqual([{ id: 'resolv.conf', argv: ['cat', '/etc/resolv.conf'] }, ...digs.map((argv, i) => ({ id: `dig-${i + 1}`, argv }))]);
   });
 
   test('every recorded fixture was produced by the argv steps() builds today', () => {
@@ -134,28 +140,73 @@ describe('dnsCheck.interpret over recorded dig output', () => {
   const pod = { nameservers: ['127.53.0.10'], searchPath: ['prod.svc.cluster.local', 'svc.cluster.local', 'cluster.local'], ndots: 5 };
 
   const table: Array<[file: string, verdict: string, headline: string, facts: Record<string, unknown>]> = [
-    ['ok-a.json', 'ok', 'payments.prod.svc.cluster.local → 10.96.3.7 via 127.53.0.10 ({ms} ms)',
-      { status: 'NOERROR', queried: 'payments.prod.svc.cluster.local', answers: ['payments.prod.svc.cluster.local 30 A 10.96.3.7'], server: '127.53.0.10 (UDP)' }],
-    ['ok-cname-chain.json', 'ok', 'api.prod.svc.cluster.local → api-v2.prod.svc.cluster.local → api-v2-blue.prod.svc.cluster.local → 10.96.5.20 via 127.53.0.10 ({ms} ms)',
-      { status: 'NOERROR', queried: 'api.prod.svc.cluster.local', answers: ['api.prod.svc.cluster.local 30 CNAME api-v2.prod.svc.cluster.local.', 'api-v2.prod.svc.cluster.local 30 CNAME api-v2-blue.prod.svc.cluster.local.', 'api-v2-blue.prod.svc.cluster.local 30 A 10.96.5.20'] }],
-    ['ok-multiple-a.json', 'ok', 'redis-headless.prod.svc.cluster.local → 10.244.1.5, 10.244.2.7, 10.244.3.9 via 127.53.0.10 ({ms} ms)',
-      { answers: ['redis-headless.prod.svc.cluster.local 30 A 10.244.1.5', 'redis-headless.prod.svc.cluster.local 30 A 10.244.2.7', 'redis-headless.prod.svc.cluster.local 30 A 10.244.3.9'] }],
-    ['ok-tcp-fallback.json', 'ok', 'workers.prod.svc.cluster.local → 10.244.1.1, 10.244.1.2, 10.244.1.3 and 97 more via 127.53.0.10 ({ms} ms)',
-      { server: '127.53.0.10 (TCP)' }],
+    [
+      'ok-a.json',
+      'ok',
+      'payments.prod.svc.cluster.local → 10.96.3.7 via 127.53.0.10 ({ms} ms)',
+      { status: 'NOERROR', queried: 'payments.prod.svc.cluster.local', answers: ['payments.prod.svc.cluster.local 30 A 10.96.3.7'], server: '127.53.0.10 (UDP)' },
+    ],
+    [
+      'ok-cname-chain.json',
+      'ok',
+      'api.prod.svc.cluster.local → api-v2.prod.svc.cluster.local → api-v2-blue.prod.svc.cluster.local → 10.96.5.20 via 127.53.0.10 ({ms} ms)',
+      {
+        status: 'NOERROR',
+        queried: 'api.prod.svc.cluster.local',
+        answers: [
+          'api.prod.svc.cluster.local 30 CNAME api-v2.prod.svc.cluster.local.',
+          'api-v2.prod.svc.cluster.local 30 CNAME api-v2-blue.prod.svc.cluster.local.',
+          'api-v2-blue.prod.svc.cluster.local 30 A 10.96.5.20',
+        ],
+      },
+    ],
+    [
+      'ok-multiple-a.json',
+      'ok',
+      'redis-headless.prod.svc.cluster.local → 10.244.1.5, 10.244.2.7, 10.244.3.9 via 127.53.0.10 ({ms} ms)',
+      {
+        answers: [
+          'redis-headless.prod.svc.cluster.local 30 A 10.244.1.5',
+          'redis-headless.prod.svc.cluster.local 30 A 10.244.2.7',
+          'redis-headless.prod.svc.cluster.local 30 A 10.244.3.9',
+        ],
+      },
+    ],
+    ['ok-tcp-fallback.json', 'ok', 'workers.prod.svc.cluster.local → 10.244.1.1, 10.244.1.2, 10.244.1.3 and 97 more via 127.53.0.10 ({ms} ms)', { server: '127.53.0.10 (TCP)' }],
     ['ok-server-option.json', 'ok', 'payments.prod.svc.cluster.local → 10.96.3.7 via 127.53.0.10 ({ms} ms)', { status: 'NOERROR' }],
-    ['ok-after-dead-nameserver.json', 'ok', 'payments.prod.svc.cluster.local → 10.96.3.7 via 127.53.0.10 ({ms} ms)',
-      { serverErrors: ['127.53.0.11#53: connection refused'] }],
-    ['nxdomain.json', 'nxdomain', 'NXDOMAIN for payments.staging.svc.cluster.local via 127.53.0.10',
-      { status: 'NXDOMAIN', queried: 'payments.staging.svc.cluster.local', server: '127.53.0.10 (UDP)' }],
+    ['ok-after-dead-nameserver.json', 'ok', 'payments.prod.svc.cluster.local → 10.96.3.7 via 127.53.0.10 ({ms} ms)', { serverErrors: ['127.53.0.11#53: connection refused'] }],
+    [
+      'nxdomain.json',
+      'nxdomain',
+      'NXDOMAIN for payments.staging.svc.cluster.local via 127.53.0.10',
+      { status: 'NXDOMAIN', queried: 'payments.staging.svc.cluster.local', server: '127.53.0.10 (UDP)' },
+    ],
     ['servfail.json', 'servfail', 'SERVFAIL for orders.prod.svc.cluster.local via 127.53.0.10', { status: 'SERVFAIL' }],
     ['refused.json', 'refused', 'REFUSED for example.com by 127.53.0.10', { status: 'REFUSED', queried: 'example.com' }],
-    ['timeout.json', 'timeout', 'No DNS server answered for kubernetes.default.svc.cluster.local (tried 127.53.0.10, timed out after 2 s)',
-      { status: 'timeout', serverErrors: ['127.53.0.10#53: timed out'] }],
-    ['timeout-connection-refused.json', 'timeout', 'No DNS server answered for kubernetes.default.svc.cluster.local (tried 127.53.0.11, connection refused)',
-      { status: 'timeout' }],
-    ['no-answer.json', 'no-answer', 'ipv6-only.prod.svc.cluster.local exists but has no A record via 127.53.0.10', { status: 'NOERROR', queried: 'ipv6-only.prod.svc.cluster.local' }],
-    ['no-answer-cname-only.json', 'no-answer', 'legacy.prod.svc.cluster.local → legacy.example.com, but no address came back via 127.53.0.10',
-      { answers: ['legacy.prod.svc.cluster.local 30 CNAME legacy.example.com.'] }],
+    [
+      'timeout.json',
+      'timeout',
+      'No DNS server answered for kubernetes.default.svc.cluster.local (tried 127.53.0.10, timed out after 2 s)',
+      { status: 'timeout', serverErrors: ['127.53.0.10#53: timed out'] },
+    ],
+    [
+      'timeout-connection-refused.json',
+      'timeout',
+      'No DNS server answered for kubernetes.default.svc.cluster.local (tried 127.53.0.11, connection refused)',
+      { status: 'timeout' },
+    ],
+    [
+      'no-answer.json',
+      'no-answer',
+      'ipv6-only.prod.svc.cluster.local exists but has no A record via 127.53.0.10',
+      { status: 'NOERROR', queried: 'ipv6-only.prod.svc.cluster.local' },
+    ],
+    [
+      'no-answer-cname-only.json',
+      'no-answer',
+      'legacy.prod.svc.cluster.local → legacy.example.com, but no address came back via 127.53.0.10',
+      { answers: ['legacy.prod.svc.cluster.local 30 CNAME legacy.example.com.'] },
+    ],
   ];
 
   test('the table covers every fixture file', () => {
@@ -213,7 +264,12 @@ describe('dnsCheck.interpret over recorded dig output', () => {
     const worstFirst = ['timeout', 'servfail', 'refused', 'nxdomain', 'no-answer', 'ok'];
     test.each(worstFirst.map((v, i) => [v, worstFirst.slice(i)] as const))('order: %s beats the rest', (expected, remaining) => {
       const byVerdict: Record<string, string> = {
-        timeout: 'timeout.json', servfail: 'servfail.json', refused: 'refused.json', nxdomain: 'nxdomain.json', 'no-answer': 'no-answer.json', ok: 'ok-a.json',
+        timeout: 'timeout.json',
+        servfail: 'servfail.json',
+        refused: 'refused.json',
+        nxdomain: 'nxdomain.json',
+        'no-answer': 'no-answer.json',
+        ok: 'ok-a.json',
       };
       const files = [...remaining].reverse().map((v) => byVerdict[v] ?? '');
       expect(interpretMany(files).verdict).toBe(expected);
@@ -223,8 +279,7 @@ describe('dnsCheck.interpret over recorded dig output', () => {
 
 describe('dnsCheck.interpret on anything else', () => {
   const args: DnsArgs = { names: ['payments.prod.svc.cluster.local'] };
-  const run = (output: string, exitCode: number | null = 0) =>
-    dnsCheck.interpret(args, [resolvStep, { id: 'dig-1', argv: ['dig'], exitCode, output }]);
+  const run = (output: string, exitCode: number | null = 0) => dnsCheck.interpret(args, [resolvStep, { id: 'dig-1', argv: ['dig'], exitCode, output }]);
 
   test('dig 9.16 and older: "connection timed out"', () => {
     const finding = run(';; connection timed out; no servers could be reached\n', 9);
@@ -271,7 +326,10 @@ describe('dnsCheck.interpret on anything else', () => {
     const vocabulary = new Set(Object.keys(dnsCheck.verdicts));
     for (const output of outputs) {
       for (const exitCode of [0, 9, null]) {
-        for (const step of [{ id: 'dig-1', argv: [], exitCode, output }, { id: 'resolv.conf', argv: [], exitCode, output }]) {
+        for (const step of [
+          { id: 'dig-1', argv: [], exitCode, output },
+          { id: 'resolv.conf', argv: [], exitCode, output },
+        ]) {
           const finding = dnsCheck.interpret(args, [step]);
           expect(vocabulary.has(finding.verdict)).toBe(true);
           expect(finding.headline.length).toBeGreaterThan(0);

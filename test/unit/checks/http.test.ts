@@ -104,10 +104,23 @@ describe('httpCheck.parseArgs', () => {
 
 describe('httpCheck.steps', () => {
   const argv = (maxTime: string, extra: string[], url: string) => [
-    'curl', '-q', '--verbose', '--silent', '--show-error', '--globoff', '--proto', '=http,https', '--max-time', maxTime,
-    '--output', '/dev/null', '--write-out',
+    'curl',
+    '-q',
+    '--verbose',
+    '--silent',
+    '--show-error',
+    '--globoff',
+    '--proto',
+    '=http,https',
+    '--max-time',
+    maxTime,
+    '--output',
+    '/dev/null',
+    '--write-out',
     '\\n--- curl --write-out ---\\nexitcode=%{exitcode}\\nerrormsg=%{errormsg}\\nresponse_code=%{response_code}\\nhttp_version=%{http_version}\\nremote_ip=%{remote_ip}\\nremote_port=%{remote_port}\\ntime_namelookup=%{time_namelookup}\\ntime_connect=%{time_connect}\\ntime_appconnect=%{time_appconnect}\\ntime_pretransfer=%{time_pretransfer}\\ntime_starttransfer=%{time_starttransfer}\\ntime_total=%{time_total}\\n',
-    ...extra, '--', url,
+    ...extra,
+    '--',
+    url,
   ];
 
   test('default settings: --max-time 10', () => {
@@ -131,22 +144,49 @@ describe('httpCheck.steps', () => {
 
 describe('httpCheck.interpret over recorded curl output', () => {
   const table: Array<[file: string, verdict: string, headline: string, facts: Record<string, unknown>]> = [
-    ['ok.json', 'ok', 'http://web.http.test/healthz answered 200 OK in {ms}',
-      { url: 'http://web.http.test/healthz', status: '200 OK', httpVersion: 'HTTP/1.1', remote: '127.77.0.1:80', server: 'kdebug-test', contentType: 'text/plain; charset=utf-8', curlExit: 0 }],
-    ['ok-https.json', 'ok', 'https://valid.tls.test/healthz answered 200 OK in {ms}',
-      { status: '200 OK', tls: 'TLSv1.3 / TLS_AES_256_GCM_SHA384', timing: expect.stringMatching(/^DNS .* ms, connect .* ms, TLS .* ms, first byte .* ms, total .* ms$/) }],
+    [
+      'ok.json',
+      'ok',
+      'http://web.http.test/healthz answered 200 OK in {ms}',
+      {
+        url: 'http://web.http.test/healthz',
+        status: '200 OK',
+        httpVersion: 'HTTP/1.1',
+        remote: '127.77.0.1:80',
+        server: 'kdebug-test',
+        contentType: 'text/plain; charset=utf-8',
+        curlExit: 0,
+      },
+    ],
+    [
+      'ok-https.json',
+      'ok',
+      'https://valid.tls.test/healthz answered 200 OK in {ms}',
+      { status: '200 OK', tls: 'TLSv1.3 / TLS_AES_256_GCM_SHA384', timing: expect.stringMatching(/^DNS .* ms, connect .* ms, TLS .* ms, first byte .* ms, total .* ms$/) },
+    ],
     ['ok-redirect.json', 'ok', 'http://web.http.test/status/302 answered 302 Found in {ms} → /login', { status: '302 Found', location: '/login' }],
     ['http-error.json', 'http-error', 'http://web.http.test/status/503 answered 503 Service Unavailable in {ms}', { status: '503 Service Unavailable', server: 'kdebug-test' }],
-    ['http-error-empty-reply.json', 'http-error', 'hang-up.http.test:80 closed the connection without an HTTP answer (curl: Empty reply from server)',
-      { curlExit: 52, error: 'Empty reply from server' }],
-    ['connection-refused.json', 'connection-refused', 'connection refused by closed.http.test:80 (127.77.0.12)',
-      { curlExit: 7, tried: ['127.77.0.12:80: Connection refused'] }],
-    ['timeout.json', 'timeout', 'no answer from stuck.http.test:80 within 2 s (connected and sent the request; no response)',
-      { curlExit: 28, remote: '127.77.0.2:80', error: expect.stringMatching(/^Operation timed out after 20\d\d milliseconds with 0 bytes received$/) }],
+    [
+      'http-error-empty-reply.json',
+      'http-error',
+      'hang-up.http.test:80 closed the connection without an HTTP answer (curl: Empty reply from server)',
+      { curlExit: 52, error: 'Empty reply from server' },
+    ],
+    ['connection-refused.json', 'connection-refused', 'connection refused by closed.http.test:80 (127.77.0.12)', { curlExit: 7, tried: ['127.77.0.12:80: Connection refused'] }],
+    [
+      'timeout.json',
+      'timeout',
+      'no answer from stuck.http.test:80 within 2 s (connected and sent the request; no response)',
+      { curlExit: 28, remote: '127.77.0.2:80', error: expect.stringMatching(/^Operation timed out after 20\d\d milliseconds with 0 bytes received$/) },
+    ],
     ['timeout-tls-handshake.json', 'timeout', 'no answer from stuck.tls.test:443 within 2 s (connected, but the TLS handshake never completed)', { curlExit: 28 }],
     ['dns-failure.json', 'dns-failure', 'could not resolve payments.invalid', { curlExit: 6, error: 'Could not resolve host: payments.invalid' }],
-    ['tls-error.json', 'tls-error', 'TLS with expired.tls.test:443 failed: SSL certificate problem: certificate has expired',
-      { curlExit: 60, hint: '`/kdebug tls <target> expired.tls.test:443` shows the certificate and why it is not trusted' }],
+    [
+      'tls-error.json',
+      'tls-error',
+      'TLS with expired.tls.test:443 failed: SSL certificate problem: certificate has expired',
+      { curlExit: 60, hint: '`/kdebug tls <target> expired.tls.test:443` shows the certificate and why it is not trusted' },
+    ],
     ['tls-error-plain-http.json', 'tls-error', 'TLS with web.http.test:80 failed: wrong version number (the port answered, but not with TLS: plain HTTP?)', { curlExit: 35 }],
   ];
 
@@ -177,7 +217,10 @@ describe('httpCheck.interpret over recorded curl output', () => {
 describe('httpCheck.interpret on anything else', () => {
   const args: HttpArgs = { url: 'https://web.prod/healthz' };
   const run = (output: string, exitCode: number | null = 0) => httpCheck.interpret(args, [{ id: 'curl', argv: ['curl', '--max-time', '5'], exitCode, output }]);
-  const writeOut = (fields: Record<string, string | number>) => `\n--- curl --write-out ---\n${Object.entries(fields).map(([k, v]) => `${k}=${v}`).join('\n')}\n`;
+  const writeOut = (fields: Record<string, string | number>) =>
+    `\n--- curl --write-out ---\n${Object.entries(fields)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n')}\n`;
 
   test('HTTP/2 has no reason phrase: the standard one is used', () => {
     const output = `< HTTP/2 503\n< server: envoy\n< content-type: text/html\n<\n${writeOut({ exitcode: 0, response_code: 503, http_version: 2, time_total: 0.12 })}`;
@@ -205,7 +248,10 @@ describe('httpCheck.interpret on anything else', () => {
   test('a step that never finished', () => {
     expect(run('', null)).toMatchObject({ verdict: 'timeout', headline: 'no answer from web.prod:443: curl did not finish in time (it printed nothing)' });
     const connecting = '*   Trying 10.0.0.5:443...\n';
-    expect(run(connecting, null)).toMatchObject({ verdict: 'timeout', headline: 'no answer from web.prod:443: curl did not finish in time (the TCP connection to 10.0.0.5:443 never completed)' });
+    expect(run(connecting, null)).toMatchObject({
+      verdict: 'timeout',
+      headline: 'no answer from web.prod:443: curl did not finish in time (the TCP connection to 10.0.0.5:443 never completed)',
+    });
   });
 
   test('curl missing from the image', () => {
@@ -221,7 +267,16 @@ describe('httpCheck.interpret on anything else', () => {
   });
 
   test('never throws: garbage, truncation at every point, odd exit codes, odd arguments', () => {
-    const outputs = ['', '\n\n', '--- curl --write-out ---', '--- curl --write-out ---\nexitcode=x\ntime_total=-1', '< HTTP/1.1 999', '\u0000\uffff'.repeat(50), 'x'.repeat(100_000), '* connect to  port  failed: '];
+    const outputs = [
+      '',
+      '\n\n',
+      '--- curl --write-out ---',
+      '--- curl --write-out ---\nexitcode=x\ntime_total=-1',
+      '< HTTP/1.1 999',
+      '\u0000\uffff'.repeat(50),
+      'x'.repeat(100_000),
+      '* connect to  port  failed: ',
+    ];
     for (const file of fixtureFiles) {
       const { output } = fixture(file);
       for (let cut = 0; cut < output.length; cut += 23) outputs.push(output.slice(0, cut));

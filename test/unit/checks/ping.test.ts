@@ -90,24 +90,54 @@ describe('pingCheck.steps', () => {
 
 describe('pingCheck.interpret over recorded ping output', () => {
   const table: Array<[file: string, verdict: string, headline: string, facts: Record<string, unknown>]> = [
-    ['ok.json', 'ok', 'db.prod (203.0.113.10): 4/4 replies, avg {ms} ms',
-      { host: 'db.prod', address: '203.0.113.10', transmitted: 4, received: 4, lossPercent: 0, rttMinMs: expect.any(Number), rttAvgMs: expect.any(Number), rttMaxMs: expect.any(Number) }],
+    [
+      'ok.json',
+      'ok',
+      'db.prod (203.0.113.10): 4/4 replies, avg {ms} ms',
+      {
+        host: 'db.prod',
+        address: '203.0.113.10',
+        transmitted: 4,
+        received: 4,
+        lossPercent: 0,
+        rttMinMs: expect.any(Number),
+        rttAvgMs: expect.any(Number),
+        rttMaxMs: expect.any(Number),
+      },
+    ],
     ['ok-ipv6-loopback.json', 'ok', '::1: 4/4 replies, avg {ms} ms', { host: '::1', address: '::1', received: 4 }],
     ['packet-loss.json', 'packet-loss', '40% packet loss to 203.0.113.10 (2 of 5 lost), avg {ms} ms', { transmitted: 5, received: 3, lossPercent: 40 }],
-    ['unreachable.json', 'unreachable', 'No reply from 203.0.113.201: all 4 echo requests lost (ICMP may simply be blocked: try `conn` to a port)',
-      { transmitted: 4, received: 0, lossPercent: 100 }],
-    ['unreachable-host-unreachable.json', 'unreachable', '203.0.113.99 is unreachable: 198.51.100.2 reports Destination Host Unreachable (all 4 echo requests lost)',
-      { transmitted: 4, received: 0, icmpErrors: ['198.51.100.2: Destination Host Unreachable (×3)'] }],
+    [
+      'unreachable.json',
+      'unreachable',
+      'No reply from 203.0.113.201: all 4 echo requests lost (ICMP may simply be blocked: try `conn` to a port)',
+      { transmitted: 4, received: 0, lossPercent: 100 },
+    ],
+    [
+      'unreachable-host-unreachable.json',
+      'unreachable',
+      '203.0.113.99 is unreachable: 198.51.100.2 reports Destination Host Unreachable (all 4 echo requests lost)',
+      { transmitted: 4, received: 0, icmpErrors: ['198.51.100.2: Destination Host Unreachable (×3)'] },
+    ],
     ['dns-failure.json', 'dns-failure', 'Could not resolve db.invalid: Name or service not known (run `dns db.invalid` for the details)', { host: 'db.invalid' }],
-    ['permission-denied.json', 'permission-denied',
+    [
+      'permission-denied.json',
+      'permission-denied',
       'ping is not allowed in this pod: unprivileged ICMP is off (sysctl net.ipv4.ping_group_range) and the debug container has no NET_RAW. Cluster admins can allow unprivileged ICMP; meanwhile test a TCP port with `conn`',
-      { error: 'ping: socket: Operation not permitted' }],
-    ['permission-denied-file-caps.json', 'permission-denied',
+      { error: 'ping: socket: Operation not permitted' },
+    ],
+    [
+      'permission-denied-file-caps.json',
+      'permission-denied',
       "ping could not run: the debug image's ping binary needs NET_RAW (a file capability), which the debug container does not get. Use an image whose ping works unprivileged, or test a TCP port with `conn`",
-      { error: expect.stringMatching(/^sh: \d+: ping: Operation not permitted$/) }],
-    ['permission-denied-busybox.json', 'permission-denied',
+      { error: expect.stringMatching(/^sh: \d+: ping: Operation not permitted$/) },
+    ],
+    [
+      'permission-denied-busybox.json',
+      'permission-denied',
       "ping could not run: the debug image's ping (busybox) only uses raw sockets, which need NET_RAW. Use an image with iputils ping, or test a TCP port with `conn`",
-      { error: 'ping: permission denied (are you root?)' }],
+      { error: 'ping: permission denied (are you root?)' },
+    ],
   ];
 
   test('the table covers every fixture file and every verdict', () => {
@@ -140,15 +170,26 @@ describe('parsePingOutput', () => {
   });
 
   test('iputils: errors and duplicates in the summary', () => {
-    const text = 'PING 10.0.0.5 (10.0.0.5) 56(84) bytes of data.\n64 bytes from 10.0.0.5: icmp_seq=1 ttl=64 time=0.5 ms\n64 bytes from 10.0.0.5: icmp_seq=1 ttl=64 time=0.6 ms (DUP!)\n\n--- 10.0.0.5 ping statistics ---\n2 packets transmitted, 1 received, +1 duplicates, +1 errors, 50% packet loss, time 1001ms\n';
-    expect(parsePingOutput(text)).toMatchObject({ replies: 1, stats: { transmitted: 2, received: 1, duplicates: 1, errors: 1, lossPercent: 50 }, rtt: { min: 0.5, avg: 0.5, max: 0.5 } });
+    const text =
+      'PING 10.0.0.5 (10.0.0.5) 56(84) bytes of data.\n64 bytes from 10.0.0.5: icmp_seq=1 ttl=64 time=0.5 ms\n64 bytes from 10.0.0.5: icmp_seq=1 ttl=64 time=0.6 ms (DUP!)\n\n--- 10.0.0.5 ping statistics ---\n2 packets transmitted, 1 received, +1 duplicates, +1 errors, 50% packet loss, time 1001ms\n';
+    expect(parsePingOutput(text)).toMatchObject({
+      replies: 1,
+      stats: { transmitted: 2, received: 1, duplicates: 1, errors: 1, lossPercent: 50 },
+      rtt: { min: 0.5, avg: 0.5, max: 0.5 },
+    });
   });
 
   // busybox ping is not what nicolaka/netshoot runs (it has iputils), but it is what many small images have.
   test('busybox: header, seq from 0, summary, round-trip line', () => {
-    const text = 'PING 10.0.0.5 (10.0.0.5): 56 data bytes\n64 bytes from 10.0.0.5: seq=0 ttl=64 time=0.104 ms\n64 bytes from 10.0.0.5: seq=2 ttl=64 time=0.090 ms\n\n--- 10.0.0.5 ping statistics ---\n3 packets transmitted, 2 packets received, 33% packet loss\nround-trip min/avg/max = 0.090/0.097/0.104 ms\n';
+    const text =
+      'PING 10.0.0.5 (10.0.0.5): 56 data bytes\n64 bytes from 10.0.0.5: seq=0 ttl=64 time=0.104 ms\n64 bytes from 10.0.0.5: seq=2 ttl=64 time=0.090 ms\n\n--- 10.0.0.5 ping statistics ---\n3 packets transmitted, 2 packets received, 33% packet loss\nround-trip min/avg/max = 0.090/0.097/0.104 ms\n';
     expect(parsePingOutput(text)).toEqual({
-      host: '10.0.0.5', address: '10.0.0.5', replies: 2, replySeqs: [0, 2], icmpErrors: [], errors: [],
+      host: '10.0.0.5',
+      address: '10.0.0.5',
+      replies: 2,
+      replySeqs: [0, 2],
+      icmpErrors: [],
+      errors: [],
       stats: { transmitted: 3, received: 2, errors: 0, duplicates: 0, lossPercent: 33 },
       rtt: { min: 0.09, avg: 0.097, max: 0.104 },
     });
@@ -202,7 +243,9 @@ describe('pingCheck.interpret on anything else', () => {
     const cut = fixture('unreachable-host-unreachable.json').output.split('\n').slice(0, 2).join('\n');
     const finding = pingCheck.interpret({ host: '203.0.113.99' }, [{ id: 'ping', argv: [], exitCode: null, output: cut }]);
     expect(finding.verdict).toBe('unreachable');
-    expect(finding.headline).toBe('203.0.113.99 is unreachable: 198.51.100.2 reports Destination Host Unreachable (no echo request answered) (ping was stopped before it finished)');
+    expect(finding.headline).toBe(
+      '203.0.113.99 is unreachable: 198.51.100.2 reports Destination Host Unreachable (no echo request answered) (ping was stopped before it finished)',
+    );
   });
 
   test('ping missing from the image', () => {
@@ -220,7 +263,18 @@ describe('pingCheck.interpret on anything else', () => {
   });
 
   test('never throws: garbage, truncation at every point, odd exit codes, odd arguments', () => {
-    const outputs = ['', '\n\n', 'PING (', 'PING x (y', '1 packets transmitted, 0 received, 0% packet loss', '0 packets transmitted, 0 received, 0% packet loss', 'From  icmp_seq=1 ', '\u0000\uffff'.repeat(50), 'x'.repeat(100_000), '64 bytes from x: icmp_seq=99999999999999999999 time=1e400 ms'];
+    const outputs = [
+      '',
+      '\n\n',
+      'PING (',
+      'PING x (y',
+      '1 packets transmitted, 0 received, 0% packet loss',
+      '0 packets transmitted, 0 received, 0% packet loss',
+      'From  icmp_seq=1 ',
+      '\u0000\uffff'.repeat(50),
+      'x'.repeat(100_000),
+      '64 bytes from x: icmp_seq=99999999999999999999 time=1e400 ms',
+    ];
     for (const file of fixtureFiles) {
       const { output } = fixture(file);
       for (let cut = 0; cut < output.length; cut += 7) outputs.push(output.slice(0, cut));

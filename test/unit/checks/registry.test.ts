@@ -31,7 +31,8 @@ describe('the check registry', () => {
       const good = Object.entries(check.verdicts).filter(([, spec]) => spec.class === 'good');
       // triage also lists conn's `open` among its parts' words, but answers `ok` when all is good.
       expect({ check: check.name, good: good.length }).toEqual({ check: check.name, good: check.name === 'triage' ? 2 : 1 });
-      for (const verdict of Object.keys(check.verdicts)) expect({ check: check.name, documented: check.help.includes(`\`${verdict}\``) }).toEqual({ check: check.name, documented: true });
+      for (const verdict of Object.keys(check.verdicts))
+        expect({ check: check.name, documented: check.help.includes(`\`${verdict}\``) }).toEqual({ check: check.name, documented: true });
     }
   });
 

@@ -98,13 +98,24 @@ describe('tlsCheck.parseArgs', () => {
 
 describe('tlsCheck.steps', () => {
   test.each<[string, TlsArgs, CheckContext | undefined, string[]]>([
-    ['a name, default settings', { host: 'api.prod', port: 443 }, undefined,
-      ['timeout', '10', 'openssl', 's_client', '-connect', 'api.prod:443', '-servername', 'api.prod', '-verify_hostname', 'api.prod', '-showcerts', '-state']],
-    ['IPv4: no SNI, -verify_ip', { host: '10.0.0.5', port: 8443 }, undefined,
-      ['timeout', '10', 'openssl', 's_client', '-connect', '10.0.0.5:8443', '-noservername', '-verify_ip', '10.0.0.5', '-showcerts', '-state']],
-    ['IPv6 in brackets for -connect only, --cacert, whole seconds left before the deadline', { host: 'fd00::5', port: 443, cacert: '/tmp/ca.pem' },
+    [
+      'a name, default settings',
+      { host: 'api.prod', port: 443 },
+      undefined,
+      ['timeout', '10', 'openssl', 's_client', '-connect', 'api.prod:443', '-servername', 'api.prod', '-verify_hostname', 'api.prod', '-showcerts', '-state'],
+    ],
+    [
+      'IPv4: no SNI, -verify_ip',
+      { host: '10.0.0.5', port: 8443 },
+      undefined,
+      ['timeout', '10', 'openssl', 's_client', '-connect', '10.0.0.5:8443', '-noservername', '-verify_ip', '10.0.0.5', '-showcerts', '-state'],
+    ],
+    [
+      'IPv6 in brackets for -connect only, --cacert, whole seconds left before the deadline',
+      { host: 'fd00::5', port: 443, cacert: '/tmp/ca.pem' },
       { settings: {}, now: new Date(), secondsLeft: 3.7 },
-      ['timeout', '3', 'openssl', 's_client', '-connect', '[fd00::5]:443', '-noservername', '-verify_ip', 'fd00::5', '-showcerts', '-state', '-CAfile', '/tmp/ca.pem']],
+      ['timeout', '3', 'openssl', 's_client', '-connect', '[fd00::5]:443', '-noservername', '-verify_ip', 'fd00::5', '-showcerts', '-state', '-CAfile', '/tmp/ca.pem'],
+    ],
   ])('%s', (_label, args, context, argv) => {
     expect(tlsCheck.steps(args, context)).toEqual([{ id: 'openssl', argv }]);
   });
@@ -120,27 +131,68 @@ describe('tlsCheck.steps', () => {
 describe('tlsCheck.interpret over recorded openssl output', () => {
   const trusted = { protocol: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', issuer: 'CN=kdebug test CA' };
   const table: Array<[file: string, verdict: string, headline: string, facts: Record<string, unknown>]> = [
-    ['ok.json', 'ok', 'certificate for valid.tls.test is valid for another 89 days (notAfter {date}), issued by CN=kdebug test CA',
-      { ...trusted, subject: 'CN=valid.tls.test', sans: ['DNS:valid.tls.test', 'IP Address:127.0.0.1'], daysLeft: 89, verifyResult: '0 (ok)',
-        chain: [expect.stringMatching(/^0 CN=valid\.tls\.test ← CN=kdebug test CA \(until \d{4}-\d{2}-\d{2}\)$/)] }],
+    [
+      'ok.json',
+      'ok',
+      'certificate for valid.tls.test is valid for another 89 days (notAfter {date}), issued by CN=kdebug test CA',
+      {
+        ...trusted,
+        subject: 'CN=valid.tls.test',
+        sans: ['DNS:valid.tls.test', 'IP Address:127.0.0.1'],
+        daysLeft: 89,
+        verifyResult: '0 (ok)',
+        chain: [expect.stringMatching(/^0 CN=valid\.tls\.test ← CN=kdebug test CA \(until \d{4}-\d{2}-\d{2}\)$/)],
+      },
+    ],
     ['expiring-soon.json', 'expiring-soon', 'certificate for expiring.tls.test expires in 3 days (notAfter {date})', { ...trusted, daysLeft: 3, verifyResult: '0 (ok)' }],
-    ['expired.json', 'expired', 'certificate for expired.tls.test expired 2 days ago (notAfter {date})',
-      { ...trusted, daysLeft: -2, verifyResult: '10 (certificate has expired)', verifyErrors: ['depth 0 CN = expired.tls.test: 10 certificate has expired'] }],
-    ['not-yet-valid.json', 'not-yet-valid', 'certificate for future.tls.test is not valid for another 3 days (notBefore {date})',
-      { ...trusted, verifyResult: '9 (certificate is not yet valid)' }],
-    ['hostname-mismatch.json', 'hostname-mismatch', 'wrong-name.tls.test:443 presented a certificate for www.other.test, not wrong-name.tls.test',
-      { ...trusted, subject: 'CN=www.other.test', sans: ['DNS:www.other.test'], verifyResult: '62 (hostname mismatch)' }],
-    ['hostname-mismatch-ip.json', 'hostname-mismatch', '127.78.0.5:443 presented a certificate for valid.tls.test, 127.0.0.1, not 127.78.0.5',
-      { verifyResult: '64 (IP address mismatch)' }],
-    ['self-signed.json', 'self-signed', 'self-signed.tls.test:443 presented a self-signed certificate (CN=self-signed.tls.test)',
-      { issuer: 'CN=self-signed.tls.test', verifyResult: '18 (self-signed certificate)' }],
-    ['untrusted-issuer.json', 'untrusted-issuer',
+    [
+      'expired.json',
+      'expired',
+      'certificate for expired.tls.test expired 2 days ago (notAfter {date})',
+      { ...trusted, daysLeft: -2, verifyResult: '10 (certificate has expired)', verifyErrors: ['depth 0 CN = expired.tls.test: 10 certificate has expired'] },
+    ],
+    [
+      'not-yet-valid.json',
+      'not-yet-valid',
+      'certificate for future.tls.test is not valid for another 3 days (notBefore {date})',
+      { ...trusted, verifyResult: '9 (certificate is not yet valid)' },
+    ],
+    [
+      'hostname-mismatch.json',
+      'hostname-mismatch',
+      'wrong-name.tls.test:443 presented a certificate for www.other.test, not wrong-name.tls.test',
+      { ...trusted, subject: 'CN=www.other.test', sans: ['DNS:www.other.test'], verifyResult: '62 (hostname mismatch)' },
+    ],
+    [
+      'hostname-mismatch-ip.json',
+      'hostname-mismatch',
+      '127.78.0.5:443 presented a certificate for valid.tls.test, 127.0.0.1, not 127.78.0.5',
+      { verifyResult: '64 (IP address mismatch)' },
+    ],
+    [
+      'self-signed.json',
+      'self-signed',
+      'self-signed.tls.test:443 presented a self-signed certificate (CN=self-signed.tls.test)',
+      { issuer: 'CN=self-signed.tls.test', verifyResult: '18 (self-signed certificate)' },
+    ],
+    [
+      'untrusted-issuer.json',
+      'untrusted-issuer',
       'certificate for unknown-ca.tls.test is issued by CN=Unknown Test CA, which is not trusted here (the server sent no intermediate certificate; a missing intermediate looks the same)',
-      { issuer: 'CN=Unknown Test CA', verifyResult: '21 (unable to verify the first certificate)' }],
-    ['expired-wrong-name-untrusted.json', 'expired', 'certificate for alias.tls.test expired 2 days ago (notAfter {date}); also wrong name, untrusted issuer',
-      { problems: ['expired', 'hostname-mismatch', 'untrusted-issuer'] }],
-    ['handshake-failed.json', 'handshake-failed', 'TLS handshake with web.http.test:80 failed: wrong version number (the port answered, but not with TLS: plain HTTP?)',
-      { error: 'ssl3_get_record: wrong version number' }],
+      { issuer: 'CN=Unknown Test CA', verifyResult: '21 (unable to verify the first certificate)' },
+    ],
+    [
+      'expired-wrong-name-untrusted.json',
+      'expired',
+      'certificate for alias.tls.test expired 2 days ago (notAfter {date}); also wrong name, untrusted issuer',
+      { problems: ['expired', 'hostname-mismatch', 'untrusted-issuer'] },
+    ],
+    [
+      'handshake-failed.json',
+      'handshake-failed',
+      'TLS handshake with web.http.test:80 failed: wrong version number (the port answered, but not with TLS: plain HTTP?)',
+      { error: 'ssl3_get_record: wrong version number' },
+    ],
     ['handshake-failed-hang-up.json', 'handshake-failed', 'TLS handshake with hang-up.http.test:80 failed: unexpected eof while reading (the server closed the connection)', {}],
     ['connection-refused.json', 'connection-refused', 'connection refused by closed.http.test:443', { error: expect.stringMatching(/^BIO_connect: Connection refused/) }],
     ['timeout.json', 'timeout', 'no answer from stuck.tls.test:443 within 2 s (connected, but no reply to the TLS ClientHello)', {}],
@@ -224,8 +276,7 @@ describe('verdict order, worst first', () => {
 
 describe('tlsCheck.interpret on anything else', () => {
   const args: TlsArgs = { host: 'api.prod', port: 443 };
-  const run = (output: string, exitCode: number | null) =>
-    tlsCheck.interpret(args, [{ id: 'openssl', argv: ['timeout', '10', 'openssl'], exitCode, output }]);
+  const run = (output: string, exitCode: number | null) => tlsCheck.interpret(args, [{ id: 'openssl', argv: ['timeout', '10', 'openssl'], exitCode, output }]);
 
   test('busybox timeout leaves the signal exit status (143), and nothing was printed', () => {
     expect(run('', 143)).toMatchObject({ verdict: 'timeout', headline: 'no answer from api.prod:443 within 10 s (the name lookup or TCP connect never completed)' });
@@ -251,18 +302,29 @@ describe('tlsCheck.interpret on anything else', () => {
   });
 
   test('a server alert during the handshake', () => {
-    const output = 'CONNECTED(00000003)\n40:error:0A000410:SSL routines:ssl3_read_bytes:sslv3 alert handshake failure:../ssl/record/rec_layer_s3.c:1584:SSL alert number 40\n---\nno peer certificate available\n---\nNew, (NONE), Cipher is (NONE)\n';
+    const output =
+      'CONNECTED(00000003)\n40:error:0A000410:SSL routines:ssl3_read_bytes:sslv3 alert handshake failure:../ssl/record/rec_layer_s3.c:1584:SSL alert number 40\n---\nno peer certificate available\n---\nNew, (NONE), Cipher is (NONE)\n';
     expect(run(output, 1)).toMatchObject({ verdict: 'handshake-failed', headline: 'TLS handshake with api.prod:443 failed: sslv3 alert handshake failure' });
   });
 
   test('a certificate that does not parse still gets openssl’s verdict', () => {
-    const output = 'verify error:num=10:certificate has expired\n-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\nNew, TLSv1.2, Cipher is ECDHE-RSA-AES128-GCM-SHA256\nVerify return code: 10 (certificate has expired)\n';
+    const output =
+      'verify error:num=10:certificate has expired\n-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\nNew, TLSv1.2, Cipher is ECDHE-RSA-AES128-GCM-SHA256\nVerify return code: 10 (certificate has expired)\n';
     const finding = run(output, 0);
     expect(finding).toMatchObject({ verdict: 'expired', headline: 'certificate for api.prod has expired', facts: { chain: ['0 (unreadable certificate)'], protocol: 'TLSv1.2' } });
   });
 
   test('never throws: garbage, truncation at every point, odd exit codes, odd arguments and dates', () => {
-    const outputs = ['', '\n\n', '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----', 'depth=x\nverify error:num=:', 'New, (NONE), Cipher is', '\u0000\uffff'.repeat(50), 'x'.repeat(100_000), ':error::::::'];
+    const outputs = [
+      '',
+      '\n\n',
+      '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----',
+      'depth=x\nverify error:num=:',
+      'New, (NONE), Cipher is',
+      '\u0000\uffff'.repeat(50),
+      'x'.repeat(100_000),
+      ':error::::::',
+    ];
     for (const file of fixtureFiles) {
       const { output } = fixture(file);
       for (let cut = 0; cut < output.length; cut += 41) outputs.push(output.slice(0, cut));

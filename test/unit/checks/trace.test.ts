@@ -72,18 +72,48 @@ describe('traceCheck.steps', () => {
 
 describe('traceCheck.interpret over recorded traceroute output', () => {
   const table: Array<[file: string, verdict: string, headline: string, facts: Record<string, unknown>]> = [
-    ['ok.json', 'ok', 'db.prod (203.0.113.10) reached in 3 hops, {ms} ms',
-      { host: 'db.prod', address: '203.0.113.10', hopCount: 3, maxHops: 20, hops: [expect.stringMatching(pattern('1  192.0.2.2  {ms} ms')), expect.stringMatching(pattern('2  198.51.100.2  {ms} ms')), expect.stringMatching(pattern('3  203.0.113.10  {ms} ms'))] }],
+    [
+      'ok.json',
+      'ok',
+      'db.prod (203.0.113.10) reached in 3 hops, {ms} ms',
+      {
+        host: 'db.prod',
+        address: '203.0.113.10',
+        hopCount: 3,
+        maxHops: 20,
+        hops: [
+          expect.stringMatching(pattern('1  192.0.2.2  {ms} ms')),
+          expect.stringMatching(pattern('2  198.51.100.2  {ms} ms')),
+          expect.stringMatching(pattern('3  203.0.113.10  {ms} ms')),
+        ],
+      },
+    ],
     ['busybox-ok.json', 'ok', '203.0.113.10 reached in 3 hops, {ms} ms', { address: '203.0.113.10', hopCount: 3 }],
-    ['incomplete.json', 'incomplete', 'route to 203.0.113.99 stops after hop 2 (198.51.100.2); nothing answered from hop 3 to 20',
-      { lastHop: '2 198.51.100.2', hops: [expect.stringMatching(/^1 {2}192\.0\.2\.2 {2}/), expect.stringMatching(/^2 {2}198\.51\.100\.2 {2}/), '3–20  *'] }],
-    ['incomplete-blackhole.json', 'incomplete', 'route to 203.0.113.201 stops after hop 1 (192.0.2.2); nothing answered from hop 2 to 20',
-      { lastHop: '1 192.0.2.2', hops: [expect.stringMatching(/^1 {2}192\.0\.2\.2 {2}/), '2–20  *'] }],
+    [
+      'incomplete.json',
+      'incomplete',
+      'route to 203.0.113.99 stops after hop 2 (198.51.100.2); nothing answered from hop 3 to 20',
+      { lastHop: '2 198.51.100.2', hops: [expect.stringMatching(/^1 {2}192\.0\.2\.2 {2}/), expect.stringMatching(/^2 {2}198\.51\.100\.2 {2}/), '3–20  *'] },
+    ],
+    [
+      'incomplete-blackhole.json',
+      'incomplete',
+      'route to 203.0.113.201 stops after hop 1 (192.0.2.2); nothing answered from hop 2 to 20',
+      { lastHop: '1 192.0.2.2', hops: [expect.stringMatching(/^1 {2}192\.0\.2\.2 {2}/), '2–20  *'] },
+    ],
     ['busybox-incomplete.json', 'incomplete', 'route to 203.0.113.201 stops after hop 1 (192.0.2.2); nothing answered from hop 2 to 20', { lastHop: '1 192.0.2.2' }],
-    ['incomplete-host-unreachable.json', 'incomplete', 'route to 203.0.113.209 stops at hop 2: 198.51.100.2 reports host unreachable',
-      { lastHop: '2 198.51.100.2', hops: [expect.stringMatching(/^1 {2}192\.0\.2\.2 {2}/), expect.stringMatching(pattern('2  198.51.100.2  {ms} ms  !H'))] }],
-    ['busybox-no-net-raw.json', 'incomplete', 'traceroute could not run: socket: Operation not permitted (this traceroute needs the NET_RAW capability)',
-      { error: 'traceroute: socket: Operation not permitted' }],
+    [
+      'incomplete-host-unreachable.json',
+      'incomplete',
+      'route to 203.0.113.209 stops at hop 2: 198.51.100.2 reports host unreachable',
+      { lastHop: '2 198.51.100.2', hops: [expect.stringMatching(/^1 {2}192\.0\.2\.2 {2}/), expect.stringMatching(pattern('2  198.51.100.2  {ms} ms  !H'))] },
+    ],
+    [
+      'busybox-no-net-raw.json',
+      'incomplete',
+      'traceroute could not run: socket: Operation not permitted (this traceroute needs the NET_RAW capability)',
+      { error: 'traceroute: socket: Operation not permitted' },
+    ],
     ['dns-failure.json', 'dns-failure', 'Could not resolve db.invalid: Name or service not known (run `dns db.invalid` for the details)', { host: 'db.invalid' }],
     ['busybox-dns-failure.json', 'dns-failure', 'Could not resolve db.invalid: bad address (run `dns db.invalid` for the details)', { host: 'db.invalid' }],
   ];
@@ -120,7 +150,8 @@ describe('parseTracerouteOutput', () => {
   });
 
   test('several probes per hop, names, silent probes among answers', () => {
-    const text = 'traceroute to db (10.0.0.5), 30 hops max, 60 byte packets\n 1  gw (10.0.0.1)  0.3 ms  0.2 ms  0.2 ms\n 2  * 10.1.0.1  1.1 ms *\n 3  * * *\n 4  10.0.0.5  2.0 ms !X  2.1 ms !X  *\n';
+    const text =
+      'traceroute to db (10.0.0.5), 30 hops max, 60 byte packets\n 1  gw (10.0.0.1)  0.3 ms  0.2 ms  0.2 ms\n 2  * 10.1.0.1  1.1 ms *\n 3  * * *\n 4  10.0.0.5  2.0 ms !X  2.1 ms !X  *\n';
     expect(parseTracerouteOutput(text).hops).toEqual([
       { hop: 1, address: '10.0.0.1', rttMs: 0.3 },
       { hop: 2, address: '10.1.0.1', rttMs: 1.1 },
@@ -131,7 +162,13 @@ describe('parseTracerouteOutput', () => {
 
   test('IPv6', () => {
     const out = parseTracerouteOutput('traceroute to fd00::7 (fd00::7), 20 hops max, 80 byte packets\n 1  fd00::1  0.1 ms\n 2  fd00::7  0.2 ms\n');
-    expect(out).toMatchObject({ address: 'fd00::7', hops: [{ hop: 1, address: 'fd00::1' }, { hop: 2, address: 'fd00::7' }] });
+    expect(out).toMatchObject({
+      address: 'fd00::7',
+      hops: [
+        { hop: 1, address: 'fd00::1' },
+        { hop: 2, address: 'fd00::7' },
+      ],
+    });
   });
 });
 
@@ -179,7 +216,17 @@ describe('traceCheck.interpret on anything else', () => {
   });
 
   test('never throws: garbage, truncation at every point, odd exit codes, odd arguments', () => {
-    const outputs = ['', '\n', 'traceroute to  (', ' 1 ', '99999999999999999999  x', 'Cannot handle "host" cmdline arg', '\u0000\uffff'.repeat(50), 'x'.repeat(100_000), ` 1  ${'1.2.3.4  '.repeat(5000)}`];
+    const outputs = [
+      '',
+      '\n',
+      'traceroute to  (',
+      ' 1 ',
+      '99999999999999999999  x',
+      'Cannot handle "host" cmdline arg',
+      '\u0000\uffff'.repeat(50),
+      'x'.repeat(100_000),
+      ` 1  ${'1.2.3.4  '.repeat(5000)}`,
+    ];
     for (const file of fixtureFiles) {
       const { output } = fixture(file);
       for (let cut = 0; cut < output.length; cut += 11) outputs.push(output.slice(0, cut));

@@ -6,14 +6,7 @@ import { httpCheck, type HttpArgs } from '../../../src/checks/http.js';
 import { checks } from '../../../src/checks/index.js';
 import { pingCheck } from '../../../src/checks/ping.js';
 import { tlsCheck, type TlsArgs } from '../../../src/checks/tls.js';
-import {
-  TRIAGE_PART_CHECKS,
-  triageCheck,
-  triageSeverity,
-  type TriageArgs,
-  type TriagePart,
-  type TriagePartName,
-} from '../../../src/checks/triage.js';
+import { TRIAGE_PART_CHECKS, triageCheck, triageSeverity, type TriageArgs, type TriagePart, type TriagePartName } from '../../../src/checks/triage.js';
 import type { CheckContext, Finding, StepResult } from '../../../src/checks/types.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -235,15 +228,20 @@ describe('triageCheck.parseArgs', () => {
         dnsOnly: false,
       },
     ],
-    ['options written with dashes', ['db.prod'], { '--server': '10.96.0.10' }, {
-      parts: [
-        { check: 'dns', args: { names: ['db.prod'], server: { host: '10.96.0.10' } } },
-        { check: 'ping', args: { host: 'db.prod' } },
-        { check: 'conn', args: { host: 'db.prod', port: 443 } },
-      ],
-      skipped: [],
-      dnsOnly: false,
-    }],
+    [
+      'options written with dashes',
+      ['db.prod'],
+      { '--server': '10.96.0.10' },
+      {
+        parts: [
+          { check: 'dns', args: { names: ['db.prod'], server: { host: '10.96.0.10' } } },
+          { check: 'ping', args: { host: 'db.prod' } },
+          { check: 'conn', args: { host: 'db.prod', port: 443 } },
+        ],
+        skipped: [],
+        dnsOnly: false,
+      },
+    ],
   ])('accepts %s', (_label, positional, options, args) => {
     expect(triageCheck.parseArgs(positional, options)).toEqual({ ok: true, args });
   });
@@ -289,10 +287,22 @@ describe('triageCheck.parseArgs', () => {
 
 describe('triageCheck.steps', () => {
   const curlArgv = (url: string, seconds: string) => [
-    'curl', '-q', '--verbose', '--silent', '--show-error', '--globoff', '--proto', '=http,https', '--max-time', seconds, '--output', '/dev/null',
+    'curl',
+    '-q',
+    '--verbose',
+    '--silent',
+    '--show-error',
+    '--globoff',
+    '--proto',
+    '=http,https',
+    '--max-time',
+    seconds,
+    '--output',
+    '/dev/null',
     '--write-out',
     '\\n--- curl --write-out ---\\nexitcode=%{exitcode}\\nerrormsg=%{errormsg}\\nresponse_code=%{response_code}\\nhttp_version=%{http_version}\\nremote_ip=%{remote_ip}\\nremote_port=%{remote_port}\\ntime_namelookup=%{time_namelookup}\\ntime_connect=%{time_connect}\\ntime_appconnect=%{time_appconnect}\\ntime_pretransfer=%{time_pretransfer}\\ntime_starttransfer=%{time_starttransfer}\\ntime_total=%{time_total}\\n',
-    '--', url,
+    '--',
+    url,
   ];
 
   function stepsOf(positional: string[], options: Record<string, string> = {}, context?: CheckContext) {
@@ -333,7 +343,22 @@ describe('triageCheck.steps', () => {
       { id: 'conn.nc', argv: ['nc', '-zv', '-w', '3', 'api.prod', '8443'] },
       {
         id: 'tls.openssl',
-        argv: ['timeout', '5', 'openssl', 's_client', '-connect', 'api.prod:8443', '-servername', 'api.prod', '-verify_hostname', 'api.prod', '-showcerts', '-state', '-CAfile', '/tmp/ca.pem'],
+        argv: [
+          'timeout',
+          '5',
+          'openssl',
+          's_client',
+          '-connect',
+          'api.prod:8443',
+          '-servername',
+          'api.prod',
+          '-verify_hostname',
+          'api.prod',
+          '-showcerts',
+          '-state',
+          '-CAfile',
+          '/tmp/ca.pem',
+        ],
       },
       { id: 'http.curl', argv: [...curlArgv('https://api.prod:8443/healthz', '5').slice(0, -2), '--cacert', '/tmp/ca.pem', '--', 'https://api.prod:8443/healthz'] },
     ]);
@@ -379,15 +404,26 @@ describe('triageCheck definition', () => {
     // The order the help text promises, written out here rather than read from the code.
     expect(Object.keys(triageCheck.verdicts)).toEqual([
       'timeout',
-      'servfail', 'refused', 'nxdomain',
+      'servfail',
+      'refused',
+      'nxdomain',
       'dns-failure',
       'connection-refused',
-      'handshake-failed', 'expired', 'not-yet-valid', 'hostname-mismatch', 'self-signed', 'untrusted-issuer',
+      'handshake-failed',
+      'expired',
+      'not-yet-valid',
+      'hostname-mismatch',
+      'self-signed',
+      'untrusted-issuer',
       'tls-error',
       'http-error',
-      'unreachable', 'permission-denied',
-      'no-answer', 'packet-loss', 'expiring-soon',
-      'ok', 'open',
+      'unreachable',
+      'permission-denied',
+      'no-answer',
+      'packet-loss',
+      'expiring-soon',
+      'ok',
+      'open',
     ]);
   });
 
@@ -461,7 +497,9 @@ describe('triageCheck.interpret on recorded fixtures', () => {
     const { args, results, context } = assemble({ dns: 'timeout', ping: 'dns-failure', conn: 'dns-failure' });
     const finding = triageCheck.interpret(args, results, context);
     expect(finding.verdict).toBe('timeout');
-    expect(finding.headline).toBe('dns: No DNS server answered for kubernetes.default.svc.cluster.local (tried 127.53.0.10, timed out after 2 s); also ping dns-failure, conn dns-failure');
+    expect(finding.headline).toBe(
+      'dns: No DNS server answered for kubernetes.default.svc.cluster.local (tried 127.53.0.10, timed out after 2 s); also ping dns-failure, conn dns-failure',
+    );
   });
 
   test('the same verdict from several parts: the earlier part (conn) gives the headline', () => {
@@ -513,7 +551,9 @@ describe('triageCheck.interpret on recorded fixtures', () => {
     const dead = recorded('dns', 'timeout').results.map((r) => ({ ...r, id: `dns.${r.id}` }));
     const failed = triageCheck.interpret(parsed.args, dead);
     expect(failed.verdict).toBe('timeout');
-    expect(failed.headline).toBe('dns: No DNS server answered for kubernetes.default.svc.cluster.local (tried 127.53.0.10, timed out after 2 s) (no host given, so only DNS was checked)');
+    expect(failed.headline).toBe(
+      'dns: No DNS server answered for kubernetes.default.svc.cluster.local (tried 127.53.0.10, timed out after 2 s) (no host given, so only DNS was checked)',
+    );
   });
 
   test('an IP address: the table says dns was skipped', () => {
@@ -539,7 +579,10 @@ describe('triageCheck.interpret on recorded fixtures', () => {
       const own = alone(p, context);
       expect(finding.facts[p.part.check]).toBe(`${own.verdict} — ${own.headline}`);
     }
-    const own = alone(parts.find((p) => p.part.check === part)!, context);
+    const own = alone(
+      parts.find((p) => p.part.check === part)!,
+      context,
+    );
     if (['ok', 'open'].includes(own.verdict)) {
       expect(finding.verdict).toBe('ok');
       expect(finding.headline).toMatch(/^all 5 checks ok: /);
@@ -551,7 +594,7 @@ describe('triageCheck.interpret on recorded fixtures', () => {
 
   test('random combinations: the verdict is the worst part, the first of the worst gives the headline', () => {
     let seed = 42;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const pick = <T>(list: T[]) => list[Math.floor(random() * list.length)]!;
     for (let i = 0; i < 300; i++) {
       const choice: Partial<Record<TriagePartName, string>> = {};
@@ -577,7 +620,14 @@ describe('triageCheck.interpret never throws', () => {
   })();
 
   test('garbage results', () => {
-    const outputs = ['', '\u0000\u0001', 'x'.repeat(100_000), '-----BEGIN CERTIFICATE-----\ngarbage\n-----END CERTIFICATE-----\n', '--- curl --write-out ---\nexitcode=abc\n', 'PING (\nrtt min/avg/max = a/b/c'];
+    const outputs = [
+      '',
+      '\u0000\u0001',
+      'x'.repeat(100_000),
+      '-----BEGIN CERTIFICATE-----\ngarbage\n-----END CERTIFICATE-----\n',
+      '--- curl --write-out ---\nexitcode=abc\n',
+      'PING (\nrtt min/avg/max = a/b/c',
+    ];
     const ids = ['dns.resolv.conf', 'dns.dig-1', 'ping.ping', 'conn.nc', 'tls.openssl', 'http.curl', 'nc', 'dns.', '.', 'other.thing'];
     for (const output of outputs) {
       for (const exitCode of [0, 1, 124, null]) {
@@ -599,12 +649,34 @@ describe('triageCheck.interpret never throws', () => {
 
   test('malformed results and args', () => {
     const junkResults: unknown[] = [
-      undefined, null, 42, 'text', [], {}, { id: 'conn.nc' }, { id: 'conn.nc', output: 5 }, { id: 7, argv: [], exitCode: 0, output: '' },
-      { id: 'ping.ping', argv: 'ping', exitCode: 0, output: '' }, { id: 'http.curl', argv: [1, 2], exitCode: 0, output: '' },
+      undefined,
+      null,
+      42,
+      'text',
+      [],
+      {},
+      { id: 'conn.nc' },
+      { id: 'conn.nc', output: 5 },
+      { id: 7, argv: [], exitCode: 0, output: '' },
+      { id: 'ping.ping', argv: 'ping', exitCode: 0, output: '' },
+      { id: 'http.curl', argv: [1, 2], exitCode: 0, output: '' },
     ];
     const junkArgs: unknown[] = [
-      undefined, null, 0, 'x', {}, { parts: 'dns' }, { parts: [null, 1, { check: 'nope', args: {} }, { check: 'dns' }] },
-      { parts: [{ check: 'conn', args: {} }, { check: 'tls', args: { host: 5 } }, { check: 'http', args: { url: 'not a url' } }], skipped: 'x' },
+      undefined,
+      null,
+      0,
+      'x',
+      {},
+      { parts: 'dns' },
+      { parts: [null, 1, { check: 'nope', args: {} }, { check: 'dns' }] },
+      {
+        parts: [
+          { check: 'conn', args: {} },
+          { check: 'tls', args: { host: 5 } },
+          { check: 'http', args: { url: 'not a url' } },
+        ],
+        skipped: 'x',
+      },
       { parts: [{ check: 'dns', args: { names: 'x' } }], skipped: [null, { check: 'ping' }], dnsOnly: 'yes' },
       parsedArgs,
     ];

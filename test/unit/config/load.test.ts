@@ -112,7 +112,7 @@ describe('secrets per role', () => {
   });
 });
 
-test('per-check deadlines apply when the command gives no --timeout: config, else the check\'s own, else the default', async () => {
+test("per-check deadlines apply when the command gives no --timeout: config, else the check's own, else the default", async () => {
   const { defaultTimeoutFor } = await import('../../../src/config/load.js');
   const { checks } = await import('../../../src/checks/index.js');
   const config = loadConfig({ env: {} });

@@ -81,7 +81,7 @@ describe('kubeNameProblem', () => {
     ['Web-7F9c', 'subdomain', 'pod name', ['Kubernetes names are lower-case: did you mean `web-7f9c`?']],
     ['PROD', 'label', 'namespace', ['did you mean `prod`?']],
     ['', 'label', 'namespace', ['The namespace is empty.']],
-    ['web_7f9c', 'subdomain', 'pod name', ['`web_7f9c` isn\'t a valid pod name', "'-' and '.'", 'starting and ending with a letter or digit']],
+    ['web_7f9c', 'subdomain', 'pod name', ["`web_7f9c` isn't a valid pod name", "'-' and '.'", 'starting and ending with a letter or digit']],
     ['prod.east', 'label', 'namespace', ["`prod.east` isn't a valid namespace", "lower-case letters, digits and '-',"]],
     ['a'.repeat(64), 'label', 'container name', ['64 characters long', 'at most 63']],
     ['a'.repeat(254), 'subdomain', 'pod name', ['254 characters long', 'at most 253']],

@@ -30,7 +30,7 @@ describe('tokenize: quotes', () => {
     ['\u201Ca b"', ['a b']], // a quote closes with any quote of its family
     ['"a b\u201C', ['a b']],
     ['"it\'s"', ["it's"]], // the other family is literal inside quotes
-    ["'say \"hi\"'", ['say "hi"']],
+    ['\'say "hi"\'', ['say "hi"']],
     ['--server="10.0.0.10"', ['--server=10.0.0.10']], // quotes can sit inside a word
     ['x"y z"w', ['xy zw']],
     ['""', ['']], // an empty quoted word is still a word

@@ -24,16 +24,26 @@ test.each([
 
 test('retries transient failures up to the limit, and never a final one', async () => {
   let calls = 0;
-  await expect(withRetry(async () => {
-    calls += 1;
-    throw api(503);
-  }, { attempts: 3, baseDelayMs: 1, timeoutMs: 1000 })).rejects.toMatchObject({ code: 503 });
+  await expect(
+    withRetry(
+      async () => {
+        calls += 1;
+        throw api(503);
+      },
+      { attempts: 3, baseDelayMs: 1, timeoutMs: 1000 },
+    ),
+  ).rejects.toMatchObject({ code: 503 });
   expect(calls).toBe(3);
   calls = 0;
-  await expect(withRetry(async () => {
-    calls += 1;
-    throw api(422);
-  }, { attempts: 3, baseDelayMs: 1, timeoutMs: 1000 })).rejects.toMatchObject({ code: 422 });
+  await expect(
+    withRetry(
+      async () => {
+        calls += 1;
+        throw api(422);
+      },
+      { attempts: 3, baseDelayMs: 1, timeoutMs: 1000 },
+    ),
+  ).rejects.toMatchObject({ code: 422 });
   expect(calls).toBe(1);
   calls = 0;
   const value = await withRetry(async () => (++calls < 2 ? new Promise(() => undefined) : 'answered'), { attempts: 3, baseDelayMs: 1, timeoutMs: 50 });

@@ -30,8 +30,18 @@ function allDigitTrigger(): string {
 
 function job(id: string): DiagnosticJob {
   return {
-    v: 1, id, check: 'dns', target: { kind: 'pod', name: 'web' }, namespace: 'default', timeoutSeconds: 60, positional: [], options: {},
-    commandText: '/kdebug dns web', requestedBy: { teamId: 'T1', userId: 'U1' }, reply: { channel: 'C1', rootTs: '1.2' }, enqueuedAt: Date.now(),
+    v: 1,
+    id,
+    check: 'dns',
+    target: { kind: 'pod', name: 'web' },
+    namespace: 'default',
+    timeoutSeconds: 60,
+    positional: [],
+    options: {},
+    commandText: '/kdebug dns web',
+    requestedBy: { teamId: 'T1', userId: 'U1' },
+    reply: { channel: 'C1', rootTs: '1.2' },
+    enqueuedAt: Date.now(),
   };
 }
 
