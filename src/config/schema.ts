@@ -32,8 +32,6 @@ export const policySettingsSchema = z
   })
   .strict();
 
-export type PolicySettings = z.infer<typeof policySettingsSchema>;
-
 export const limitSettingsSchema = z
   .object({
     /** Per-user rate when the policy's rule and defaults set none. */

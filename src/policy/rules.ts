@@ -155,10 +155,6 @@ function compile(file: PolicyFile, source: string): Policy {
 
 const unique = <T>(items: T[]): T[] => [...new Set(items)];
 
-export function loadPolicyFile(path: string): Policy {
-  return parsePolicy(readPolicyText(path), path);
-}
-
 /** The file's text; PolicyError when it can't be read. */
 export function readPolicyText(path: string): string {
   try {

@@ -41,11 +41,6 @@ export async function runLocal(run: LocalRun): Promise<LocalRunResult> {
   }
 }
 
-/** The steps' results only (no output decoder). */
-export async function runLocally(steps: Step[], timeoutSeconds: number): Promise<StepResult[]> {
-  return (await runLocal({ steps, timeoutSeconds })).results;
-}
-
 function collectedOutput(child: Child): Promise<string> {
   return new Promise<string>((resolve, reject) => {
     let output = '';

@@ -1,12 +1,12 @@
 // The triage check end to end on this machine: parseArgs → steps → the real dig, ping, nc and
-// curl run in sequence by the same script the debug container runs (runLocally) → interpret.
+// curl run in sequence by the same script the debug container runs (runLocal) → interpret.
 // Only loopback is used: an HTTP server and a DNS server this test starts on 127.0.0.1, and a
 // port that was just closed. ping to 127.0.0.1 needs root or unprivileged ICMP, as in CI.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { triageCheck } from '../../src/checks/triage.js';
 import type { CheckContext, Finding } from '../../src/checks/types.js';
-import { runLocally } from '../../src/runner/local.js';
+import { runLocal } from '../../src/runner/local.js';
 import { DnsServer } from '../support/dns-server.js';
 
 /** Two echo requests keep ping at about a second; a short curl limit keeps failures quick. */
@@ -55,7 +55,7 @@ async function triage(positional: string[], options: Record<string, string> = {}
   const parsed = triageCheck.parseArgs(positional, options);
   if (!parsed.ok) throw new Error(parsed.message);
   const steps = triageCheck.steps(parsed.args, context);
-  const results = await runLocally(steps, 60);
+  const { results } = await runLocal({ steps, timeoutSeconds: 60 });
   expect(results.map((r) => r.id)).toEqual(steps.map((s) => s.id));
   return triageCheck.interpret(parsed.args, results, { ...context, now: new Date() });
 }

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { parse as parseYaml } from 'yaml';
 import { createLogger, type Logger } from '../../../src/observability/logger.js';
-import { limitSettingsSchema, policySettingsSchema, type LimitSettings, type PolicySettings } from '../../../src/config/schema.js';
+import { limitSettingsSchema, policySettingsSchema, type Config, type LimitSettings } from '../../../src/config/schema.js';
 import { testRedis, type TestRedis } from '../../support/redis.js';
 
 /** A real pino logger whose JSON lines are kept for assertions. */
@@ -47,7 +47,7 @@ export function suiteRedis(): { redis: () => Redis; prefix: () => string } {
 }
 
 /** The shipped `limits:` and `policy:` settings (config/kdebug.yaml), each through its own schema. */
-export function shippedSettings(): { limits: LimitSettings; policy: PolicySettings } {
+export function shippedSettings(): { limits: LimitSettings; policy: Config['policy'] } {
   const file = parseYaml(readFileSync(new URL('../../../config/kdebug.yaml', import.meta.url), 'utf8')) as { limits?: unknown; policy?: unknown };
   return { limits: limitSettingsSchema.parse(file.limits), policy: policySettingsSchema.parse(file.policy) };
 }
