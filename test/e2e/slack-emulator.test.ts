@@ -40,7 +40,9 @@ async function failure(p: Promise<unknown>): Promise<{ code?: string; data?: Rec
 }
 
 beforeAll(async () => {
-  emu = new SlackEmulator();
+  // These tests check Slack's answers (shapes, errors, faults) with many calls in one channel in
+  // a few milliseconds; the rate limits have their own emulator below.
+  emu = new SlackEmulator({ rateLimits: false });
   await emu.start();
   emu.addChannel(CHANNEL, { botIsMember: true, members: [ALICE, emu.botUserId], name: 'ops' });
   emu.addChannel(OUTSIDE, { botIsMember: false });
@@ -244,5 +246,58 @@ describe('Bolt App', () => {
   test('apps.connections.open wants an app-level token', async () => {
     expect((await failure(webClient().apps.connections.open())).data?.error).toBe('not_allowed_token_type');
     expect((await failure(webClient({}, 'xapp-1-bogus').apps.connections.open())).data?.error).toBe('invalid_auth');
+  });
+});
+
+describe("Slack's rate limits", () => {
+  let limited: SlackEmulator;
+  beforeAll(async () => {
+    limited = new SlackEmulator();
+    await limited.start();
+    limited.addChannel(CHANNEL, { botIsMember: true });
+    limited.addChannel(OUTSIDE, { botIsMember: true });
+  });
+  afterAll(() => limited.stop());
+  beforeEach(() => limited.reset());
+
+  const client = () => new WebClient(limited.botToken, { slackApiUrl: limited.apiUrl, rejectRateLimitedCalls: true, retryConfig: { retries: 0 }, logger: quietLogger });
+
+  test('chat.postMessage: a burst of 4 per channel, then one a second, with Retry-After; other channels have their own budget', async () => {
+    const web = client();
+    for (let i = 0; i < 4; i++) await web.chat.postMessage({ channel: CHANNEL, text: `m${i}` });
+    const over = await failure(web.chat.postMessage({ channel: CHANNEL, text: 'one too many' }));
+    expect(over).toMatchObject({ code: ErrorCode.RateLimitedError, retryAfter: 1 });
+    await expect(web.chat.postMessage({ channel: OUTSIDE, text: 'elsewhere' })).resolves.toMatchObject({ ok: true });
+    await new Promise((r) => setTimeout(r, 1000));
+    await expect(web.chat.postMessage({ channel: CHANNEL, text: 'after a second' })).resolves.toMatchObject({ ok: true });
+    expect(limited.rateLimited()).toBe(1);
+    expect(limited.rateLimited('chat.postMessage')).toBe(1);
+    expect(limited.callsTo('chat.postMessage').map((c) => c.status)).toEqual([200, 200, 200, 200, 429, 200, 200]);
+  });
+
+  test('chat.update: Tier 3 for the whole workspace (burst 20, then 50 a minute)', async () => {
+    const web = client();
+    const { ts } = await web.chat.postMessage({ channel: CHANNEL, text: 'root' });
+    const other = await web.chat.postMessage({ channel: OUTSIDE, text: 'root' });
+    for (let i = 0; i < 20; i++) await web.chat.update({ channel: i % 2 ? CHANNEL : OUTSIDE, ts: i % 2 ? ts! : other.ts!, text: `v${i}` });
+    const over = await failure(web.chat.update({ channel: CHANNEL, ts: ts!, text: 'too many' }));
+    expect(over).toMatchObject({ code: ErrorCode.RateLimitedError, retryAfter: 2 });
+    expect(limited.rateLimited('chat.update')).toBe(1);
+  });
+
+  test('limits can be changed per method, or lifted', async () => {
+    // A configuration test: nothing here depends on Slack's real numbers.
+    const custom = new SlackEmulator({ rateLimits: { 'chat.postMessage': { perMinute: 6, burst: 1, per: 'channel' }, 'auth.test': false } });
+    await custom.start();
+    try {
+      custom.addChannel(CHANNEL, { botIsMember: true });
+      const web = new WebClient(custom.botToken, { slackApiUrl: custom.apiUrl, rejectRateLimitedCalls: true, retryConfig: { retries: 0 }, logger: quietLogger });
+      await web.chat.postMessage({ channel: CHANNEL, text: 'one' });
+      expect(await failure(web.chat.postMessage({ channel: CHANNEL, text: 'two' }))).toMatchObject({ retryAfter: 10 });
+      for (let i = 0; i < 60; i++) await web.auth.test();
+      expect(custom.rateLimited()).toBe(1);
+    } finally {
+      await custom.stop();
+    }
   });
 });

@@ -8,11 +8,13 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { validateBlocks } from './slack/blocks.js';
 import { decodeArgs, extractUploadBytes, readBody, sendJson, sendText } from './slack/http.js';
+import { RateLimiter, type RateLimitOptions } from './slack/rate-limits.js';
 import { SocketModeServer } from './slack/socket-mode.js';
 import type { ApiCall, ChannelOptions, ChannelState, Fault, ResponseUrlPost, SocketAck, StoredEphemeral, StoredFile, StoredFileRef, StoredMessage } from './slack/types.js';
 import { SLACK_DEFAULTS, slashCommandFields, type SlashCommandFields } from './slack-signing.js';
 
 export type * from './slack/types.js';
+export { SLACK_RATE_LIMITS, type MethodLimit, type RateLimitOptions } from './slack/rate-limits.js';
 
 /** Thrown inside a Web API handler to answer `{ ok: false, error, ...extra }` with HTTP 200. */
 export class SlackApiError extends Error {
@@ -35,6 +37,11 @@ export interface SlackEmulatorOptions {
   botUserId?: string;
   botId?: string;
   appId?: string;
+  /**
+   * Slack's rate limits (slack/rate-limits.ts), on by default: a call over its method's budget is
+   * answered 429 with Retry-After. A test that changes them, or turns them off with `false`, says why.
+   */
+  rateLimits?: RateLimitOptions;
 }
 
 interface ResponseUrlState {
@@ -114,6 +121,7 @@ export class SlackEmulator {
   private lastTsSec = 0;
   private lastTsSeq = 0;
   private fileSeq = 0;
+  private readonly rateLimiter: RateLimiter;
 
   constructor(opts: SlackEmulatorOptions = {}) {
     this.teamId = opts.teamId ?? SLACK_DEFAULTS.teamId;
@@ -125,6 +133,7 @@ export class SlackEmulator {
     this.appToken = opts.appToken ?? `xapp-1-${this.appId}-3333-${randomBytes(16).toString('hex')}`;
     this.changes.setMaxListeners(0); // one listener per pending waitFor
     this.socketMode = new SocketModeServer(this.appId, () => this.changed());
+    this.rateLimiter = new RateLimiter(opts.rateLimits);
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -204,6 +213,7 @@ export class SlackEmulator {
     this.responseUrls.clear();
     this.responsePosts.length = 0;
     this.faults.clear();
+    this.rateLimiter.reset();
     this.socketMode.acks.length = 0;
     this.changed();
   }
@@ -235,6 +245,11 @@ export class SlackEmulator {
 
   files(): StoredFile[] {
     return [...this.filesById.values()];
+  }
+
+  /** 429s the emulator's rate limits answered (injected faults not included), in all and by method. */
+  rateLimited(method?: string): number {
+    return method === undefined ? this.rateLimiter.total : (this.rateLimiter.limited.get(method) ?? 0);
   }
 
   callsTo(method: string): ApiCall[] {
@@ -402,6 +417,12 @@ export class SlackEmulator {
     const wantsAppToken = method === 'apps.connections.open';
     if ((tokenKind === 'app') !== wantsAppToken && !this.customHandlers.has(method)) {
       return reply({ ok: false, error: 'not_allowed_token_type' });
+    }
+    const retryAfter = this.rateLimiter.take(method, str(args, 'channel') ?? str(args, 'channel_id'));
+    if (retryAfter !== undefined) {
+      const body = { ok: false, error: 'ratelimited' };
+      this.recordCall(method, args, time, 429, body);
+      return sendJson(res, 429, body, { 'Retry-After': String(retryAfter) });
     }
 
     try {
