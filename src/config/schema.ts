@@ -75,8 +75,6 @@ export type LimitSettings = z.infer<typeof limitSettingsSchema>;
 /** `checks.<name>`: each check's own settings schema, from the registry. */
 const checkSettingsSchema = z.object(Object.fromEntries([...checks.values()].flatMap((check) => (check.settings ? [[check.name, check.settings.prefault({})]] : [])))).strict();
 
-const checkName = z.string().regex(/^[a-z][a-z0-9-]{0,19}$/);
-
 export const configSchema = z
   .object({
     slack: z
@@ -125,7 +123,7 @@ export const configSchema = z
         defaultTimeoutSeconds: seconds(3600).default(60),
         maxTimeoutSeconds: seconds(3600).default(600),
         /** Deadlines by check, overriding the check's own default deadline. */
-        checkTimeoutSeconds: z.record(checkName, seconds(3600)).default({}),
+        checkTimeoutSeconds: z.partialRecord(z.enum([...checks.keys()] as [string, ...string[]]), seconds(3600)).default({}),
       })
       .strict()
       .prefault({}),

@@ -145,4 +145,12 @@ describe('defaults live in one place', () => {
     writeFileSync(file, 'checks:\n  captureMaxBytes: 1048576\n');
     expect(configError(() => loadConfig({ env: { KDEBUG_CONFIG: file } }))).toMatch(/checks\.captureMaxBytes moved.*checks\.capture\.maxBytes/);
   });
+
+  test('a deadline for a check that does not exist is refused as an unknown setting', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const file = `${mkdtempSync(`${tmpdir()}/kdebug-config-`)}/typo.yaml`;
+    writeFileSync(file, 'jobs:\n  checkTimeoutSeconds:\n    captrue: 180\n');
+    expect(configError(() => loadConfig({ env: { KDEBUG_CONFIG: file } }))).toMatch(/unknown setting jobs\.checkTimeoutSeconds\.captrue in /);
+  });
 });
