@@ -22,7 +22,8 @@ import { Cancellations } from './queue/cancel.js';
 import { DiagnosticQueue } from './queue/diagnostic-queue.js';
 import { connectRedis, RedisUnavailableError } from './queue/redis.js';
 import type { BotApp } from './bot/app.js';
-import { createDeliveryClient, createWebClient } from './slack/web.js';
+import { paced, SlackPacer } from './slack/pacer.js';
+import { createWebClient } from './slack/web.js';
 import type { RunningWorker } from './worker/worker.js';
 
 const USAGE = `kdebug: network diagnostics in Kubernetes pods, from Slack
@@ -78,30 +79,40 @@ async function start(role: Role, config: Config, logger: Logger): Promise<Runnin
   let policy: PolicyStore | undefined;
   let answers: Answers | undefined;
   const slack = createWebClient(config);
+  // Every Slack call of every process waits for its turn in one budget per method and channel.
+  const pacer = new SlackPacer(redis, config.redis.keyPrefix);
   const limits = {
     rate: new RateLimiter(redis, config.redis.keyPrefix, config.limits.rate),
     slots: new RunningSlots(redis, config.redis.keyPrefix, config.limits.concurrency),
     podBudget: new PodBudget(redis, config.redis.keyPrefix, config.limits.podBudget),
     dedupe: new InFlightDedupe(redis, config.redis.keyPrefix, config.limits.dedupe),
   };
-  const audit = new AuditLog({ logger, ...(config.policy.auditChannel ? { slack: { client: slack, channel: config.policy.auditChannel } } : {}) });
+  const auditClient = {
+    chat: {
+      postMessage: (args: Parameters<typeof slack.chat.postMessage>[0] & { channel: string }) => paced(pacer, 'chat.postMessage', args.channel, () => slack.chat.postMessage(args)),
+    },
+  };
+  const audit = new AuditLog({ logger, ...(config.policy.auditChannel ? { slack: { client: auditClient, channel: config.policy.auditChannel } } : {}) });
   if (workerModules) {
     const [{ createKubeClients }, { startWorker }] = workerModules;
     const kube = createKubeClients(config, (err, attempt) => {
       metrics.kubernetesErrors.inc({ kind: 'retried' });
       logger.warn({ err: (err as Error).message, attempt }, 'Kubernetes API call failed; retrying');
     });
-    worker = startWorker({ config, checks, kube, redis, slack: createDeliveryClient(config), logger, metrics, limits, audit, queue });
+    worker = startWorker({ config, checks, kube, redis, slack, pacer, logger, metrics, limits, audit, queue });
     readiness.queue = () => worker!.problem();
     logger.info({ kubernetes: kube.server, concurrency: config.queue.concurrency }, 'worker started');
   }
   if (botModule) {
     const { createBotApp } = botModule;
     policy = new PolicyStore({ path: resolvePolicyPath(config.policy.path), logger, knownChecks: checks.keys() });
-    const groups = new GroupMembership({ list: slackGroupLister(slack), ttlSeconds: config.policy.groupCacheSeconds, logger });
+    const groupClient = {
+      usergroups: { users: { list: (args: { usergroup: string; team_id?: string }) => paced(pacer, 'usergroups.users.list', undefined, () => slack.usergroups.users.list(args)) } },
+    };
+    const groups = new GroupMembership({ list: slackGroupLister(groupClient), ttlSeconds: config.policy.groupCacheSeconds, logger });
     answers = createAnswers(redis, config.redis.keyPrefix, config.queue.keepCompletedSeconds);
     const cancellations = new Cancellations(redis, config.redis.keyPrefix);
-    bot = createBotApp({ config, checks, queue, logger, metrics, access: { policy, groups, limits, audit }, cancellations, answers: answers.sink });
+    bot = createBotApp({ config, checks, queue, logger, metrics, access: { policy, groups, limits, audit }, cancellations, answers: answers.sink, pacer });
     readiness.slack = () => bot!.slackProblem();
     await bot.start();
     const transport = slackTransport(config);

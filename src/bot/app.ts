@@ -5,6 +5,7 @@ import { slackTransport } from '../config/load.js';
 import type { Logger } from '../observability/logger.js';
 import { cancelJob, handleSlashCommand, type CommandDeps } from './slash-command.js';
 import { CANCEL_ACTION } from '../slack/render.js';
+import { WEB_CLIENT_OPTIONS } from '../slack/web.js';
 
 /** Bolt logs through pino, so every line is structured JSON with secrets redacted. */
 function boltLogger(logger: Logger): BoltLogger {
@@ -35,7 +36,7 @@ export interface BotApp {
 export function createBotApp(deps: CommandDeps): BotApp {
   const { config } = deps;
   const logger = boltLogger(deps.logger);
-  const clientOptions = { slackApiUrl: config.slack.apiUrl };
+  const clientOptions = { slackApiUrl: config.slack.apiUrl, ...WEB_CLIENT_OPTIONS };
   let connected = false;
   let app: App;
   if (slackTransport(config) === 'socket') {

@@ -21,6 +21,7 @@ import { cancelledOps } from '../delivery/answer-ops.js';
 import type { AnswerSink } from '../delivery/answer-sink.js';
 import type { DiagnosticQueue } from '../queue/diagnostic-queue.js';
 import { escapeMrkdwn } from '../core/text.js';
+import { paced, type SlackPacer } from '../slack/pacer.js';
 import { rootMessage } from '../slack/render.js';
 
 export interface CommandDeps {
@@ -33,6 +34,8 @@ export interface CommandDeps {
   cancellations: Cancellations;
   /** Where the bot puts the answer of a job it cancelled before any worker took it. */
   answers: AnswerSink;
+  /** Slack's budgets, shared with every other process: the root message waits for its turn. */
+  pacer?: SlackPacer;
 }
 
 /** Who may do what (policy and user groups), how often (limits), and the record of it (audit). */
@@ -140,7 +143,9 @@ export async function handleSlashCommand(command: SlashCommand, io: CommandIo, d
   let rootTs: string;
   try {
     const root = rootMessage(job, { state: 'queued' });
-    const posted = await io.client.chat.postMessage({ channel: command.channel_id, text: root.text, blocks: root.blocks });
+    const posted = await paced(deps.pacer, 'chat.postMessage', command.channel_id, () =>
+      io.client.chat.postMessage({ channel: command.channel_id, text: root.text, blocks: root.blocks }),
+    );
     rootTs = posted.ts!;
   } catch (err) {
     await queue.releaseCommand(id);
@@ -174,7 +179,9 @@ export async function handleSlashCommand(command: SlashCommand, io: CommandIo, d
       message: 'Could not queue the diagnostic (the job queue is unavailable). Run the command again in a minute.',
       durationMs: Date.now() - job.enqueuedAt,
     });
-    await io.client.chat.update({ channel: command.channel_id, ts: rootTs, text: failed.text, blocks: failed.blocks }).catch(() => undefined);
+    await paced(deps.pacer, 'chat.update', command.channel_id, () =>
+      io.client.chat.update({ channel: command.channel_id, ts: rootTs, text: failed.text, blocks: failed.blocks }),
+    ).catch(() => undefined);
   }
 }
 

@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { createRedis } from '../queue/redis.js';
+import type { SlackPacer } from '../slack/pacer.js';
 import { JobThread } from '../slack/web.js';
 import { postOutbox } from './post-outbox.js';
 import type { Outbox } from './outbox.js';
@@ -60,14 +61,16 @@ export interface DeliveryWorkerDeps {
   slack: WebClient;
   logger: Logger;
   metrics: Metrics;
+  /** Each call waits for its turn in its method's budget, shared with every other process. */
+  pacer?: SlackPacer;
 }
 
-export function startDeliveryWorker({ redisUrl, prefix, outbox, slack, logger, metrics }: DeliveryWorkerDeps): Worker<DeliveryData> {
+export function startDeliveryWorker({ redisUrl, prefix, outbox, slack, logger, metrics, pacer }: DeliveryWorkerDeps): Worker<DeliveryData> {
   const worker = new Worker<DeliveryData>(
     DELIVERY_QUEUE,
     async (job) => {
       const { jobId, channel, rootTs } = job.data;
-      const posted = await postOutbox(jobId, outbox, new JobThread(slack, channel, rootTs, metrics));
+      const posted = await postOutbox(jobId, outbox, new JobThread(slack, channel, rootTs, metrics, pacer));
       logger.info({ jobId, posted, attempt: job.attemptsMade + 1 }, 'results delivered');
     },
     {

@@ -2,18 +2,20 @@
 import { WebClient } from '@slack/web-api';
 import type { Config } from '../config/schema.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { SlackPacer } from './pacer.js';
 import type { SlackMessage } from './render.js';
 
-export function createWebClient(config: Config): WebClient {
-  return new WebClient(config.secrets.botToken, { slackApiUrl: config.slack.apiUrl });
-}
-
 /**
- * For the worker's deliveries: a 429 fails at once with Slack's Retry-After (the delivery queue
- * waits that long before the next attempt, without holding a worker), and no hidden retries.
+ * Options of every WebClient kdebug makes (the bot's Bolt client too): a 429 fails at once with
+ * Slack's Retry-After, and there are no hidden retries. A client-wide backoff would stall every
+ * unrelated call behind one rate-limited method; instead each call waits for its turn in the
+ * SlackPacer, and the one call that still meets a 429 is retried after its Retry-After (the
+ * delivery queue does so for answers, `paced` for the rest).
  */
-export function createDeliveryClient(config: Config): WebClient {
-  return new WebClient(config.secrets.botToken, { slackApiUrl: config.slack.apiUrl, rejectRateLimitedCalls: true, retryConfig: { retries: 0 } });
+export const WEB_CLIENT_OPTIONS = { rejectRateLimitedCalls: true, retryConfig: { retries: 0 } };
+
+export function createWebClient(config: Config): WebClient {
+  return new WebClient(config.secrets.botToken, { slackApiUrl: config.slack.apiUrl, ...WEB_CLIENT_OPTIONS });
 }
 
 /** Which job and operation a posted reply belongs to, kept in the message's metadata. */
@@ -31,10 +33,13 @@ export class JobThread {
     readonly channel: string,
     readonly rootTs: string,
     private readonly metrics?: Metrics,
+    /** Every call waits for its turn in its method's budget (none without a pacer). */
+    private readonly pacer?: SlackPacer,
   ) {}
 
   /** Counts a failed call by method and Slack's error code, then lets the caller handle it. */
-  private async call<T>(method: string, fn: () => Promise<T>): Promise<T> {
+  private async call<T>(method: string, fn: () => Promise<T>, paced = true): Promise<T> {
+    if (paced) await this.pacer?.take(method, this.channel);
     try {
       return await fn();
     } catch (err) {
@@ -46,6 +51,16 @@ export class JobThread {
 
   async updateRoot(message: SlackMessage): Promise<void> {
     await this.call('chat.update', () => this.client.chat.update({ channel: this.channel, ts: this.rootTs, text: message.text, blocks: message.blocks }));
+  }
+
+  /**
+   * A root update that may be dropped (progress): sent only if chat.update's budget has a slot
+   * free now, so it never delays an answer. Resolves false when it was dropped.
+   */
+  async updateRootIfFree(message: SlackMessage): Promise<boolean> {
+    if (this.pacer && !(await this.pacer.tryTake('chat.update', this.channel))) return false;
+    await this.call('chat.update', () => this.client.chat.update({ channel: this.channel, ts: this.rootTs, text: message.text, blocks: message.blocks }), false);
+    return true;
   }
 
   async reply(message: SlackMessage, tag?: ReplyTag): Promise<void> {

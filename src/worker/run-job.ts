@@ -65,34 +65,80 @@ export interface JobDeps {
   /** Aborted with JobHandedBack when the worker shuts down mid-job. */
   signal?: AbortSignal;
   now?: () => number;
+  /** The least time between progress updates of one job, and before the first (default 3 s). */
+  progressIntervalMs?: number;
 }
+
+const PROGRESS_INTERVAL_MS = 3000;
 
 /**
  * Progress on the root message, best effort: a Slack hiccup never stops the diagnostic. Updates
- * are sent in order, one at a time, and settle() waits for the last one, so a late progress
- * update can never overwrite the final status that the delivery posts afterwards.
+ * coalesce: at most one chat.update in flight per job, the newest detail replaces any not yet
+ * sent, none sooner than `progressIntervalMs` after the job started or after the previous one
+ * (a job done within that time sends none), and one is sent only if chat.update's budget has a
+ * slot free at that moment (else it is dropped: progress never delays an answer). settle()
+ * drops what is pending and waits only for the call in flight, so a late progress update can
+ * never overwrite the final status that the delivery posts afterwards.
  */
 class Progress {
-  private chain: Promise<void> = Promise.resolve();
+  private pending: string | undefined;
+  private inFlight: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private readonly intervalMs: number;
+  private notBefore: number;
 
   constructor(
     private readonly deps: JobDeps,
     private readonly job: DiagnosticJob,
-  ) {}
+    private readonly now: () => number,
+  ) {
+    this.intervalMs = deps.progressIntervalMs ?? PROGRESS_INTERVAL_MS;
+    this.notBefore = now() + this.intervalMs;
+  }
 
   report(detail: string): void {
     if (this.closed) return;
-    this.chain = this.chain.then(() =>
-      this.deps.thread.updateRoot(rootMessage(this.job, { state: 'running', detail })).catch((err: Error) => {
-        this.deps.logger.warn({ err: err.message, jobId: this.job.id }, 'could not update progress');
-      }),
+    this.pending = detail;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.closed || this.inFlight || this.timer || this.pending === undefined) return;
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.send();
+      },
+      Math.max(0, this.notBefore - this.now()),
     );
+  }
+
+  private send(): void {
+    const detail = this.pending;
+    if (this.closed || detail === undefined) return;
+    this.pending = undefined;
+    this.inFlight = this.deps.thread
+      .updateRootIfFree(rootMessage(this.job, { state: 'running', detail }))
+      .then(
+        (sent) => {
+          if (!sent) this.deps.logger.debug({ jobId: this.job.id }, 'progress update dropped: no chat.update slot free');
+        },
+        (err: Error) => this.deps.logger.warn({ err: err.message, jobId: this.job.id }, 'could not update progress'),
+      )
+      .finally(() => {
+        this.inFlight = undefined;
+        this.notBefore = this.now() + this.intervalMs;
+        this.schedule();
+      });
   }
 
   async settle(): Promise<void> {
     this.closed = true;
-    await this.chain;
+    this.pending = undefined;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.inFlight;
   }
 }
 
@@ -110,7 +156,7 @@ export async function runJob(job: DiagnosticJob, check: AnyCheck, args: unknown,
   const containerName = debugContainerName(job.id);
   const context = (): CheckContext => ({ settings: deps.settings.checks, now: new Date(now()), secondsLeft: (deadline - now()) / 1000 });
   const ops: OutboxOp[] = [];
-  const progress = new Progress(deps, job);
+  const progress = new Progress(deps, job, now);
   // A check with an output decoder (capture) has its log decoded into this file, attached if it holds anything.
   const output = check.decoder
     ? { decoder: check.decoder, maxBytes: check.decoder.maxBytes(context()), path: join(tmpdir(), `kdebug-${job.id}.${check.decoder.extension}`) }
@@ -175,7 +221,10 @@ export async function runJob(job: DiagnosticJob, check: AnyCheck, args: unknown,
     log.info({ pod: podName, container: containerName, verdict: finding.verdict, durationMs: now() - started }, 'job done');
     outcome = { status: 'done', verdict: finding.verdict, pod: podName, container: containerName };
   } catch (err) {
-    if (deps.signal?.aborted && deps.signal.reason instanceof JobHandedBack) throw deps.signal.reason;
+    if (deps.signal?.aborted && deps.signal.reason instanceof JobHandedBack) {
+      await progress.settle();
+      throw deps.signal.reason;
+    }
     if (deps.signal?.aborted && deps.signal.reason instanceof JobCancelled) {
       const by = deps.signal.reason.by;
       log.info({ by }, 'job cancelled');

@@ -20,6 +20,7 @@ import type { PodBudget } from '../policy/pod-budget.js';
 import type { RunningSlots } from '../policy/running-slots.js';
 import { UserFacingError } from '../core/errors.js';
 import { failedOps } from '../delivery/answer-ops.js';
+import type { SlackPacer } from '../slack/pacer.js';
 import { JobThread } from '../slack/web.js';
 import { Cancellations } from '../queue/cancel.js';
 import { JobCancelled, JobHandedBack, runJob, type JobOutcome } from './run-job.js';
@@ -30,10 +31,12 @@ export interface WorkerDeps {
   kube: KubeClients;
   redis: Redis;
   /**
-   * Without hidden retries (see createDeliveryClient): deliveries are retried by their queue,
+   * Without hidden retries (see WEB_CLIENT_OPTIONS): deliveries are retried by their queue,
    * honouring Retry-After, and progress updates are best effort.
    */
   slack: WebClient;
+  /** Slack's budgets, shared by every process: answers wait for their turn, progress only takes a free slot. */
+  pacer?: SlackPacer;
   logger: Logger;
   metrics: Metrics;
   limits: { slots: RunningSlots; podBudget: PodBudget; dedupe: InFlightDedupe };
@@ -56,10 +59,10 @@ export interface RunningWorker {
   stop(graceMs: number): Promise<void>;
 }
 
-export function startWorker({ config, checks, kube, redis, slack, logger, metrics, limits, audit, queue }: WorkerDeps): RunningWorker {
+export function startWorker({ config, checks, kube, redis, slack, pacer, logger, metrics, limits, audit, queue }: WorkerDeps): RunningWorker {
   const prefix = config.redis.keyPrefix;
   const { sink: answers, outbox, close: closeAnswers } = createAnswers(redis, prefix, config.queue.keepCompletedSeconds);
-  const deliveryWorker = startDeliveryWorker({ redisUrl: config.redis.url, prefix, outbox, slack, logger, metrics });
+  const deliveryWorker = startDeliveryWorker({ redisUrl: config.redis.url, prefix, outbox, slack, logger, metrics, pacer });
 
   const running = new Map<string, AbortController>();
   const cancellations = new Cancellations(redis, prefix);
@@ -132,7 +135,7 @@ export function startWorker({ config, checks, kube, redis, slack, logger, metric
           metrics,
           answers,
           signal: controller.signal,
-          thread: new JobThread(slack, job.reply.channel, job.reply.rootTs, metrics),
+          thread: new JobThread(slack, job.reply.channel, job.reply.rootTs, metrics, pacer),
           settings: {
             image: config.kubernetes.debugImage,
             imagePullPolicy: config.kubernetes.imagePullPolicy,

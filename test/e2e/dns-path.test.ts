@@ -161,15 +161,41 @@ describe('/kdebug dns, end to end', () => {
   });
 
   test('a slow progress update never overwrites the final status', async () => {
+    // The container starts after 4 s, so the job sends one progress update (3 s after it started).
+    kube.setStartDelay(4000);
     const before = rootsIn(CHANNEL).length;
-    await send('dns web-0 -n prod');
-    await slack.waitFor(() => rootsIn(CHANNEL)[before], 5000, 'root message');
-    // The next chat.update (the first progress update) answers late; the job finishes meanwhile.
-    slack.inject('chat.update', { delayMs: 1500 }, 1);
-    const root = rootsIn(CHANNEL)[before]!;
-    await slack.waitFor(() => / ok: /.test(` ${slack.message(CHANNEL, root.ts)!.text}`) || undefined, 30_000, 'final status');
-    await new Promise((r) => setTimeout(r, 2000));
-    expect(slack.message(CHANNEL, root.ts)!.text).toMatch(/^dns web-0 in prod: ok: /);
+    try {
+      await send('dns web-0 -n prod');
+      await slack.waitFor(() => rootsIn(CHANNEL)[before], 5000, 'root message');
+      // The next chat.update (that progress update) answers late; the job finishes meanwhile.
+      slack.inject('chat.update', { delayMs: 1500 }, 1);
+      const root = rootsIn(CHANNEL)[before]!;
+      await slack.waitFor(() => / ok: /.test(` ${slack.message(CHANNEL, root.ts)!.text}`) || undefined, 30_000, 'final status');
+      await new Promise((r) => setTimeout(r, 2000));
+      const versions = slack.message(CHANNEL, root.ts)!.history.map((v) => v.text);
+      expect(versions.some((text) => /: running/.test(text))).toBe(true);
+      expect(versions.at(-1)).toMatch(/^dns web-0 in prod: ok: /);
+    } finally {
+      kube.setStartDelay(50);
+    }
+  });
+
+  test('progress updates coalesce: a job done within 3 s sends none, a longer one at most one every 3 s', async () => {
+    const quick = await runToCompletion('dns web-0 -n prod');
+    // The root message: posted (queued), then its final status; nothing in between.
+    expect(slack.message(CHANNEL, quick.root.ts)!.history).toHaveLength(2);
+    kube.setStartDelay(7000);
+    try {
+      const slow = await runToCompletion('dns web-0 -n prod');
+      const updates = slack.callsTo('chat.update').filter((c) => c.args.ts === slow.root.ts);
+      const progress = updates.slice(0, -1);
+      expect(progress.length).toBeGreaterThanOrEqual(1);
+      expect(progress.length).toBeLessThanOrEqual(3);
+      for (let i = 1; i < updates.length - 1; i++) expect(updates[i]!.time - updates[i - 1]!.time).toBeGreaterThanOrEqual(2900);
+      expect(updates.at(-1)!.args.text).toMatch(/: ok: /);
+    } finally {
+      kube.setStartDelay(50);
+    }
   });
 
   test('a pod that does not exist: a clear failure naming similar pods', async () => {

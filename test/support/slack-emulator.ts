@@ -14,7 +14,7 @@ import type { ApiCall, ChannelOptions, ChannelState, Fault, ResponseUrlPost, Soc
 import { SLACK_DEFAULTS, slashCommandFields, type SlashCommandFields } from './slack-signing.js';
 
 export type * from './slack/types.js';
-export { SLACK_RATE_LIMITS, type MethodLimit, type RateLimitOptions } from './slack/rate-limits.js';
+export type { RateLimitOptions } from './slack/rate-limits.js';
 
 /** Thrown inside a Web API handler to answer `{ ok: false, error, ...extra }` with HTTP 200. */
 export class SlackApiError extends Error {

@@ -6,7 +6,7 @@ import nock from 'nock';
 import { deliveryBackoff } from '../../../src/delivery/delivery-queue.js';
 import { Metrics } from '../../../src/observability/metrics.js';
 import type { SlackMessage } from '../../../src/slack/render.js';
-import { JobThread } from '../../../src/slack/web.js';
+import { JobThread, WEB_CLIENT_OPTIONS } from '../../../src/slack/web.js';
 
 const SLACK = 'https://slack.test';
 const CHANNEL = 'C0WEBTEST';
@@ -48,8 +48,8 @@ function slackAnswers(method: string, answer: Record<string, unknown>, times = 1
     );
 }
 
-/** The worker's delivery client (createDeliveryClient's options) pointed at the emulated Slack. */
-const deliveryClient = () => new WebClient('xoxb-test', { slackApiUrl: `${SLACK}/api/`, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true });
+/** kdebug's client (WEB_CLIENT_OPTIONS) pointed at the emulated Slack. */
+const deliveryClient = () => new WebClient('xoxb-test', { slackApiUrl: `${SLACK}/api/`, ...WEB_CLIENT_OPTIONS });
 
 // A thread as conversations.replies returns it with include_all_metadata: the root first, then the replies.
 const root = { type: 'message', user: 'U0BOT', text: 'dns deployment/web in prod: ok', ts: ROOT_TS, thread_ts: ROOT_TS, reply_count: 6 };
