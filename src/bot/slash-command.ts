@@ -113,6 +113,7 @@ export async function handleSlashCommand(command: SlashCommand, io: CommandIo, d
     return;
   }
 
+  const receivedAt = Date.now();
   const job: DiagnosticJob = {
     v: 1,
     id,
@@ -126,13 +127,13 @@ export async function handleSlashCommand(command: SlashCommand, io: CommandIo, d
     commandText: `/kdebug ${command.text}`.trim(),
     requestedBy: { teamId: command.team_id, userId: command.user_id, userName: command.user_name },
     reply: { channel: command.channel_id, rootTs: '' },
-    enqueuedAt: Date.now(),
+    enqueuedAt: receivedAt,
     ...(request.overrideBudget ? { overrideBudget: true } : {}),
   };
 
   // Policy, then the same request already in flight, then the user's rate: refusals are audited
   // and answered only to the requester; nothing is enqueued.
-  const admission = await admit(access, command, job, job.enqueuedAt);
+  const admission = await admit(access, command, job, receivedAt);
   if (!admission.ok) {
     count(admission.outcome);
     await io.respond({ response_type: 'ephemeral', text: admission.reply }).catch((e: Error) => log.warn({ err: e.message }, 'response_url failed'));
@@ -164,6 +165,9 @@ export async function handleSlashCommand(command: SlashCommand, io: CommandIo, d
   }
 
   job.reply.rootTs = rootTs;
+  // The job's deadline (enqueuedAt + timeout) starts now that it is queued: the root message's wait
+  // for its turn in the channel's budget (a busy channel: a second per message) is not taken from it.
+  job.enqueuedAt = Date.now();
   try {
     await queue.enqueue(job);
     await admission.enqueued();
@@ -177,7 +181,7 @@ export async function handleSlashCommand(command: SlashCommand, io: CommandIo, d
     const failed = rootMessage(job, {
       state: 'failed',
       message: 'Could not queue the diagnostic (the job queue is unavailable). Run the command again in a minute.',
-      durationMs: Date.now() - job.enqueuedAt,
+      durationMs: Date.now() - receivedAt,
     });
     await paced(deps.pacer, 'chat.update', command.channel_id, () =>
       io.client.chat.update({ channel: command.channel_id, ts: rootTs, text: failed.text, blocks: failed.blocks }),

@@ -32,6 +32,7 @@ export const diagnosticJobSchema = z
     /** The user asked for --override-budget. */
     overrideBudget: z.boolean().optional(),
     reply: z.object({ channel: text(32), rootTs: text(32) }).strict(),
+    /** When the job was queued (after its root message was posted); its deadline counts from here. */
     enqueuedAt: z.number().int(),
   })
   .strict();

@@ -45,7 +45,10 @@ beforeAll(async () => {
   redis = await testRedis();
   redisClient = new Redis(redis.url);
   outbox = new Outbox(redisClient, redis.prefix);
-  slack = new SlackEmulator();
+  // This suite drives runJob in-process, posting a root message per case from the test itself,
+  // several a second into one channel, with no SlackPacer: Slack's limits are not what it tests
+  // (slack-limits.test.ts is, through the real processes).
+  slack = new SlackEmulator({ rateLimits: false });
   await slack.start();
   slack.addChannel(CHANNEL, { botIsMember: true });
   client = new WebClient(slack.botToken, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } });

@@ -119,3 +119,21 @@ test('a burst of injected 429s loses nothing: each rate-limited call is retried 
   // Only the injected ones: the emulator's own limits were never reached.
   expect(slack.rateLimited()).toBe(0);
 }, 120_000);
+
+test("a slow root post does not eat the job's deadline: it counts from when the job is queued", async () => {
+  const before = stack.roots(CHANNEL).length;
+  // The root message takes 4 s to post and the container 2.5 s to start: 6.5 s in all, more than
+  // the job's 5 s, yet the job has its 5 s once queued.
+  slack.inject('chat.postMessage', { delayMs: 4000 }, 1);
+  stack.kube.setStartDelay(2500);
+  try {
+    const { response } = await stack.command('dns web-0 -n prod --timeout 5s', { channel: CHANNEL, user: 'U0SLOWROOT' });
+    expect(response.status).toBe(200);
+    expect(response.elapsedMs).toBeLessThan(3000);
+    const root = await slack.waitFor(() => stack.roots(CHANNEL)[before], 10_000, 'root message');
+    await slack.waitFor(() => isFinal(root) || undefined, 30_000, 'final status');
+    expect(slack.message(CHANNEL, root.ts)!.text).toMatch(/^dns web-0 in prod: ok: /);
+  } finally {
+    stack.kube.setStartDelay(50);
+  }
+}, 60_000);
