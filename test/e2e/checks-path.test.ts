@@ -56,16 +56,21 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const roots = () => stack.roots(CHANNEL);
+let commands = 0;
 
+/**
+ * Each command in a channel of its own: Slack allows about one message a second per channel and
+ * kdebug paces itself to that, so commands back to back in one channel would wait for it.
+ */
 async function runCommand(text: string): Promise<{ root: StoredMessage; thread: StoredMessage[] }> {
-  const before = roots().length;
-  const { response } = await stack.command(text, { channel: CHANNEL, user: 'U0SRE' });
+  const channel = `${CHANNEL}${++commands}`;
+  slack.addChannel(channel, { botIsMember: true });
+  const { response } = await stack.command(text, { channel, user: 'U0SRE' });
   expect(response.status).toBe(200);
-  const root = await slack.waitFor(() => roots()[before], 5000, `root for ${text}`);
+  const root = await slack.waitFor(() => stack.roots(channel)[0], 5000, `root for ${text}`);
   const final = await slack.waitFor(
     () => {
-      const current = slack.message(CHANNEL, root.ts)!;
+      const current = slack.message(channel, root.ts)!;
       return /: queued$|: running/.test(current.text) ? undefined : current;
     },
     60_000,
@@ -73,7 +78,7 @@ async function runCommand(text: string): Promise<{ root: StoredMessage; thread: 
   );
   // Files are shared into the thread after the reply; wait for deliveries to settle.
   await new Promise((r) => setTimeout(r, 300));
-  return { root: final, thread: slack.thread(CHANNEL, root.ts) };
+  return { root: final, thread: slack.thread(channel, root.ts) };
 }
 
 test('capture: the .pcap arrives in the thread and the real tcpdump reads it', async () => {

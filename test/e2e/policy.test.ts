@@ -59,7 +59,7 @@ beforeAll(async () => {
 
 afterAll(() => stack?.stop());
 
-const roots = () => stack.roots(CHANNEL);
+let commands = 0;
 type Audit = {
   audit: true;
   outcome: string;
@@ -96,17 +96,22 @@ async function auditRecord(p: RoleProcess, matches: (a: Audit) => boolean, label
   }
 }
 
-/** Sends a command; returns the ephemeral reply (if any) and the root message (if one was posted). */
-async function send(user: string, text: string): Promise<{ reply?: string; root?: StoredMessage }> {
-  const before = roots().length;
-  const { response, responseUrl } = await stack.command(text, { channel: CHANNEL, user });
+/**
+ * Sends a command, in a channel of its own (Slack allows about one message a second per channel
+ * and kdebug paces itself to that, so commands back to back in one channel would wait for it);
+ * returns the channel, the ephemeral reply (if any) and the root message (if one was posted).
+ */
+async function send(user: string, text: string): Promise<{ channel: string; reply?: string; root?: StoredMessage }> {
+  const channel = `${CHANNEL}${++commands}`;
+  slack.addChannel(channel, { botIsMember: true });
+  const { response, responseUrl } = await stack.command(text, { channel, user });
   expect(response.status).toBe(200);
   const outcome = await slack.waitFor(
     () => {
       const reply = slack.responses(responseUrl)[0];
-      if (reply) return { reply: (reply.body as { text: string }).text };
-      const root = roots()[before];
-      return root ? { root } : undefined;
+      if (reply) return { channel, reply: (reply.body as { text: string }).text };
+      const root = stack.roots(channel)[0];
+      return root ? { channel, root } : undefined;
     },
     5000,
     `outcome of ${text}`,
@@ -117,7 +122,7 @@ async function send(user: string, text: string): Promise<{ reply?: string; root?
 async function finalText(root: StoredMessage): Promise<string> {
   return slack.waitFor(
     () => {
-      const text = slack.message(CHANNEL, root.ts)!.text;
+      const text = slack.message(root.channel, root.ts)!.text;
       return /: queued$|: running/.test(text) ? undefined : text;
     },
     40_000,
@@ -126,13 +131,12 @@ async function finalText(root: StoredMessage): Promise<string> {
 }
 
 test('a request no rule allows is refused with the reason and whom to ask, audited, and nothing is enqueued', async () => {
-  const rootsBefore = roots().length;
-  const { reply, root } = await send(DEV, 'dns coredns-0 -n kube-system');
+  const { reply, root, channel } = await send(DEV, 'dns coredns-0 -n kube-system');
   expect(root).toBeUndefined();
   expect(reply).toMatch(/^You can't run `dns` in namespace `kube-system`: .*default deny.*Ask #platform-team/);
-  expect(roots()).toHaveLength(rootsBefore);
+  expect(stack.roots(channel)).toHaveLength(0);
   const record = await auditRecord(bot, (a) => a.outcome === 'refused' && a.namespace === 'kube-system', 'audit record');
-  expect(record).toMatchObject({ user: DEV, channel: CHANNEL, command: '/kdebug dns coredns-0 -n kube-system', policy: { allowed: false } });
+  expect(record).toMatchObject({ user: DEV, channel, command: '/kdebug dns coredns-0 -n kube-system', policy: { allowed: false } });
   expect(record.requestTime).toMatch(/^\d{4}-\d\d-\d\dT/);
 });
 
