@@ -50,10 +50,17 @@ const answers: AnswerSink = {
   deliver: async () => undefined,
 };
 
-/** Runs one job through the worker's real job path, as the worker would for `/kdebug dns <target> -n prod`. */
+let targets = 0;
+
+/**
+ * Runs one job through the worker's real job path, as the worker would for `/kdebug dns <target> -n prod`,
+ * in a channel of its own: the jobs follow each other faster than Slack's one message a second per channel.
+ */
 async function runTarget(kind: DiagnosticJob['target']['kind'], name: string): Promise<JobOutcome> {
   const id = jobIdFor('T0RBAC', `${kind}/${name}`, String(Date.now()));
-  const root = await web.chat.postMessage({ channel: CHANNEL, text: `dns ${kind}/${name}: queued` });
+  const channel = `${CHANNEL}${++targets}`;
+  slack.addChannel(channel, { botIsMember: true });
+  const root = await web.chat.postMessage({ channel, text: `dns ${kind}/${name}: queued` });
   const validated = validateJob(
     {
       v: 1,
@@ -66,7 +73,7 @@ async function runTarget(kind: DiagnosticJob['target']['kind'], name: string): P
       options: { server: `127.0.0.1:${dns.address.port}` },
       commandText: `/kdebug dns ${kind}/${name} -n ${TARGET_NS}`,
       requestedBy: { teamId: 'T0RBAC', userId: 'U0RBAC' },
-      reply: { channel: CHANNEL, rootTs: root.ts! },
+      reply: { channel, rootTs: root.ts! },
       enqueuedAt: Date.now(),
     },
     checks,
@@ -74,7 +81,7 @@ async function runTarget(kind: DiagnosticJob['target']['kind'], name: string): P
   if (!validated.ok) throw new Error(`test job is invalid: ${validated.reason}`);
   return runJob(validated.job, validated.check, validated.args, {
     kube: clients,
-    thread: new JobThread(web, CHANNEL, root.ts!),
+    thread: new JobThread(web, channel, root.ts!),
     answers,
     settings: {
       image: config.kubernetes.debugImage,
@@ -91,7 +98,6 @@ async function runTarget(kind: DiagnosticJob['target']['kind'], name: string): P
 beforeAll(async () => {
   slack = new SlackEmulator();
   await slack.start();
-  slack.addChannel(CHANNEL, { botIsMember: true });
 
   dns = new DnsServer({ host: '127.0.0.1', port: 0 });
   await dns.start();
