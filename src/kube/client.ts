@@ -2,6 +2,7 @@
 import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { ConfigError } from '../config/load.js';
 import type { Config } from '../config/schema.js';
+import { PodWatches } from './pod-watches.js';
 import { retrying, type RetryPolicy } from './retry.js';
 
 export interface KubeClients {
@@ -10,6 +11,8 @@ export interface KubeClients {
   apps: AppsV1Api;
   /** API server URL, for messages. */
   server: string;
+  /** One pod watch per namespace, shared by every job of this process that waits on a pod there. */
+  podWatches: PodWatches;
 }
 
 /** An explicit kubeconfig path wins; otherwise in-cluster inside a pod, else ~/.kube/config. */
@@ -27,10 +30,12 @@ export function createKubeClients(config: Config, onRetry?: RetryPolicy['onRetry
     throw new ConfigError('no Kubernetes cluster configured: set KUBECONFIG to a kubeconfig with a current context, or run kdebug in a pod with a service account');
   }
   const policy: RetryPolicy = { attempts: 4, baseDelayMs: 300, timeoutMs: config.kubernetes.requestTimeoutSeconds * 1000, onRetry };
+  const core = retrying(kc.makeApiClient(CoreV1Api), policy);
   return {
     kc,
-    core: retrying(kc.makeApiClient(CoreV1Api), policy),
+    core,
     apps: retrying(kc.makeApiClient(AppsV1Api), policy),
     server: kc.getCurrentCluster()?.server ?? '(no cluster)',
+    podWatches: new PodWatches(kc, core),
   };
 }

@@ -1,9 +1,11 @@
 // Adds one ephemeral debug container to a pod (what `kubectl debug --target` does), waits for it
-// with a watch until it terminates or the deadline passes, and reads its log.
-import { Log, PatchStrategy, setHeaderOptions, Watch, type V1ContainerState, type V1EphemeralContainer, type V1Pod, type V1SecurityContext } from '@kubernetes/client-node';
+// on the namespace's shared pod watch (./pod-watches.ts) until it terminates or the deadline
+// passes, and reads its log.
+import { Log, PatchStrategy, setHeaderOptions, type V1ContainerState, type V1EphemeralContainer, type V1Pod, type V1SecurityContext } from '@kubernetes/client-node';
 import type { KubeClients } from './client.js';
 import { UserFacingError } from '../core/errors.js';
 import { explainApiError, statusOf } from './errors.js';
+import type { PodWaiter } from './pod-watches.js';
 
 export interface DebugContainerRequest {
   namespace: string;
@@ -128,61 +130,33 @@ async function addContainer(kube: KubeClients, req: DebugContainerRequest, spec:
   }
 }
 
-type WatchOutcome = { done: true; pod: V1Pod } | { done: false; resourceVersion?: string };
-
-/** One watch on the pod, from a resourceVersion, until the container terminates, the watch ends, or the deadline. */
-async function watchUntilTerminated(kube: KubeClients, req: DebugContainerRequest, resourceVersion: string | undefined, onPod: (pod: V1Pod) => void): Promise<WatchOutcome> {
+/**
+ * Waits on the namespace's shared pod watch until the container terminates or the deadline passes,
+ * reporting each new state of the pod; reads the pod again whenever the watch may have missed a change.
+ */
+async function waitUntilTerminated(kube: KubeClients, req: DebugContainerRequest, waiter: PodWaiter, pod: V1Pod, onPod: (pod: V1Pod) => void): Promise<V1Pod> {
   const podName = req.pod.metadata!.name!;
-  const remaining = req.deadline - Date.now();
-  if (remaining <= 0) return { done: false, resourceVersion };
-  return new Promise<WatchOutcome>((resolve) => {
-    let settled = false;
-    let lastVersion = resourceVersion;
-    let abort: AbortController | undefined;
-    const onAbort = () => finish({ done: false, resourceVersion: lastVersion });
-    const finish = (outcome: WatchOutcome) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      req.signal?.removeEventListener('abort', onAbort);
-      abort?.abort();
-      resolve(outcome);
-    };
-    const timer = setTimeout(() => finish({ done: false, resourceVersion: lastVersion }), remaining);
-    req.signal?.addEventListener('abort', onAbort, { once: true });
-    new Watch(kube.kc)
-      .watch(
-        `/api/v1/namespaces/${encodeURIComponent(req.namespace)}/pods`,
-        {
-          fieldSelector: `metadata.name=${podName}`,
-          resourceVersion,
-          allowWatchBookmarks: true,
-          timeoutSeconds: Math.max(1, Math.ceil(remaining / 1000)),
-        },
-        (type: string, obj: V1Pod & { code?: number }) => {
-          if (type === 'ERROR') {
-            // 410 Gone: our resourceVersion is too old; start again from a fresh read.
-            finish({ done: false, resourceVersion: obj.code === 410 ? undefined : lastVersion });
-            return;
-          }
-          lastVersion = obj.metadata?.resourceVersion ?? lastVersion;
-          if (type === 'BOOKMARK') return;
-          if (type === 'DELETED') {
-            // Re-reading the pod turns this into a clear "pod was deleted" message.
-            finish({ done: false });
-            return;
-          }
-          onPod(obj);
-          if (containerState(obj, req.containerName)?.terminated) finish({ done: true, pod: obj });
-        },
-        () => finish({ done: false, resourceVersion: lastVersion }),
-      )
-      .then((controller) => {
-        abort = controller;
-        if (settled) controller.abort();
-      })
-      .catch(() => setTimeout(() => finish({ done: false, resourceVersion: lastVersion }), 500));
-  });
+  if (containerState(pod, req.containerName)?.terminated || Date.now() >= req.deadline) return pod;
+  waiter.seen(pod);
+  while (!containerState(pod, req.containerName)?.terminated && Date.now() < req.deadline) {
+    req.signal?.throwIfAborted();
+    const update = await waiter.next(req.deadline, req.signal);
+    if (update.kind === 'pod') {
+      pod = update.pod;
+      onPod(pod);
+    } else if (update.kind === 'reread') {
+      // Deleted, an expired resourceVersion, or a watch that keeps failing: read the pod itself.
+      try {
+        pod = await kube.core.readNamespacedPod({ name: podName, namespace: req.namespace });
+      } catch (err) {
+        if (statusOf(err)?.code === 404) throw new UserFacingError(`Pod ${podName} was deleted while the diagnostic ran.`, 'not-found');
+        throw explainApiError(err, { action: `watch pod ${podName}`, namespace: req.namespace, apiServer: kube.server });
+      }
+      waiter.seen(pod);
+      onPod(pod);
+    }
+  }
+  return pod;
 }
 
 async function readLog(kube: KubeClients, req: DebugContainerRequest): Promise<string> {
@@ -217,9 +191,6 @@ export async function runDebugContainer(kube: KubeClients, req: DebugContainerRe
   const existingSpec = req.pod.spec?.ephemeralContainers?.find((c) => c.name === req.containerName);
   const existing = existingSpec !== undefined;
   const command = existingSpec?.command ?? req.command;
-  let pod = existing ? req.pod : await addContainer(kube, req, debugContainerSpec(req, targetContainer));
-  req.onProgress?.(existing ? `found debug container ${req.containerName} from an earlier attempt` : `added debug container ${req.containerName} to pod ${podName}`);
-
   let following: Promise<void> | undefined;
   const follow = (p: V1Pod) => {
     const state = containerState(p, req.containerName);
@@ -243,24 +214,17 @@ export async function runDebugContainer(kube: KubeClients, req: DebugContainerRe
       req.onProgress?.(`debug container ${described}`);
     }
   };
-  report(pod);
 
-  let resourceVersion = pod.metadata?.resourceVersion;
-  while (!containerState(pod, req.containerName)?.terminated && Date.now() < req.deadline) {
-    req.signal?.throwIfAborted();
-    const outcome = await watchUntilTerminated(kube, req, resourceVersion, report);
-    if (outcome.done) {
-      pod = outcome.pod;
-      break;
-    }
-    // The watch ended (server timeout, dropped connection, 410): re-read and watch again.
-    try {
-      pod = await kube.core.readNamespacedPod({ name: podName, namespace: req.namespace });
-    } catch (err) {
-      if (statusOf(err)?.code === 404) throw new UserFacingError(`Pod ${podName} was deleted while the diagnostic ran.`, 'not-found');
-      throw explainApiError(err, { action: `watch pod ${podName}`, namespace: req.namespace, apiServer: kube.server });
-    }
-    resourceVersion = outcome.resourceVersion ?? pod.metadata?.resourceVersion;
+  // Joined before the patch, so that no event of the pod between the two is missed.
+  const waiter = kube.podWatches.join(req.namespace, podName);
+  let pod: V1Pod;
+  try {
+    pod = existing ? req.pod : await addContainer(kube, req, debugContainerSpec(req, targetContainer));
+    req.onProgress?.(existing ? `found debug container ${req.containerName} from an earlier attempt` : `added debug container ${req.containerName} to pod ${podName}`);
+    report(pod);
+    pod = await waitUntilTerminated(kube, req, waiter, pod, report);
+  } finally {
+    waiter.leave();
   }
 
   req.signal?.throwIfAborted();

@@ -551,8 +551,8 @@ describe('KubeEmulator with @kubernetes/client-node', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(150);
   });
 
-  test('watch: ADDED for current objects, selector transitions, bookmarks, timeoutSeconds, 410 Expired', async () => {
-    const small = new KubeEmulator({ watchHistory: 5, bookmarkIntervalMs: 100 });
+  test('watch: ADDED for current objects, selector transitions, bookmarks, timeoutSeconds (or the server default), 410 Expired', async () => {
+    const small = new KubeEmulator({ watchHistory: 5, bookmarkIntervalMs: 100, minRequestTimeoutSeconds: 1 });
     await small.start();
     try {
       await small.addPod({ namespace: 'prod', name: 'a', labels: { app: 'web' }, containers: [{ name: 'app', image: 'x:1' }] });
@@ -574,6 +574,17 @@ describe('KubeEmulator with @kubernetes/client-node', () => {
       // No resourceVersion: the current objects as ADDED; the stream ends at timeoutSeconds.
       const initial = await events('timeoutSeconds=1');
       expect(initial.map((e) => `${e.type} ${e.object.metadata.name}`)).toEqual(['ADDED a']);
+
+      // Without timeoutSeconds the server ends it all the same, after --min-request-timeout times 1 to 2;
+      // openPodWatches() counts it, in its namespace, while it is open.
+      const started = Date.now();
+      const untimed = events(`resourceVersion=${small.resourceVersion}`);
+      await waitFor(() => small.openPodWatches('prod') === 1);
+      expect(small.openPodWatches('other')).toBe(0);
+      expect(await untimed).toEqual([]);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(small.openPodWatches()).toBe(0);
 
       // A label change moving a pod into / out of the selector is ADDED / DELETED for that watch.
       setTimeout(() => {

@@ -8,6 +8,7 @@ import { WebClient } from '@slack/web-api';
 import { checks } from '../../src/checks/index.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createKubeClients } from '../../src/kube/client.js';
+import { PodWatches } from '../../src/kube/pod-watches.js';
 import { chooseTargetContainer } from '../../src/kube/ephemeral.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { Metrics } from '../../src/observability/metrics.js';
@@ -290,6 +291,157 @@ describe('Kubernetes API faults are retried or resumed; final answers are not re
       const before = count(env.kube, 'get', 'pods');
       expect((await runDns(env, 'dns web-9 -n prod', { target: { kind: 'pod', name: 'web-9' } })).outcome.failure).toBe('not-found');
       expect(count(env.kube, 'get', 'pods') - before).toBe(1);
+    } finally {
+      await env.kube.stop();
+    }
+  });
+});
+
+describe('one pod watch per namespace, shared by the jobs waiting there', () => {
+  const count = (kube: KubeEmulator, verb: string, resource: string, opts: { subresource?: string; namespace?: string } = {}) =>
+    kube.requests.filter(
+      (r) => r.verb === verb && r.resource === resource && (r.subresource ?? '') === (opts.subresource ?? '') && (opts.namespace === undefined || r.namespace === opts.namespace),
+    ).length;
+
+  /** The most pod watches open at once in each namespace while `work` runs, sampled every 5 ms. */
+  async function peakWatches<T>(kube: KubeEmulator, namespaces: string[], work: Promise<T>): Promise<{ result: T; peak: Record<string, number> }> {
+    const peak = Object.fromEntries(namespaces.map((ns) => [ns, 0]));
+    const sample = () => {
+      for (const ns of namespaces) peak[ns] = Math.max(peak[ns] ?? 0, kube.openPodWatches(ns));
+    };
+    const sampler = setInterval(sample, 5);
+    try {
+      return { result: await work, peak };
+    } finally {
+      clearInterval(sampler);
+      sample();
+    }
+  }
+
+  async function addPods(kube: KubeEmulator, namespace: string, names: string[]): Promise<void> {
+    for (const name of names) if (!kube.getPod(namespace, name)) await kube.addPod({ namespace, name, containers: [{ name: 'app', image: 'web:1' }] });
+  }
+
+  const dnsOn = (env: Awaited<ReturnType<typeof emulator>>, namespace: string, pod: string) =>
+    runDns(env, `dns ${pod} -n ${namespace}`, { namespace, target: { kind: 'pod', name: pod } });
+
+  async function noWatchLeft(kube: KubeEmulator): Promise<void> {
+    const until = Date.now() + 5000;
+    while (kube.openPodWatches() > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(kube.openPodWatches()).toBe(0);
+  }
+
+  test('6 jobs on 6 pods of one namespace open one watch between them, and the same requests per job as one job alone', async () => {
+    const env = await emulator();
+    try {
+      const pods = ['web-0', 'web-1', 'web-2', 'web-3', 'web-4', 'web-5'];
+      await addPods(env.kube, 'prod', pods);
+      // Every container takes 1.5 s to start: the 6 jobs wait on their pods at the same time.
+      env.kube.setStartDelay(1500);
+      const { result, peak } = await peakWatches(env.kube, ['prod'], Promise.all(pods.map((pod) => dnsOn(env, 'prod', pod))));
+      console.log(`pod watches open at once with ${pods.length} jobs in flight in one namespace: ${peak.prod}`);
+      expect(result.map((r) => r.outcome.status)).toEqual(pods.map(() => 'done'));
+      expect(peak.prod).toBe(1);
+      expect(count(env.kube, 'watch', 'pods')).toBe(1);
+      // Per job: one get (the target), one patch, one log; nothing per job for the wait.
+      expect(count(env.kube, 'get', 'pods')).toBe(pods.length);
+      expect(count(env.kube, 'patch', 'pods', { subresource: 'ephemeralcontainers' })).toBe(pods.length);
+      expect(count(env.kube, 'get', 'pods', { subresource: 'log' })).toBe(pods.length);
+      expect(count(env.kube, 'list', 'pods')).toBe(0);
+      await noWatchLeft(env.kube);
+    } finally {
+      await env.kube.stop();
+    }
+  });
+
+  test('jobs in two namespaces open one watch in each; none stays open after them', async () => {
+    const env = await emulator();
+    try {
+      await addPods(env.kube, 'prod', ['web-0', 'web-1', 'web-2']);
+      await addPods(env.kube, 'staging', ['api-0', 'api-1', 'api-2']);
+      env.kube.setStartDelay(1500);
+      const jobs = [...['web-0', 'web-1', 'web-2'].map((pod) => dnsOn(env, 'prod', pod)), ...['api-0', 'api-1', 'api-2'].map((pod) => dnsOn(env, 'staging', pod))];
+      const { result, peak } = await peakWatches(env.kube, ['prod', 'staging'], Promise.all(jobs));
+      console.log(`pod watches open at once with 3 jobs in prod and 3 in staging in flight: prod ${peak.prod}, staging ${peak.staging}`);
+      expect(result.map((r) => r.outcome.status)).toEqual(jobs.map(() => 'done'));
+      expect(peak).toEqual({ prod: 1, staging: 1 });
+      expect(count(env.kube, 'watch', 'pods', { namespace: 'prod' })).toBe(1);
+      expect(count(env.kube, 'watch', 'pods', { namespace: 'staging' })).toBe(1);
+      await noWatchLeft(env.kube);
+    } finally {
+      await env.kube.stop();
+    }
+  });
+
+  test('a dropped shared watch resumes, and an expired resourceVersion (410) re-lists once for all its jobs', async () => {
+    const env = await emulator();
+    try {
+      const pods = ['web-0', 'web-1', 'web-2'];
+      await addPods(env.kube, 'prod', pods);
+      env.kube.setStartDelay(1500);
+      env.kube.injectFault('watch', 'pods', { dropAfterMs: 300 }, 1);
+      env.kube.injectFault('watch', 'pods', { expired: true }, 1);
+      const { result, peak } = await peakWatches(env.kube, ['prod'], Promise.all(pods.map((pod) => dnsOn(env, 'prod', pod))));
+      expect(result.map((r) => r.outcome.status)).toEqual(pods.map(() => 'done'));
+      expect(peak.prod).toBe(1);
+      // Dropped, resumed (and told its version expired), then started again from a fresh list.
+      expect(count(env.kube, 'watch', 'pods')).toBe(3);
+      expect(count(env.kube, 'list', 'pods')).toBe(1);
+      await noWatchLeft(env.kube);
+    } finally {
+      await env.kube.stop();
+    }
+  });
+
+  test('a shared watch ended by the server (timeoutSeconds) resumes from its last resourceVersion, with no re-list and no re-read', async () => {
+    const env = await emulator();
+    try {
+      const pods = ['web-0', 'web-1', 'web-2'];
+      await addPods(env.kube, 'prod', pods);
+      // Watches the server ends every second, while the containers take 2.5 s to start.
+      env.clients.podWatches = new PodWatches(env.clients.kc, env.clients.core, { timeoutSeconds: 1 });
+      env.kube.setStartDelay(2500);
+      const { result, peak } = await peakWatches(env.kube, ['prod'], Promise.all(pods.map((pod) => dnsOn(env, 'prod', pod))));
+      expect(result.map((r) => r.outcome.status)).toEqual(pods.map(() => 'done'));
+      expect(peak.prod).toBe(1);
+      expect(count(env.kube, 'watch', 'pods')).toBeGreaterThanOrEqual(3);
+      expect(count(env.kube, 'list', 'pods')).toBe(0);
+      expect(count(env.kube, 'get', 'pods')).toBe(pods.length);
+      await noWatchLeft(env.kube);
+    } finally {
+      await env.kube.stop();
+    }
+  });
+
+  test('a watch the API server refuses (403): the jobs read their pods instead, and finish', async () => {
+    const env = await emulator();
+    try {
+      await addPods(env.kube, 'prod', ['web-0', 'web-1']);
+      env.kube.deny('watch', 'pods');
+      const result = await Promise.all(['web-0', 'web-1'].map((pod) => dnsOn(env, 'prod', pod)));
+      expect(result.map((r) => r.outcome.status)).toEqual(['done', 'done']);
+      expect(count(env.kube, 'get', 'pods')).toBeGreaterThan(2);
+      await noWatchLeft(env.kube);
+    } finally {
+      await env.kube.stop();
+    }
+  });
+
+  test('a pod deleted mid-run fails its own job only; its neighbour on the same watch finishes', async () => {
+    const env = await emulator();
+    try {
+      await addPods(env.kube, 'prod', ['web-0', 'web-1']);
+      env.kube.setStartDelay(2000);
+      const doomed = dnsOn(env, 'prod', 'web-0');
+      const neighbour = dnsOn(env, 'prod', 'web-1');
+      const until = Date.now() + 10_000;
+      while (!env.kube.getPod('prod', 'web-0')?.status.ephemeralContainerStatuses?.length && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+      env.kube.deletePod('prod', 'web-0');
+      const [gone, fine] = await Promise.all([doomed, neighbour]);
+      expect(gone.outcome).toMatchObject({ status: 'failed', failure: 'not-found' });
+      expect(gone.thread.at(-1)).toBe('Pod web-0 was deleted while the diagnostic ran.');
+      expect(fine.outcome.status).toBe('done');
+      await noWatchLeft(env.kube);
     } finally {
       await env.kube.stop();
     }

@@ -39,6 +39,11 @@ export interface KubeEmulatorOptions {
   user?: string;
   /** Interval of BOOKMARK events on watches that allow them. Default 10 s (a real server: about 1 min). */
   bookmarkIntervalMs?: number;
+  /**
+   * A watch without timeoutSeconds ends after this many seconds times a random 1 to 2, as the API
+   * server's --min-request-timeout does. Default 1800 (the API server's default).
+   */
+  minRequestTimeoutSeconds?: number;
 }
 
 export type WorkloadKind = 'Deployment' | 'ReplicaSet' | 'StatefulSet' | 'DaemonSet';
@@ -90,6 +95,7 @@ export class KubeEmulator {
       watchHistory: opts.watchHistory ?? 1000,
       user: opts.user ?? 'system:serviceaccount:kdebug:kdebug-worker',
       bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 10_000,
+      minRequestTimeoutSeconds: opts.minRequestTimeoutSeconds ?? 1800,
     };
     this.store = new ObjectStore(this.opts.watchHistory);
     this.kubelet = new Kubelet({
@@ -132,6 +138,7 @@ export class KubeEmulator {
       user: this.opts.user,
       ephemeralContainersEnabled: this.opts.ephemeralContainersEnabled,
       bookmarkIntervalMs: this.opts.bookmarkIntervalMs,
+      minRequestTimeoutSeconds: this.opts.minRequestTimeoutSeconds,
       requests: this.requests,
       isDenied: (req) => this.denyRules.some((d) => d.verb === req.verb && d.resource === req.resource && (d.subresource ?? '') === (req.subresource ?? '')),
       takeFault: (req) => {
@@ -323,6 +330,11 @@ export class KubeEmulator {
   /** The current resourceVersion of the whole store (what a list would return). */
   get resourceVersion(): string {
     return this.store.resourceVersion;
+  }
+
+  /** Pod watches open now in `namespace`; without one, every open pod watch. */
+  openPodWatches(namespace?: string): number {
+    return this.store.openWatches('pods', namespace);
   }
 
   /** The network namespace of a pod, when the emulator runs with netns on. */

@@ -46,6 +46,8 @@ export interface ApiServerState {
   user: string;
   ephemeralContainersEnabled: boolean;
   bookmarkIntervalMs: number;
+  /** A watch without timeoutSeconds ends after this times a random 1 to 2 (the API server's --min-request-timeout). */
+  minRequestTimeoutSeconds: number;
   requests: RecordedRequest[];
   isDenied(req: RecordedRequest): boolean;
   /** The next injected fault for this request, if any (each is used up once). */
@@ -366,7 +368,9 @@ function watch(state: ApiServerState, r: ResourceRequest, query: URLSearchParams
   if (bookmarks && query.get('sendInitialEvents') === 'true') bookmark({ 'k8s.io/initial-events-end': 'true' });
   const timers: NodeJS.Timeout[] = [];
   if (bookmarks) timers.push(setInterval(() => bookmark(), state.bookmarkIntervalMs));
-  const timeoutSeconds = Number(query.get('timeoutSeconds') ?? 0);
+  // Like the API server, a watch always ends: at timeoutSeconds, else at a random 1 to 2 times
+  // --min-request-timeout, so that clients spread their reconnections.
+  const timeoutSeconds = Number(query.get('timeoutSeconds') ?? 0) || state.minRequestTimeoutSeconds * (1 + Math.random());
   const finish = (): void => {
     started.stop();
     for (const t of timers) clearInterval(t);

@@ -178,6 +178,13 @@ export class ObjectStore {
     return { stop: () => this.watchers.delete(watcher) };
   }
 
+  /** Watches open now on `resource` in `namespace`; without a namespace, every watch on `resource`. */
+  openWatches(resource: ResourceName, namespace?: string): number {
+    let n = 0;
+    for (const w of this.watchers) if (w.opts.resource === resource && (namespace === undefined || w.opts.namespace === namespace)) n++;
+    return n;
+  }
+
   stopAllWatches(): void {
     this.watchers.clear();
   }
