@@ -87,9 +87,17 @@ async function start(role: Role, config: Config, logger: Logger): Promise<Runnin
     podBudget: new PodBudget(redis, config.redis.keyPrefix, config.limits.podBudget),
     dedupe: new InFlightDedupe(redis, config.redis.keyPrefix, config.limits.dedupe),
   };
+  // An audit line waits for its turn in the audit channel's budget without holding up what it audits
+  // (a job's slot, a refusal's reply): the JSON log line, the record of record, is written at once.
   const auditClient = {
     chat: {
-      postMessage: (args: Parameters<typeof slack.chat.postMessage>[0] & { channel: string }) => paced(pacer, 'chat.postMessage', args.channel, () => slack.chat.postMessage(args)),
+      postMessage: (args: Parameters<typeof slack.chat.postMessage>[0] & { channel: string }) => {
+        paced(pacer, 'chat.postMessage', args.channel, () => slack.chat.postMessage(args)).catch((err: unknown) => {
+          const code = (err as { data?: { error?: string } })?.data?.error ?? (err as Error)?.message ?? String(err);
+          logger.warn({ auditChannel: args.channel, err: code }, 'could not post the audit record in the audit channel');
+        });
+        return Promise.resolve();
+      },
     },
   };
   const audit = new AuditLog({ logger, ...(config.policy.auditChannel ? { slack: { client: auditClient, channel: config.policy.auditChannel } } : {}) });
