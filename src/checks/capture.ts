@@ -38,11 +38,15 @@ const settings = z.strictObject({
   maxSeconds: seconds.default(300),
   /** Most packets kept. */
   maxPackets: z.number().int().min(1).default(10000),
-  /** Most bytes of pcap kept. */
+  /**
+   * Most bytes of pcap kept. The worker streams the file to Slack and never holds it (issue 10), so
+   * this may go up to Slack's limit for one file, 1 GB; Redis must have room for it until it is posted.
+   */
   maxBytes: z
     .number()
     .int()
     .min(1024)
+    .max(1_000_000_000)
     .default(20 * 1024 * 1024),
 });
 

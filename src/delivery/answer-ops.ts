@@ -4,13 +4,13 @@ import { formatElapsed } from '../core/duration.js';
 import { debugContainerName } from '../core/debug-container.js';
 import type { DiagnosticJob } from '../queue/job.js';
 import { failureMessage, rootMessage, type SlackMessage } from '../slack/render.js';
-import type { OutboxOp } from './outbox.js';
+import type { MessageOp } from './outbox.js';
 
-export const replyOp = (message: SlackMessage): OutboxOp => ({ kind: 'reply', text: message.text, blocks: message.blocks });
-export const rootOp = (message: SlackMessage): OutboxOp => ({ kind: 'root', text: message.text, blocks: message.blocks });
+export const replyOp = (message: SlackMessage): MessageOp => ({ kind: 'reply', text: message.text, blocks: message.blocks });
+export const rootOp = (message: SlackMessage): MessageOp => ({ kind: 'root', text: message.text, blocks: message.blocks });
 
 /** The answer to a cancelled job: who stopped it, and what happens to a container already added. */
-export function cancelledOps(job: DiagnosticJob, by: string, durationMs: number, containerAdded: boolean): OutboxOp[] {
+export function cancelledOps(job: DiagnosticJob, by: string, durationMs: number, containerAdded: boolean): MessageOp[] {
   const container = containerAdded
     ? ` The debug container ${debugContainerName(job.id)} may keep running until its own deadline (${job.timeoutSeconds} s): ephemeral containers cannot be stopped or removed.`
     : '';
@@ -19,6 +19,6 @@ export function cancelledOps(job: DiagnosticJob, by: string, durationMs: number,
 }
 
 /** The answer to a job that failed before any verdict: the reason in the thread and on the root message. */
-export function failedOps(job: DiagnosticJob, message: string, durationMs: number): OutboxOp[] {
+export function failedOps(job: DiagnosticJob, message: string, durationMs: number): MessageOp[] {
   return [replyOp(failureMessage(message)), rootOp(rootMessage(job, { state: 'failed', message, durationMs }))];
 }

@@ -2,12 +2,13 @@
 // answers of the jobs they run; the bot writes the answer of a job it cancelled before it ran.
 import type { Redis } from 'ioredis';
 import type { DiagnosticJob } from '../queue/job.js';
-import { Outbox, type OutboxOp } from './outbox.js';
+import { Outbox, type AnswerOp } from './outbox.js';
 import { DeliveryQueue } from './delivery-queue.js';
 
 /** Where a job's answer goes: written once, then posted by the delivery queue. */
 export interface AnswerSink {
-  write(jobId: string, ops: OutboxOp[]): Promise<boolean>;
+  /** A file source on disk is read during the call; it may be removed once the call settles. */
+  write(jobId: string, ops: AnswerOp[]): Promise<boolean>;
   exists(jobId: string): Promise<boolean>;
   deliver(job: DiagnosticJob): Promise<void>;
 }

@@ -11,14 +11,15 @@ export async function postOutbox(jobId: string, outbox: Outbox, thread: JobThrea
     // idempotent: doing it again is harmless.)
     const sent = op.kind === 'file' ? { file: op.filename } : { reply: { job: jobId, seq } };
     if (seq === interrupted && op.kind !== 'root' && (await thread.alreadyPosted(sent))) {
-      await outbox.done(jobId, seq);
+      await outbox.done(jobId, seq, op);
       continue;
     }
     await outbox.begin(jobId, seq);
     if (op.kind === 'reply') await thread.reply(op, { job: jobId, seq });
-    else if (op.kind === 'file') await thread.attach(op.filename, Buffer.from(op.contentBase64, 'base64'), op.title);
+    // A file's bytes stream from Redis to Slack's upload URL, one chunk at a time.
+    else if (op.kind === 'file') await thread.attach({ filename: op.filename, title: op.title, bytes: op.bytes, content: outbox.content(jobId, op) });
     else await thread.updateRoot(op);
-    await outbox.done(jobId, seq);
+    await outbox.done(jobId, seq, op);
     posted += 1;
   }
   return posted;

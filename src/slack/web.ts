@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { SlackPacer } from './pacer.js';
 import type { SlackMessage } from './render.js';
+import { postUpload, type FileUpload } from './upload.js';
 
 /**
  * Options of every WebClient kdebug makes (the bot's Bolt client too): a 429 fails at once with
@@ -93,7 +94,18 @@ export class JobThread {
     });
   }
 
-  async attach(filename: string, content: string | Buffer, title = filename): Promise<void> {
-    await this.call('files.uploadV2', () => this.client.filesUploadV2({ channel_id: this.channel, thread_ts: this.rootTs, filename, title, file: Buffer.from(content) }));
+  /**
+   * Slack's external upload, step by step (what filesUploadV2 does, without buffering the file):
+   * files.getUploadURLExternal with the length, the bytes streamed to the upload URL, then
+   * files.completeUploadExternal shares the file in the thread. One upload, one turn of the
+   * files.uploadV2 budget; a failure at any step is counted under it with its code.
+   */
+  async attach(file: FileUpload): Promise<void> {
+    await this.call('files.uploadV2', async () => {
+      const { upload_url: url, file_id: id } = await this.client.files.getUploadURLExternal({ filename: file.filename, length: file.bytes });
+      if (!url || !id) throw Object.assign(new Error('files.getUploadURLExternal answered without an upload_url or file_id'), { code: 'upload_url_missing' });
+      await postUpload(url, file.bytes, file.content, this.client.token);
+      await this.client.files.completeUploadExternal({ files: [{ id, title: file.title }], channel_id: this.channel, thread_ts: this.rootTs });
+    });
   }
 }

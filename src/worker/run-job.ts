@@ -1,7 +1,7 @@
 // One diagnostic job: find the pod, run the check's steps in a debug container, interpret the
 // output, and put the answer in the job's outbox for delivery. Every failure becomes an answer too.
 // Only progress updates of the root message go straight to Slack (best effort).
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AnyCheck } from '../checks/index.js';
@@ -10,7 +10,7 @@ import { debugContainerName } from '../core/debug-container.js';
 import { UserFacingError } from '../core/errors.js';
 import { cancelledOps, failedOps, replyOp, rootOp } from '../delivery/answer-ops.js';
 import type { AnswerSink } from '../delivery/answer-sink.js';
-import type { OutboxOp } from '../delivery/outbox.js';
+import type { AnswerOp } from '../delivery/outbox.js';
 import { runInPod, type PodRun } from '../runner/pod.js';
 import type { KubeClients } from '../kube/client.js';
 import type { Logger } from '../observability/logger.js';
@@ -155,7 +155,7 @@ export async function runJob(job: DiagnosticJob, check: AnyCheck, args: unknown,
   const deadline = job.enqueuedAt + job.timeoutSeconds * 1000;
   const containerName = debugContainerName(job.id);
   const context = (): CheckContext => ({ settings: deps.settings.checks, now: new Date(now()), secondsLeft: (deadline - now()) / 1000 });
-  const ops: OutboxOp[] = [];
+  const ops: AnswerOp[] = [];
   const progress = new Progress(deps, job, now);
   // A check with an output decoder (capture) has its log decoded into this file, attached if it holds anything.
   const output = check.decoder
@@ -205,15 +205,15 @@ export async function runJob(job: DiagnosticJob, check: AnyCheck, args: unknown,
         kind: 'file',
         filename: rendered.file.filename,
         title: `${job.check} output for ${podName}`,
-        contentBase64: Buffer.from(rendered.file.content).toString('base64'),
+        source: { text: rendered.file.content },
       });
-    const artifact = result.artifact && (await readFile(result.artifact.path).catch(() => undefined));
-    if (artifact && check.decoder) {
+    // The artifact stays on disk: the outbox streams it into Redis, never holding it whole.
+    if (result.artifact && check.decoder) {
       ops.push({
         kind: 'file',
         filename: `${job.check}-${podName}-${job.id}.${check.decoder.extension}`,
         title: `${check.decoder.title} from ${podName} (${job.namespace})`,
-        contentBase64: artifact.toString('base64'),
+        source: { path: result.artifact.path },
       });
     }
     ops.push(rootOp(rootMessage(job, { state: 'done', finding, durationMs: now() - started })));
@@ -248,9 +248,13 @@ export async function runJob(job: DiagnosticJob, check: AnyCheck, args: unknown,
     outcome = { status: 'failed', failure: failure.kind, pod: podName, container: containerName };
   }
   deps.metrics.jobDuration.observe({ check: job.check }, (now() - started) / 1000);
-  if (output) await rm(output.path, { force: true });
   await progress.settle();
-  await deps.answers.write(job.id, ops);
+  try {
+    await deps.answers.write(job.id, ops);
+  } finally {
+    // Read by the write above, and needed no longer.
+    if (output) await rm(output.path, { force: true });
+  }
   await deps.answers.deliver(job);
   return outcome;
 }

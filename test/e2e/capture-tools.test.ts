@@ -24,7 +24,7 @@ import { captureCheck, type CaptureArgs } from '../../src/checks/capture.js';
 import { CaptureLogScanner, PCAP_BEGIN_LINE, PCAP_END_LINE, type CaptureLogResult } from '../../src/checks/pcap/log-scanner.js';
 import { renderCaptureSummary } from '../../src/checks/pcap/render.js';
 import type { CheckContext, Finding, Step } from '../../src/checks/types.js';
-import type { OutboxOp } from '../../src/delivery/outbox.js';
+import type { AnswerOp } from '../../src/delivery/outbox.js';
 import type { KubeClients } from '../../src/kube/client.js';
 import type { DiagnosticJob } from '../../src/queue/job.js';
 import { DecodedLog } from '../../src/runner/decoded-log.js';
@@ -470,8 +470,14 @@ describe('the worker, through the Kubernetes emulator: the outbox gets a .pcap o
     await kube?.stop();
   });
 
-  /** One capture job through the real job runner; the answer it writes is returned instead of delivered. */
-  async function captureJob(positional: string[], options: Record<string, string>): Promise<{ job: DiagnosticJob; outcome: JobOutcome; ops: OutboxOp[] }> {
+  /**
+   * One capture job through the real job runner; the answer it writes is returned instead of
+   * delivered, with the bytes of each file as they were when the answer was written.
+   */
+  async function captureJob(
+    positional: string[],
+    options: Record<string, string>,
+  ): Promise<{ job: DiagnosticJob; outcome: JobOutcome; ops: AnswerOp[]; contents: Map<string, Buffer> }> {
     const job: DiagnosticJob = {
       v: 1,
       id: jobIdFor('capture-tools', String(counter++), String(Date.now())),
@@ -488,13 +494,15 @@ describe('the worker, through the Kubernetes emulator: the outbox gets a .pcap o
     };
     const valid = validateJob(job, checks);
     if (!valid.ok) throw new Error(valid.reason);
-    let ops: OutboxOp[] = [];
+    let ops: AnswerOp[] = [];
+    const contents = new Map<string, Buffer>();
     const outcome = await runJob(valid.job, valid.check, valid.args, {
       kube: clients,
       thread: { updateRoot: async () => undefined } as unknown as JobThread,
       answers: {
         write: async (_id, written) => {
           ops = written;
+          for (const op of written) if (op.kind === 'file') contents.set(op.filename, 'path' in op.source ? readFileSync(op.source.path) : Buffer.from(op.source.text));
           return true;
         },
         exists: async () => false,
@@ -504,7 +512,7 @@ describe('the worker, through the Kubernetes emulator: the outbox gets a .pcap o
       logger: createLogger('silent'),
       metrics: new Metrics(false),
     });
-    return { job, outcome, ops };
+    return { job, outcome, ops, contents };
   }
 
   test('no packets: the reply says so and no file goes into the outbox', async () => {
@@ -525,12 +533,12 @@ describe('the worker, through the Kubernetes emulator: the outbox gets a .pcap o
       clearInterval(timer);
       sender.close();
     }
-    const { job, outcome, ops } = result;
+    const { job, outcome, ops, contents } = result;
     expect(outcome).toMatchObject({ status: 'done', verdict: 'ok' });
     const files = ops.filter((op) => op.kind === 'file');
     expect(files.map((f) => ({ filename: f.filename, title: f.title }))).toEqual([{ filename: `capture-cap-0-${job.id}.pcap`, title: 'packet capture from cap-0 (prod)' }]);
     const path = join(dir, files[0]!.filename);
-    writeFileSync(path, Buffer.from(files[0]!.contentBase64, 'base64'));
+    writeFileSync(path, contents.get(files[0]!.filename)!);
     const read = await tcpdumpRead(path);
     expect(read.lines.length).toBeGreaterThan(5);
     expect(read.lines.every((line) => line.includes(`${podNet.podIp}.${TICK_PORT}`))).toBe(true);

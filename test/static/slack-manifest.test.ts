@@ -171,7 +171,7 @@ describe('the scanner that finds Web API calls', () => {
   });
 
   test('finds the calls kdebug is known to make', () => {
-    expect(methods).toEqual(expect.arrayContaining(['chat.postMessage', 'chat.update', 'files.uploadV2']));
+    expect(methods).toEqual(expect.arrayContaining(['chat.postMessage', 'chat.update', 'files.getUploadURLExternal', 'files.completeUploadExternal']));
     expect(registrations).toContainEqual(expect.objectContaining({ kind: 'command', name: '/kdebug' }));
   });
 });

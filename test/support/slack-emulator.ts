@@ -117,6 +117,8 @@ export class SlackEmulator {
   private readonly responseUrls = new Map<string, ResponseUrlState>();
   private readonly responsePosts: ResponseUrlPost[] = [];
   private readonly faults = new Map<string, Fault[]>();
+  /** Armed by interruptUploads: after how many body bytes each of the next uploads is cut off. */
+  private readonly uploadCuts: number[] = [];
   private readonly customHandlers = new Map<string, ApiHandler>();
   private lastTsSec = 0;
   private lastTsSeq = 0;
@@ -189,6 +191,16 @@ export class SlackEmulator {
   }
 
   /**
+   * The next `times` uploads to an upload URL lose their connection once `afterBytes` bytes of
+   * their body have arrived, as when the network drops or the uploading process dies mid-upload
+   * (recorded as an 'upload_url' call with status 0). An upload shorter than that is not cut,
+   * but still uses up one of the `times`.
+   */
+  interruptUploads(afterBytes: number, times = 1): void {
+    for (let i = 0; i < times; i++) this.uploadCuts.push(afterBytes);
+  }
+
+  /**
    * Makes the next `times` requests to `method` fail. `method` is a Web API method name, or
    * 'upload_url' / 'response_url' for those endpoints.
    */
@@ -213,6 +225,7 @@ export class SlackEmulator {
     this.responseUrls.clear();
     this.responsePosts.length = 0;
     this.faults.clear();
+    this.uploadCuts.length = 0;
     this.rateLimiter.reset();
     this.socketMode.acks.length = 0;
     this.changed();
@@ -352,13 +365,14 @@ export class SlackEmulator {
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const raw = await readBody(req);
     const contentType = req.headers['content-type'] ?? '';
     const [, kind, id] = url.pathname.split('/');
-    if (kind === 'api' && id) return this.serveApi(decodeURIComponent(id), req, url, contentType, raw, res);
+    // An upload's body is read as it arrives (interruptUploads can cut it off half-way).
     if (req.method === 'POST' && kind === 'upload' && url.pathname.startsWith('/upload/v1/')) {
-      return this.serveUpload(url.pathname.slice('/upload/v1/'.length), contentType, raw, res);
+      return this.serveUpload(url.pathname.slice('/upload/v1/'.length), req, contentType, res);
     }
+    const raw = await readBody(req);
+    if (kind === 'api' && id) return this.serveApi(decodeURIComponent(id), req, url, contentType, raw, res);
     if (req.method === 'POST' && kind === 'response' && id) return this.serveResponseUrl(id, raw, res);
     if (req.method === 'GET' && kind === 'files-pri' && id) return this.serveFileDownload(id, req, res);
     sendText(res, 404, 'not found');
@@ -660,6 +674,8 @@ export class SlackEmulator {
     const length = Number(str(args, 'length'));
     if (!filename) throw invalidArguments('missing required field: filename');
     if (!Number.isInteger(length) || length < 0) throw invalidArguments('missing required field: length');
+    // Slack: "missing_argument … Typically only occurs when the length provided is 0."
+    if (length === 0) throw new SlackApiError('missing_argument');
     const id = `F${String(++this.fileSeq).padStart(10, '0')}`;
     const uploadId = randomBytes(12).toString('hex');
     this.filesById.set(id, { id, name: filename, title: filename, declaredLength: length, completed: false });
@@ -667,9 +683,28 @@ export class SlackEmulator {
     return { upload_url: `${this.baseUrl}/upload/v1/${uploadId}`, file_id: id };
   }
 
-  private async serveUpload(uploadId: string, contentType: string, raw: Buffer, res: ServerResponse): Promise<void> {
+  /**
+   * The upload URL: takes the file's bytes as a raw body or multipart form. Bytes that differ in
+   * number from the `length` declared to files.getUploadURLExternal are refused with a non-200
+   * (Slack's only documented signal of a failed upload), and the file stays un-uploaded, so
+   * files.completeUploadExternal answers file_not_found for it.
+   */
+  private async serveUpload(uploadId: string, req: IncomingMessage, contentType: string, res: ServerResponse): Promise<void> {
     const time = Date.now();
     const fileId = this.uploadIdToFile.get(uploadId);
+    const cutAfter = this.uploadCuts.shift();
+    const chunks: Buffer[] = [];
+    let received = 0;
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      received += chunk.length;
+      if (cutAfter !== undefined && received >= cutAfter) {
+        this.recordCall('upload_url', { file_id: fileId, bytes: received }, time, 0, 'connection dropped mid-upload');
+        req.socket.destroy();
+        return;
+      }
+    }
+    const raw = Buffer.concat(chunks);
     const record = (status: number, body: unknown): void => this.recordCall('upload_url', { file_id: fileId, bytes: raw.length }, time, status, body);
     if (await this.applyFault('upload_url', res, record)) return;
     const file = fileId === undefined ? undefined : this.filesById.get(fileId);
@@ -677,7 +712,13 @@ export class SlackEmulator {
       record(404, 'not found');
       return sendText(res, 404, 'not found');
     }
-    file.bytes = await extractUploadBytes(contentType, raw);
+    const bytes = await extractUploadBytes(contentType, raw);
+    if (bytes.length !== file.declaredLength) {
+      const body = `length mismatch: ${bytes.length} bytes received, ${file.declaredLength} declared`;
+      record(400, body);
+      return sendText(res, 400, body);
+    }
+    file.bytes = bytes;
     const body = `OK - ${file.bytes.length}`;
     record(200, body);
     sendText(res, 200, body);
