@@ -197,7 +197,13 @@ async function main(argv: string[]): Promise<number> {
   });
   let running: Running;
   try {
-    running = await start(role, config, logger);
+    // Start-up may wait (the bot retries a Slack API it cannot reach yet); a SIGTERM meanwhile ends it.
+    const started = await Promise.race([start(role, config, logger), stopRequested.then(() => undefined)]);
+    if (!started) {
+      logger.info('stopped before start-up finished');
+      return 0;
+    }
+    running = started;
   } catch (err) {
     if (err instanceof RedisUnavailableError || err instanceof ConfigError || err instanceof PolicyError) {
       process.stderr.write(`kdebug: ${err.message}\n`);

@@ -1,11 +1,16 @@
 // The bot role: a Bolt app in Socket Mode (no ingress needed) when an app token is configured,
 // or with Bolt's HTTP receiver on PORT at /slack/events otherwise.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { App, LogLevel, SocketModeReceiver, type Logger as BoltLogger } from '@slack/bolt';
-import { slackTransport } from '../config/load.js';
+import { ConfigError, slackTransport } from '../config/load.js';
 import type { Logger } from '../observability/logger.js';
-import { cancelJob, handleSlashCommand, type CommandDeps } from './slash-command.js';
+import { cancelJob, handleSlashCommand, slackError, type CommandDeps } from './slash-command.js';
 import { CANCEL_ACTION } from '../slack/render.js';
 import { WEB_CLIENT_OPTIONS } from '../slack/web.js';
+
+/** Slack's answers to auth.test that no retry will change: the token itself is wrong. */
+const BAD_TOKEN = new Set(['invalid_auth', 'not_authed', 'account_inactive', 'token_revoked', 'token_expired', 'not_allowed_token_type']);
+const MAX_INIT_DELAY_MS = 30_000;
 
 /** Bolt logs through pino, so every line is structured JSON with secrets redacted. */
 function boltLogger(logger: Logger): BoltLogger {
@@ -45,9 +50,35 @@ export function createBotApp(deps: CommandDeps): BotApp {
     receiver.client.on('connected', () => (connected = true));
     receiver.client.on('disconnected', () => (connected = false));
     receiver.client.on('reconnecting', () => (connected = false));
-    app = new App({ token: config.secrets.botToken, receiver, logger, clientOptions });
+    app = new App({ token: config.secrets.botToken, receiver, logger, clientOptions, deferInitialization: true });
   } else {
-    app = new App({ token: config.secrets.botToken, signingSecret: config.secrets.signingSecret, port: config.slack.port, logger, clientOptions });
+    app = new App({ token: config.secrets.botToken, signingSecret: config.secrets.signingSecret, port: config.slack.port, logger, clientOptions, deferInitialization: true });
+  }
+  let stopping = false;
+  let started = false;
+  let initProblem: string | undefined;
+
+  /**
+   * Bolt's auth.test, awaited here: without deferInitialization Bolt starts it in its constructor and
+   * nobody awaits it, so a Slack API that cannot be reached at start-up (the clients have no hidden
+   * retries) crashed the process with an unhandled rejection. Unreachable: retry with backoff, not
+   * ready meanwhile. A token Slack refuses: stop with one line that says which.
+   */
+  async function initialize(): Promise<void> {
+    for (let attempt = 1; !stopping; attempt++) {
+      try {
+        await app.init();
+        initProblem = undefined;
+        return;
+      } catch (err) {
+        const code = slackError(err);
+        if (code && BAD_TOKEN.has(code))
+          throw new ConfigError(`Slack refused SLACK_BOT_TOKEN (${code}); copy the Bot User OAuth Token (xoxb-…) from your Slack app's "OAuth & Permissions" page`);
+        initProblem = `cannot reach the Slack API at ${config.slack.apiUrl} (${code ?? (err as Error).message})`;
+        deps.logger.warn({ err: code ?? (err as Error).message, attempt }, 'cannot reach the Slack API yet; retrying');
+        await sleep(Math.min(MAX_INIT_DELAY_MS, 500 * 2 ** attempt));
+      }
+    }
   }
 
   const inFlight = new Set<Promise<void>>();
@@ -73,15 +104,20 @@ export function createBotApp(deps: CommandDeps): BotApp {
   });
   return {
     app,
-    slackProblem: () => (connected ? undefined : slackTransport(config) === 'socket' ? 'Socket Mode connection to Slack is down' : 'not listening yet'),
+    slackProblem: () => initProblem ?? (connected ? undefined : slackTransport(config) === 'socket' ? 'Socket Mode connection to Slack is down' : 'not listening yet'),
     async start() {
+      await initialize();
+      if (stopping) return;
       if (slackTransport(config) === 'socket') await app.start();
       else {
         await app.start(config.slack.port);
         connected = true;
       }
+      started = true;
     },
     async stop() {
+      stopping = true;
+      if (!started) return;
       await app.stop();
       connected = false;
       await Promise.allSettled([...inFlight]);

@@ -1,8 +1,9 @@
 // The built program as a person starts it: help, and the one-line start-up errors.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { freePort } from '../support/redis.js';
+import { freePort, testRedis, type TestRedis } from '../support/redis.js';
+import { SlackEmulator } from '../support/slack-emulator.js';
 
 const run = promisify(execFile);
 const CLI = 'dist/cli.js';
@@ -67,4 +68,54 @@ test('Redis not reachable: one line naming the URL (password hidden) and how to 
   expect(stderr).toContain(`kdebug: cannot reach Redis at redis://:***@127.0.0.1:${port}`);
   expect(stderr).toContain('start one (e.g. `redis-server --port 6379`) or set REDIS_URL');
   expect(stderr).not.toContain('hunter2');
+});
+
+describe('the bot when Slack is not there yet, or refuses its token', () => {
+  let redis: TestRedis;
+  let slack: SlackEmulator;
+  beforeAll(async () => {
+    redis = await testRedis();
+    slack = new SlackEmulator();
+    await slack.start();
+  });
+  afterAll(async () => {
+    await slack.stop();
+    await redis.stop();
+  });
+  const env = (extra: Record<string, string>) => ({
+    PATH: process.env.PATH ?? '',
+    REDIS_URL: redis.url,
+    KDEBUG_REDIS_KEY_PREFIX: redis.prefix,
+    SLACK_SIGNING_SECRET: 'secret',
+    PORT: '0',
+    KDEBUG_HEALTH_PORT: '0',
+    ...extra,
+  });
+
+  test('an unreachable Slack API is retried without crashing, and SIGTERM still stops the bot', async () => {
+    // Before: Bolt's auth.test at construction rejected with nobody awaiting it, and the process died.
+    const port = await freePort();
+    const child = spawn(process.execPath, [CLI, 'bot'], {
+      env: env({ SLACK_BOT_TOKEN: 'xoxb-test', SLACK_API_URL: `http://127.0.0.1:${port}/api/` }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    for (let waited = 0; !/cannot reach the Slack API yet; retrying/.test(output) && waited < 10_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+    expect(output).toMatch(/cannot reach the Slack API yet; retrying/);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(child.exitCode).toBeNull();
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(output).not.toMatch(/Unhandled|WebAPIRequestError/);
+  });
+
+  test('a token Slack refuses stops start-up with one line saying so', async () => {
+    const { code, stderr } = await kdebug(['bot'], env({ SLACK_BOT_TOKEN: 'xoxb-not-this-workspace', SLACK_API_URL: slack.apiUrl }));
+    expect(code).toBe(1);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/^kdebug: Slack refused SLACK_BOT_TOKEN \(invalid_auth\); copy the Bot User OAuth Token/);
+  });
 });
