@@ -1,0 +1,281 @@
+// Benchmark: an incident's load on kdebug, through the real processes (one bot, two workers with
+// queue concurrency 50, node dist/cli.js) against the loopback Slack and Kubernetes emulators, set up
+// the way test/support/stack.ts does (Redis with a key prefix of its own, pods in network
+// namespaces each with a DNS server, the kubelet running dig for real). Needs root (network
+// namespaces) and redis-server or a Redis at REDIS_URL.
+//
+//   npm run build && node bench/incident-load.mjs [--jobs 100] [--limits on|off]
+//
+// --jobs N (default 100): `dns` commands, each from its own user, for its own pod, in its own
+// channel (per-user rate limits, dedupe and Slack's one message a second per channel stay out of
+// the way; the policy's rate is 1000 a minute as in the tests). --limits: whether the Slack emulator
+// enforces Slack's published limits during those jobs (default on); kdebug paces itself either way,
+// so chat.update (one workspace budget of 45 a minute after a burst of 15) still bounds how soon N
+// root messages show their final status. The last phase, 20 commands in one channel, always runs
+// with the limits on.
+//
+// Phases: 1 warm-up job; 5 jobs one after the other ("alone"); N commands with 50 in flight; 20
+// commands in one channel. Prints one table: ack (POST of the signed slash command → HTTP 200),
+// answer overhead (the ephemeral container terminated in the emulator → the threaded answer reply
+// reached the Slack emulator), end to end (POST → answer reply; and → the root message's final
+// status), Slack calls and Kubernetes requests per job during the N jobs, the most pod watches open
+// at once, RSS idle and peak per process (/proc/<pid>/status VmRSS, VmHWM), and the 20 commands' time.
+import { register } from 'node:module';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+register('./support/ts-hooks.mjs', import.meta.url);
+const { SlackEmulator } = await import('../test/support/slack-emulator.ts');
+const { RateLimiter } = await import('../test/support/slack/rate-limits.ts');
+const { KubeEmulator } = await import('../test/support/kube-emulator.ts');
+const { DnsServer } = await import('../test/support/dns-server.ts');
+const { netnsAvailable } = await import('../test/support/netns.ts');
+const { startRole } = await import('../test/support/processes.ts');
+const { freePort, testRedis } = await import('../test/support/redis.ts');
+const { sendSlashCommand } = await import('../test/support/slack-signing.ts');
+
+const { values: opts } = parseArgs({ options: { jobs: { type: 'string', default: '100' }, limits: { type: 'string', default: 'on' } } });
+const JOBS = Number(opts.jobs);
+if (!Number.isInteger(JOBS) || JOBS < 1) throw new Error(`--jobs must be a positive integer, not ${opts.jobs}`);
+if (opts.limits !== 'on' && opts.limits !== 'off') throw new Error(`--limits must be on or off, not ${opts.limits}`);
+const IN_FLIGHT = 50;
+const ALONE = 5;
+const BUSY_COMMANDS = 20;
+const SIGNING_SECRET = 'bench-signing-secret-0123456789';
+const NAMESPACE = 'prod';
+const BUSY_CHANNEL = 'C0BUSY';
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const percentile = (values, p) => {
+  if (!values.length) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+};
+
+/** Polls `fn` every 20 ms until it returns something truthy; fails with `what` after `timeoutMs`. */
+async function until(fn, timeoutMs, what) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = fn();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${(timeoutMs / 1000).toFixed(0)} s waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+function procStatus(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const mb = (name) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024;
+  return { rss: mb('VmRSS'), hwm: mb('VmHWM') };
+}
+
+// ---------------------------------------------------------------- the stack
+
+const missing = await netnsAvailable();
+if (missing) {
+  console.error(`incident-load runs dig in per-pod network namespaces, and ${missing}`);
+  process.exit(2);
+}
+
+const cleanups = [];
+const processes = [];
+let stopping;
+function stopAll() {
+  stopping ??= (async () => {
+    await Promise.all(processes.map((p) => p.stop().catch(() => undefined)));
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  })();
+  return stopping;
+}
+for (const signal of ['SIGINT', 'SIGTERM'])
+  process.once(signal, () => {
+    console.error(`${signal}: stopping the processes`);
+    void stopAll().then(() => process.exit(130));
+  });
+
+const results = {};
+try {
+  const setupStarted = Date.now();
+  const redis = await testRedis();
+  cleanups.push(() => redis.stop());
+  const slack = new SlackEmulator(opts.limits === 'on' ? {} : { rateLimits: false });
+  await slack.start();
+  cleanups.push(() => slack.stop());
+  const kube = new KubeEmulator({ netns: true });
+  await kube.start();
+  cleanups.push(() => kube.stop());
+  kube.addNamespace(NAMESPACE);
+
+  // Pods: web-0..web-(N-1) for the N jobs, alone-0..alone-5 (warm-up and alone), busy for the channel.
+  const podNames = [...Array.from({ length: JOBS }, (_, i) => `web-${i}`), ...Array.from({ length: ALONE + 1 }, (_, i) => `alone-${i}`), 'busy'];
+  for (const name of podNames) {
+    const { network } = await kube.addPod({ namespace: NAMESPACE, name, containers: [{ name: 'app', image: 'web:1' }] });
+    const dns = new DnsServer({ host: network.hostIp, port: 53 });
+    await dns.start();
+    cleanups.push(() => dns.stop());
+    dns.addRecord('kubernetes.default.svc.cluster.local', 'A', '10.96.0.1');
+  }
+  slack.addChannel(BUSY_CHANNEL, { botIsMember: true });
+
+  // When each pod's ephemeral container terminated, seen from inside the emulator's store.
+  const terminatedAt = new Map();
+  kube.store.watch({
+    resource: 'pods',
+    matches: () => true,
+    send: (event) => {
+      const pod = event.object;
+      if (terminatedAt.has(pod.metadata.name)) return;
+      if ((pod.status?.ephemeralContainerStatuses ?? []).some((s) => s.state?.terminated)) terminatedAt.set(pod.metadata.name, Date.now());
+    },
+  });
+  // That watch of ours is not counted among kdebug's.
+  const podWatches = () => kube.openPodWatches() - 1;
+  let maxWatches = 0;
+  const watchSampler = setInterval(() => (maxWatches = Math.max(maxWatches, podWatches())), 20);
+  cleanups.push(async () => clearInterval(watchSampler));
+
+  const dir = mkdtempSync(join(tmpdir(), 'kdebug-bench-load-'));
+  cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+  const kubeconfig = join(dir, 'kubeconfig');
+  kube.writeKubeconfig(kubeconfig);
+  const botPort = await freePort();
+  const env = {
+    SLACK_BOT_TOKEN: slack.botToken,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: slack.apiUrl,
+    REDIS_URL: redis.url,
+    KDEBUG_REDIS_KEY_PREFIX: redis.prefix,
+    KUBECONFIG: kubeconfig,
+    PORT: String(botPort),
+    KDEBUG_QUEUE_CONCURRENCY: String(IN_FLIGHT),
+    KDEBUG_LIMITS_CONCURRENCY_MAX_RUNNING: String(2 * IN_FLIGHT),
+  };
+  const roles = { bot: startRole('bot', env), worker1: startRole('worker', env), worker2: startRole('worker', env) };
+  processes.push(...Object.values(roles));
+  await Promise.all([roles.bot.waitForOutput(/bot started/, 30_000), roles.worker1.waitForOutput(/worker started/, 30_000), roles.worker2.waitForOutput(/worker started/, 30_000)]);
+  console.error(`stack up in ${((Date.now() - setupStarted) / 1000).toFixed(1)} s (${podNames.length} pods); settling 5 s for the idle RSS`);
+  await sleep(5000);
+  results.idle = Object.fromEntries(Object.entries(roles).map(([role, p]) => [role, procStatus(p.child.pid).rss]));
+
+  let commandSeq = 0;
+  /** Sends one dns command for `pod` in `channel`; returns its timings (ms since epoch). */
+  async function command(pod, channel) {
+    const user = `U0BENCH${String(commandSeq++).padStart(4, '0')}`;
+    const fields = slack.slashCommand({ channel_id: channel, user_id: user, user_name: user.toLowerCase(), command: '/kdebug', text: `dns ${pod} -n ${NAMESPACE}` });
+    const sent = Date.now();
+    const response = await sendSlashCommand(`http://127.0.0.1:${botPort}/slack/events`, SIGNING_SECRET, fields);
+    const acked = Date.now();
+    if (response.status !== 200) throw new Error(`the bot answered ${response.status} to the command for ${pod}`);
+    return { pod, channel, user, sent, acked };
+  }
+  const rootOf = (job) => slack.messages(job.channel).find((m) => !m.thread_ts && JSON.stringify(m.blocks ?? []).includes(`<@${job.user}>`));
+  /** The answer's arrival and the final root update, once both happened. */
+  function finished(job) {
+    const root = rootOf(job);
+    if (!root) return undefined;
+    const reply = slack.calls.find((c) => c.method === 'chat.postMessage' && c.status === 200 && c.args.channel === job.channel && c.args.thread_ts === root.ts);
+    const final = slack.calls.find(
+      (c) => c.method === 'chat.update' && c.status === 200 && c.args.channel === job.channel && c.args.ts === root.ts && /: (ok|failed|[a-z-]+): /.test(String(c.args.text)),
+    );
+    if (!reply || !final) return undefined;
+    return { ...job, answered: reply.time, final: final.time, ok: /^ok: /.test(String(reply.args.text)), terminated: terminatedAt.get(job.pod) };
+  }
+  const waitAll = (jobs, timeoutMs, what) =>
+    until(
+      () => {
+        const done = jobs.map(finished);
+        return done.every(Boolean) ? done : undefined;
+      },
+      timeoutMs,
+      `${what} (${jobs.map(finished).filter(Boolean).length} of ${jobs.length} answered)`,
+    );
+
+  // Warm-up, then jobs alone.
+  console.error('warm-up and 5 jobs alone');
+  const alone = [];
+  for (let i = 0; i <= ALONE; i++) {
+    const channel = `C0ALONE${i}`;
+    slack.addChannel(channel, { botIsMember: true });
+    const [done] = await waitAll([await command(`alone-${i}`, channel)], 60_000, `the job alone on alone-${i}`);
+    if (i > 0) alone.push(done);
+  }
+
+  // N commands, 50 in flight.
+  console.error(`${JOBS} commands, ${IN_FLIGHT} in flight`);
+  const channels = Array.from({ length: JOBS }, (_, i) => `C0LOAD${String(i).padStart(4, '0')}`);
+  for (const channel of channels) slack.addChannel(channel, { botIsMember: true });
+  const callsBefore = slack.calls.length;
+  const kubeBefore = kube.requests.length;
+  maxWatches = podWatches();
+  const loadStarted = Date.now();
+  const sent = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(IN_FLIGHT, JOBS) }, async () => {
+      while (next < JOBS) {
+        const i = next++;
+        sent.push(await command(`web-${i}`, channels[i]));
+      }
+    }),
+  );
+  const loadTimeoutMs = 120_000 + JOBS * 3000;
+  const load = await waitAll(sent, loadTimeoutMs, `the ${JOBS} jobs`);
+  results.loadSeconds = (Date.now() - loadStarted) / 1000;
+  results.loadWatches = maxWatches;
+  const byKey = (items, key) => {
+    const counts = {};
+    for (const item of items) counts[key(item)] = (counts[key(item)] ?? 0) + 1;
+    return Object.entries(counts)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, n]) => `${k} ${(n / JOBS).toFixed(2)}`)
+      .join(', ');
+  };
+  results.slackCalls = byKey(slack.calls.slice(callsBefore), (c) => (c.status === 200 ? c.method : `${c.method} (${c.status})`));
+  results.kubeRequests = byKey(kube.requests.slice(kubeBefore), (r) => `${r.verb} ${r.resource}${r.subresource ? `/${r.subresource}` : ''}`);
+  results.load429 = slack.rateLimited();
+
+  // 20 commands in one channel, Slack's limits on.
+  console.error(`${BUSY_COMMANDS} commands in one channel, Slack's limits on`);
+  slack.rateLimiter = new RateLimiter(undefined);
+  await sleep(2000);
+  const busyBefore429 = slack.rateLimited();
+  const busyStarted = Date.now();
+  const busySent = [];
+  for (let i = 0; i < BUSY_COMMANDS; i++) busySent.push(await command('busy', BUSY_CHANNEL));
+  const busy = await waitAll(busySent, 240_000, `the ${BUSY_COMMANDS} commands in ${BUSY_CHANNEL}`);
+  results.busySeconds = (Math.max(...busy.map((j) => Math.max(j.answered, j.final))) - busyStarted) / 1000;
+  results.busy429 = slack.rateLimited() - busyBefore429;
+  results.peak = Object.fromEntries(Object.entries(roles).map(([role, p]) => [role, procStatus(p.child.pid).hwm]));
+
+  const notOk = [...alone, ...load, ...busy].filter((j) => !j.ok).length;
+  const ms = (values) => `${percentile(values, 50).toFixed(0)} / ${percentile(values, 99).toFixed(0)} ms`;
+  const s = (values) => `${(percentile(values, 50) / 1000).toFixed(2)} / ${(percentile(values, 99) / 1000).toFixed(2)} s`;
+  const overhead = (jobs) => jobs.filter((j) => j.terminated).map((j) => j.answered - j.terminated);
+  const rows = [
+    [`ack, ${JOBS} commands with ${IN_FLIGHT} in flight (p50 / p99)`, ms(sent.map((j) => j.acked - j.sent))],
+    [`answer overhead, 1 job alone (p50 / p99 of ${ALONE})`, ms(overhead(alone))],
+    [`answer overhead, ${JOBS} jobs at once (p50 / p99)`, ms(overhead(load))],
+    [`end to end to the answer, 1 job alone (p50 / p99)`, ms(alone.map((j) => j.answered - j.sent))],
+    [`end to end to the answer, ${JOBS} jobs at once (p50 / p99)`, s(load.map((j) => j.answered - j.sent))],
+    [`end to end to the root's final status, ${JOBS} jobs (p50 / p99)`, s(load.map((j) => j.final - j.sent))],
+    [`${JOBS} jobs: all answered and final`, `${results.loadSeconds.toFixed(1)} s (Slack limits ${opts.limits}, ${results.load429} 429s)`],
+    ['Slack calls per job, by method', results.slackCalls],
+    ['Kubernetes requests per job, by verb', results.kubeRequests],
+    ['pod watches open at once, most', String(results.loadWatches)],
+    ...Object.keys(roles).map((role) => [`RSS ${role}: idle / peak (VmHWM)`, `${results.idle[role].toFixed(0)} / ${results.peak[role].toFixed(0)} MiB`]),
+    [`${BUSY_COMMANDS} commands in one channel, limits on: all answered`, `${results.busySeconds.toFixed(1)} s (${results.busy429} 429s)`],
+    ['answers other than ok', String(notOk)],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  console.log(`kdebug incident load (${new Date().toISOString()}; node ${process.version}; bot + 2 workers, queue concurrency ${IN_FLIGHT})`);
+  for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
+  if (notOk) process.exitCode = 1;
+} catch (err) {
+  console.error(`incident-load failed: ${err.message}`);
+  for (const p of processes) console.error(`--- last output of pid ${p.child.pid} ---\n${p.output().slice(-3000)}`);
+  process.exitCode = 1;
+} finally {
+  await stopAll();
+}
