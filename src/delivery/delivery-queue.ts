@@ -65,6 +65,9 @@ export interface DeliveryWorkerDeps {
   pacer?: SlackPacer;
 }
 
+/** Deliveries one worker process runs at once. */
+const DELIVERY_CONCURRENCY = 50;
+
 export function startDeliveryWorker({ redisUrl, prefix, outbox, slack, logger, metrics, pacer }: DeliveryWorkerDeps): Worker<DeliveryData> {
   const worker = new Worker<DeliveryData>(
     DELIVERY_QUEUE,
@@ -76,8 +79,10 @@ export function startDeliveryWorker({ redisUrl, prefix, outbox, slack, logger, m
     {
       connection: createRedis(redisUrl),
       prefix,
-      // One at a time per worker keeps each thread's replies in order and Slack's rate limits in mind.
-      concurrency: 1,
+      // A delivery posts one job's outbox, in order. Several jobs' deliveries run at once, so a reply
+      // never waits behind another job's root update (chat.update's budget is per workspace, the
+      // reply's per channel); the pacer keeps them all within Slack's limits, first come first served.
+      concurrency: DELIVERY_CONCURRENCY,
       settings: { backoffStrategy: (attemptsMade, _type, err) => deliveryBackoff(attemptsMade, err) },
     },
   );
