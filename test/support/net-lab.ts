@@ -96,7 +96,7 @@ async function run(argv: string[], timeoutMs = 15_000): Promise<string> {
 }
 
 /** setpriv arguments for the security context the debug container gets with `capabilities`. */
-function securityContextArgs(capabilities: readonly string[]): string[] {
+export function securityContextArgs(capabilities: readonly string[]): string[] {
   const ctx = debugSecurityContext(capabilities);
   const args: string[] = [];
   if (ctx.runAsUser !== undefined) args.push(`--reuid=${ctx.runAsUser}`, `--regid=${ctx.runAsGroup ?? ctx.runAsUser}`, '--clear-groups');

@@ -9,7 +9,7 @@ import type { IncrementalDecoder } from '../types.js';
 import { BoundedText } from './bounded-text.js';
 import type { ConversationStat, PortStat } from './conversations.js';
 import { LINK_TYPE_NAMES } from './dissect.js';
-import { PcapStreamParser, type PcapStreamParserOptions } from './reader.js';
+import { PcapStreamParser, type PcapStats, type PcapStreamParserOptions } from './reader.js';
 
 /** Printed by the capture step before the base64 pcap. Base64 has no '-' or ' ', so no data line can look like it. */
 export const PCAP_BEGIN_LINE = 'kdebug-pcap-base64 begin';
@@ -21,7 +21,7 @@ export const PCAP_SUMMARY_PREFIX = 'kdebug-pcap-summary ';
 const MAX_LINE_BYTES = 64 * 1024;
 const DEFAULT_MAX_TEXT_BYTES = 256 * 1024;
 
-export interface PcapSummary {
+export interface PcapSummary extends Omit<PcapStats, 'emittedBytes'> {
   /** Whether the begin line was seen at all. */
   found: boolean;
   /** Whether the end line was seen (false: the output stopped mid-capture, e.g. the container was killed). */
@@ -35,20 +35,9 @@ export interface PcapSummary {
   /** The decoded data reached maxBytes. */
   capped: boolean;
   maxBytes: number;
-  /** Set from the pcap header. */
-  linkType?: number;
+  /** The pcap header's link type, by name. */
   linkTypeName?: string;
-  snaplen?: number;
-  nanosecond?: boolean;
-  packets: number;
-  /** Sum of the records' original (on the wire) lengths. */
-  wireBytes: number;
-  /** Epoch milliseconds of the earliest and latest packet. */
-  firstTimeMs?: number;
-  lastTimeMs?: number;
   durationMs: number;
-  /** Packets per protocol: TCP, UDP, ICMP, ICMPv6, SCTP, ARP, "IP proto N", other. */
-  protocols: Record<string, number>;
   /** Busiest conversations first (at most `top`). */
   conversations: ConversationStat[];
   /** Distinct conversations seen (approximate when `approximate`). */
@@ -57,8 +46,6 @@ export interface PcapSummary {
   ports: PortStat[];
   /** True when the conversation table overflowed and its smallest entries were dropped. */
   approximate: boolean;
-  /** What went wrong with the data itself: not base64, not a pcap, a corrupt record. */
-  error?: string;
 }
 
 export interface CaptureLogResult {

@@ -27,6 +27,7 @@ export interface PcapStats {
   protocols: Record<string, number>;
   /** Bytes handed back by push(): the file as written so far. */
   emittedBytes: number;
+  /** What went wrong with the data itself: not a pcap, a corrupt record. */
   error?: string;
 }
 
