@@ -8,8 +8,9 @@ import { formatDuration, formatElapsed, parseDuration } from '../core/duration.j
 import { clip, firstLine as firstLineOf, plural } from '../core/text.js';
 import { CaptureLogScanner, decodeCaptureLogSync, PCAP_BEGIN_LINE, PCAP_END_LINE, PCAP_SUMMARY_PREFIX, type PcapSummary } from './pcap/log-scanner.js';
 import { formatBytes, formatConversation, renderCaptureSummary } from './pcap/render.js';
+import { numberFact } from './fanout/facts.js';
 import { interpretSafely } from './guard.js';
-import { refusalWithUsage, settingsOf, type CheckDefinition, type Finding, type Step, type StepResult, type VerdictTable } from './types.js';
+import { refusalWithUsage, settingsOf, type CheckDefinition, type FanoutTraits, type Finding, type Step, type StepResult, type VerdictTable } from './types.js';
 
 export interface CaptureArgs {
   /** One BPF expression, handed to tcpdump as a single argv element; undefined captures everything. */
@@ -349,6 +350,16 @@ function interpret(args: CaptureArgs, results: StepResult[], own: CaptureSetting
 }
 
 // ---------------------------------------------------------------------------------------------
+// On many pods (--all)
+
+const fanout: FanoutTraits = {
+  figure(finding) {
+    const packets = numberFact(finding, 'packets');
+    return packets !== undefined && (finding.verdict === 'ok' || finding.verdict === 'no-packets') ? plural(packets, 'packet') : finding.verdict;
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
 
 export const captureCheck: CheckDefinition<CaptureArgs, CaptureSettings> = {
   name: 'capture',
@@ -377,6 +388,7 @@ export const captureCheck: CheckDefinition<CaptureArgs, CaptureSettings> = {
   sensitive: true,
   settings,
   defaultTimeoutSeconds: 120,
+  fanout,
   decoder: {
     extension: 'pcap',
     title: 'packet capture',

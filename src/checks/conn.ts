@@ -9,7 +9,7 @@ import { formatHostPort, hostProblem, normalizeHost, parsePort } from '../core/h
 import { firstLine } from '../core/text.js';
 import { interpretSafely } from './guard.js';
 import { describeFailure, describeHost, findStep, RESOLVER_FAILURE } from './output.js';
-import { refusalWithUsage, type CheckDefinition, type Finding, type Step, type StepResult, type VerdictTable } from './types.js';
+import { refusalWithUsage, type CheckDefinition, type FanoutTraits, type Finding, type Step, type StepResult, type VerdictTable } from './types.js';
 
 export interface ConnArgs {
   host: string;
@@ -196,6 +196,11 @@ function splitHostPort(text: string): { host: string; port: string } | undefined
 
 const withUsage = refusalWithUsage(USAGE);
 
+// nc prints no timing, so pods compare by verdict alone.
+const fanout: FanoutTraits = {
+  figure: (finding) => (finding.verdict === 'connection-refused' ? 'refused' : finding.verdict),
+};
+
 export const connCheck: CheckDefinition<ConnArgs> = {
   name: 'conn',
   summary: 'Test a TCP connection from inside the pod to host:port (open, refused, or dropped)',
@@ -219,6 +224,7 @@ export const connCheck: CheckDefinition<ConnArgs> = {
   ].join('\n'),
   verdicts: VERDICTS,
   capabilities: [],
+  fanout,
   options: [],
 
   parseArgs(positional, options) {

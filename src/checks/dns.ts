@@ -3,8 +3,9 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { dnsNameProblem } from '../core/host.js';
 import { firstLine } from '../core/text.js';
+import { fitList, listFact, numberFact, stringFact } from './fanout/facts.js';
 import { interpretSafely } from './guard.js';
-import { refusalWithUsage, type CheckDefinition, type Finding, type Step, type StepResult, type VerdictTable } from './types.js';
+import { refusalWithUsage, type CheckDefinition, type FanoutTraits, type Finding, type Sameness, type Step, type StepResult, type VerdictTable } from './types.js';
 
 export interface DnsArgs {
   names: string[];
@@ -369,6 +370,37 @@ function interpret(args: DnsArgs, results: StepResult[]): Finding {
 }
 
 // ---------------------------------------------------------------------------------------------
+// On many pods (--all)
+
+/** The A and AAAA addresses among answers as the facts list them ("name ttl TYPE value"). */
+function addressesOf(answers: readonly string[]): string[] {
+  return answers.flatMap((answer) => {
+    const [, , type, value] = answer.split(/\s+/);
+    return (type === 'A' || type === 'AAAA') && value ? [value] : [];
+  });
+}
+
+/** Every pod of a workload should get the same addresses (in any order); triage compares its dns part's. */
+export function addressSameness(answers: readonly string[]): Sameness | undefined {
+  const addresses = addressesOf(answers).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  return addresses.length > 0 ? { key: addresses.join(' '), verb: 'answers', value: fitList(addresses) } : undefined;
+}
+
+const fanout: FanoutTraits = {
+  figure(finding) {
+    // Several names: how many resolved (their summaries read "name: NOERROR → addresses").
+    const names = listFact(finding, 'names');
+    if (names.length > 0) return `${names.filter((n) => n.includes(': NOERROR →')).length} of ${names.length} names resolve`;
+    const addresses = addressesOf(listFact(finding, 'answers'));
+    if (addresses.length > 0) return fitList(addresses);
+    const status = stringFact(finding, 'status');
+    return status === 'NOERROR' ? 'no address' : (status ?? finding.verdict);
+  },
+  sameness: (finding) => addressSameness(listFact(finding, 'answers')),
+  latencyMs: (finding) => numberFact(finding, 'queryTimeMs'),
+};
+
+// ---------------------------------------------------------------------------------------------
 
 export const dnsCheck: CheckDefinition<DnsArgs> = {
   name: 'dns',
@@ -394,6 +426,7 @@ export const dnsCheck: CheckDefinition<DnsArgs> = {
   ].join('\n'),
   verdicts: VERDICTS,
   capabilities: [],
+  fanout,
   options: [{ name: 'server', valueName: 'IP[:PORT]', description: "Ask this DNS server instead of the pod's nameservers" }],
 
   parseArgs(positional, options) {

@@ -5,8 +5,20 @@ import { z } from 'zod';
 import { formatLatency } from '../core/duration.js';
 import { formatHostPort, hostProblem, normalizeHost } from '../core/host.js';
 import { clip as clipTo, firstLine as firstLineOf } from '../core/text.js';
+import { numberFact, stringFact } from './fanout/facts.js';
 import { interpretSafely } from './guard.js';
-import { refusalWithUsage, settingsOf, stepSeconds, type CheckContext, type CheckDefinition, type Finding, type Step, type StepResult, type VerdictTable } from './types.js';
+import {
+  refusalWithUsage,
+  settingsOf,
+  stepSeconds,
+  type CheckContext,
+  type CheckDefinition,
+  type FanoutTraits,
+  type Finding,
+  type Step,
+  type StepResult,
+  type VerdictTable,
+} from './types.js';
 
 export interface HttpArgs {
   /** Normalized (WHATWG) http or https URL without credentials or fragment. */
@@ -399,6 +411,32 @@ function interpret(args: HttpArgs, results: StepResult[], context: CheckContext 
 }
 
 // ---------------------------------------------------------------------------------------------
+// On many pods (--all)
+
+/** The status fact ("503 Service Unavailable") and its code ("503"). */
+function statusOf(finding: Finding): { status: string; code: string } | undefined {
+  const status = stringFact(finding, 'status');
+  const code = status !== undefined ? /^\d{3}\b/.exec(status)?.[0] : undefined;
+  return status !== undefined && code !== undefined ? { status, code } : undefined;
+}
+
+const fanout: FanoutTraits = {
+  figure(finding) {
+    const status = statusOf(finding);
+    const ms = numberFact(finding, 'totalMs');
+    const took = ms !== undefined ? formatLatency(ms) : undefined;
+    if (status) return took ? `${status.code} in ${took}` : status.code;
+    return finding.verdict === 'timeout' && took ? `timeout after ${took}` : finding.verdict;
+  },
+  // The code, not its reason phrase: servers word the same status differently.
+  sameness(finding) {
+    const status = statusOf(finding);
+    return status ? { key: status.code, verb: 'answers', value: status.status } : undefined;
+  },
+  latencyMs: (finding) => numberFact(finding, 'totalMs'),
+};
+
+// ---------------------------------------------------------------------------------------------
 
 /** `--cacert FILE`, the one option of http and tls (and triage, which passes it on). */
 export function cacertOption(check: string, options: Record<string, string> | undefined): { ok: true; cacert?: string } | { ok: false; message: string } {
@@ -439,6 +477,7 @@ export const httpCheck: CheckDefinition<HttpArgs, z.infer<typeof settings>> = {
   verdicts: VERDICTS,
   capabilities: [],
   settings,
+  fanout,
   options: [{ name: 'cacert', valueName: 'FILE', description: 'Trust the CA certificates in this PEM file', localOnly: true }],
 
   parseArgs(positional, options) {

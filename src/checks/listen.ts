@@ -18,9 +18,10 @@
 // Without -p there is no process column; with it, `users:(("nginx",pid=1,fd=6))` names the process.
 import { isIPv4, isIPv6 } from 'node:net';
 import { parsePort } from '../core/host.js';
-import { firstLine } from '../core/text.js';
+import { firstLine, plural } from '../core/text.js';
+import { fitList, listFact, numberFact, stringFact } from './fanout/facts.js';
 import { interpretSafely } from './guard.js';
-import { refusalWithUsage, type CheckDefinition, type Finding, type Step, type StepResult, type VerdictTable } from './types.js';
+import { refusalWithUsage, type CheckDefinition, type FanoutTraits, type Finding, type Step, type StepResult, type VerdictTable } from './types.js';
 
 export type ListenProtocol = 'tcp' | 'udp';
 
@@ -346,6 +347,28 @@ function interpret(args: ListenArgs, results: StepResult[]): Finding {
 }
 
 // ---------------------------------------------------------------------------------------------
+// On many pods (--all)
+
+const fanout: FanoutTraits = {
+  figure(finding) {
+    const port = numberFact(finding, 'port');
+    const listeners = listFact(finding, 'listeners');
+    if (finding.verdict === 'failed') return stringFact(finding, 'error') ?? finding.verdict;
+    if (port === undefined) return plural(listeners.length, 'listener');
+    const protocol = stringFact(finding, 'protocol') ?? 'tcp';
+    const name = portName(port, protocol === 'udp' ? 'udp' : 'tcp');
+    // The addresses on that port, from describeListener's "tcp 0.0.0.0:8080 (nginx)".
+    const at = listeners.flatMap((l) => {
+      const m = /^(\w+) (\S+):(\d+)(?: |$)/.exec(l);
+      return m && m[1] === protocol && Number(m[3]) === port ? [m[2] ?? ''] : [];
+    });
+    if (finding.verdict === 'ok') return `${name} open on ${fitList(at, 30)}`;
+    if (finding.verdict === 'loopback-only') return `${name} only on ${fitList(at, 30)}`;
+    return finding.verdict === 'not-listening' ? `nothing on ${name}` : finding.verdict;
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
 // Arguments
 
 const withUsage = refusalWithUsage(USAGE);
@@ -375,6 +398,7 @@ export const listenCheck: CheckDefinition<ListenArgs> = {
   ].join('\n'),
   verdicts: VERDICTS,
   capabilities: [],
+  fanout,
   options: [],
 
   parseArgs(positional, options) {

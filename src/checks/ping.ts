@@ -8,9 +8,10 @@
 //
 import { z } from 'zod';
 import { hostProblem, normalizeHost } from '../core/host.js';
+import { numberFact } from './fanout/facts.js';
 import { interpretSafely } from './guard.js';
 import { describeFailure, describeHost, findStep, formatMs, RESOLVER_FAILURE } from './output.js';
-import { refusalWithUsage, settingsOf, type CheckDefinition, type Finding, type Step, type StepResult, type VerdictTable } from './types.js';
+import { refusalWithUsage, settingsOf, type CheckDefinition, type FanoutTraits, type Finding, type Step, type StepResult, type VerdictTable } from './types.js';
 
 export interface PingArgs {
   host: string;
@@ -260,6 +261,19 @@ function unreachableHeadline(who: string, sent: number | undefined, out: PingOut
 }
 
 // ---------------------------------------------------------------------------------------------
+// On many pods (--all)
+
+const fanout: FanoutTraits = {
+  figure(finding) {
+    const loss = numberFact(finding, 'lossPercent');
+    const avg = numberFact(finding, 'rttAvgMs');
+    if (loss === undefined) return finding.verdict;
+    return avg !== undefined ? `${loss}% loss, ${formatMs(avg)} ms` : `${loss}% loss`;
+  },
+  latencyMs: (finding) => numberFact(finding, 'rttAvgMs'),
+};
+
+// ---------------------------------------------------------------------------------------------
 
 const withUsage = refusalWithUsage(USAGE);
 
@@ -288,6 +302,7 @@ export const pingCheck: CheckDefinition<PingArgs, z.infer<typeof settings>> = {
   verdicts: VERDICTS,
   capabilities: [],
   settings,
+  fanout,
   options: [],
 
   parseArgs(positional, options) {

@@ -9,8 +9,20 @@ import { z } from 'zod';
 import { formatHostPort, isIpAddress, parseHostPort } from '../core/host.js';
 import { clip as clipTo, firstLine as firstLineOf, plural } from '../core/text.js';
 import { cacertOption } from './http.js';
+import { numberFact, stringFact } from './fanout/facts.js';
 import { interpretSafely } from './guard.js';
-import { refusalWithUsage, settingsOf, stepSeconds, type CheckContext, type CheckDefinition, type Finding, type Step, type StepResult, type VerdictTable } from './types.js';
+import {
+  refusalWithUsage,
+  settingsOf,
+  stepSeconds,
+  type CheckContext,
+  type CheckDefinition,
+  type FanoutTraits,
+  type Finding,
+  type Step,
+  type StepResult,
+  type VerdictTable,
+} from './types.js';
 
 export interface TlsArgs {
   /** DNS name (lower case, no trailing dot) or IP address (IPv6 without brackets). */
@@ -496,6 +508,32 @@ function interpret(args: TlsArgs, results: StepResult[], context: CheckContext |
 }
 
 // ---------------------------------------------------------------------------------------------
+// On many pods (--all)
+
+/** "CN=api.prod" out of a one-line subject, else the subject. */
+function commonName(subject: string): string {
+  return /(?:^|, )(CN=[^,]*)/.exec(subject)?.[1] ?? subject;
+}
+
+const fanout: FanoutTraits = {
+  figure(finding) {
+    const days = numberFact(finding, 'daysLeft');
+    const subject = stringFact(finding, 'subject');
+    if (days !== undefined && (finding.verdict === 'ok' || finding.verdict === 'expiring-soon')) return days >= 1 ? `expires in ${days} d` : 'expires in < 1 d';
+    if (days !== undefined && finding.verdict === 'expired') return days <= -1 ? `expired ${-days} d ago` : 'expired < 1 d ago';
+    return subject ? `${finding.verdict}: ${commonName(subject)}` : finding.verdict;
+  },
+  // A pod behind another proxy (or an old secret) is served another certificate.
+  sameness(finding) {
+    const fingerprint = stringFact(finding, 'fingerprintSha256');
+    if (fingerprint === undefined) return undefined;
+    const subject = stringFact(finding, 'subject');
+    const short = `(${fingerprint.slice(0, 11)}…)`;
+    return { key: fingerprint, verb: 'serves certificate', value: subject ? `${clipTo(commonName(subject), 25)} ${short}` : short };
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
 
 export const tlsCheck: CheckDefinition<TlsArgs, z.infer<typeof settings>> = {
   name: 'tls',
@@ -525,6 +563,7 @@ export const tlsCheck: CheckDefinition<TlsArgs, z.infer<typeof settings>> = {
   verdicts: VERDICTS,
   capabilities: [],
   settings,
+  fanout,
   options: [{ name: 'cacert', valueName: 'FILE', description: 'Trust the CA certificates in this PEM file', localOnly: true }],
 
   parseArgs(positional, options) {

@@ -16,7 +16,8 @@ import { hostProblem, normalizeHost } from '../core/host.js';
 import { plural } from '../core/text.js';
 import { interpretSafely } from './guard.js';
 import { describeFailure, describeHost, findStep, formatMs, RESOLVER_FAILURE } from './output.js';
-import { refusalWithUsage, settingsOf, type CheckDefinition, type Finding, type Step, type StepResult, type VerdictTable } from './types.js';
+import { numberFact, stringFact } from './fanout/facts.js';
+import { refusalWithUsage, settingsOf, type CheckDefinition, type FanoutTraits, type Finding, type Step, type StepResult, type VerdictTable } from './types.js';
 
 export interface TraceArgs {
   host: string;
@@ -220,6 +221,18 @@ function interpret(args: TraceArgs, result: StepResult | undefined, maxHops: num
 }
 
 // ---------------------------------------------------------------------------------------------
+// On many pods (--all)
+
+const fanout: FanoutTraits = {
+  figure(finding) {
+    const hops = numberFact(finding, 'hopCount');
+    if (hops !== undefined) return plural(hops, 'hop');
+    const last = /^(\d+) (\S+)$/.exec(stringFact(finding, 'lastHop') ?? '');
+    return last ? `last hop ${last[1]} (${last[2]})` : finding.verdict;
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
 
 const withUsage = refusalWithUsage(USAGE);
 
@@ -248,6 +261,7 @@ export const traceCheck: CheckDefinition<TraceArgs, z.infer<typeof settings>> = 
   capabilities: ['NET_RAW'],
   settings,
   defaultTimeoutSeconds: 90,
+  fanout,
   options: [],
 
   parseArgs(positional, options) {

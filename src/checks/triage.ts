@@ -8,9 +8,10 @@
 // keep the prefixed ids (unique, and they say which part a step belongs to); the transcript shows
 // each step's argv, so it reads like the parts run one after another.
 import { formatHostPort, isIpAddress } from '../core/host.js';
-import { clip as clipTo } from '../core/text.js';
+import { clip as clipTo, plural } from '../core/text.js';
 import { connCheck, type ConnArgs } from './conn.js';
-import { dnsCheck, type DnsArgs } from './dns.js';
+import { addressSameness, dnsCheck, type DnsArgs } from './dns.js';
+import { listFact, stringFact } from './fanout/facts.js';
 import { httpCheck, type HttpArgs } from './http.js';
 import { pingCheck, type PingArgs } from './ping.js';
 import { tlsCheck, type TlsArgs } from './tls.js';
@@ -20,6 +21,7 @@ import {
   type ArgsResult,
   type CheckContext,
   type CheckDefinition,
+  type FanoutTraits,
   type Finding,
   type Step,
   type StepResult,
@@ -320,6 +322,23 @@ function interpret(args: TriageArgs, rawResults: unknown, context: CheckContext 
 }
 
 // ---------------------------------------------------------------------------------------------
+// On many pods (--all)
+
+const fanout: FanoutTraits = {
+  // The worst part, from the verdict table ("conn: connection-refused — …", "dns: skipped — …").
+  figure(finding) {
+    const rows = PART_ORDER.flatMap((part) => {
+      const verdict = stringFact(finding, part)?.split(' — ')[0];
+      return verdict !== undefined && verdict !== 'skipped' ? [{ part, verdict }] : [];
+    });
+    if (classOf(finding.verdict) === 'good' && rows.length > 0) return `${plural(rows.length, 'part')} ok`;
+    const worst = rows.find((row) => row.verdict === finding.verdict);
+    return worst ? `${worst.part}: ${worst.verdict}` : finding.verdict;
+  },
+  sameness: (finding) => addressSameness(listFact(finding, 'dns.answers')),
+};
+
+// ---------------------------------------------------------------------------------------------
 
 export const triageCheck: CheckDefinition<TriageArgs> = {
   name: 'triage',
@@ -353,6 +372,7 @@ export const triageCheck: CheckDefinition<TriageArgs> = {
   ].join('\n'),
   verdicts: VERDICTS,
   defaultTimeoutSeconds: 90,
+  fanout,
   capabilities: [...new Set(Object.values(TRIAGE_PART_CHECKS).flatMap((c) => [...c.capabilities]))].sort(),
   options: [
     { name: 'server', valueName: 'IP[:PORT]', description: "dns part: ask this DNS server instead of the pod's nameservers" },

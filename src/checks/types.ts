@@ -112,6 +112,33 @@ export function refusalWithUsage(usage: string): (message: string) => { ok: fals
   return (message) => ({ ok: false, message: `${message}\nUsage: \`/kdebug ${usage}\`` });
 }
 
+/**
+ * What every healthy pod of a workload should have alike (the DNS answers, the certificate), so a
+ * pod that differs stands out when a check runs on all of them (`--all`, see fanout/compare.ts).
+ */
+export interface Sameness {
+  /** What is compared between pods, complete: every address, the whole fingerprint. */
+  key: string;
+  /** How a headline says a pod has it, before the value, e.g. "answers" ("web-5 answers 10.0.0.9"). */
+  verb: string;
+  /** The value, short enough for a headline: "10.0.0.9", "CN=api.prod (91:D1:FB:4C…)". */
+  value: string;
+}
+
+/**
+ * How a check's findings on many pods compare (`--all`: one run per pod, one comparison). Each
+ * reads only the Finding's facts, and must not throw on any Finding (interpretSafely's fallback
+ * has no facts at all).
+ */
+export interface FanoutTraits {
+  /** The key figure for the pod's table cell, short (clipped at 40 characters): "200 in 35 ms", "NXDOMAIN", "0% loss, 1.2 ms". */
+  figure(finding: Finding): string;
+  /** What should be equal on every healthy pod; undefined when the finding has nothing to compare. */
+  sameness?(finding: Finding): Sameness | undefined;
+  /** A latency worth comparing between pods (a pod far slower than the median stands out), in ms. */
+  latencyMs?(finding: Finding): number | undefined;
+}
+
 export interface CheckDefinition<A = unknown, S extends object = object> {
   name: string;
   /** One line for `/kdebug help`. */
@@ -139,6 +166,8 @@ export interface CheckDefinition<A = unknown, S extends object = object> {
    * interpret() the decoded text.
    */
   decoder?: OutputDecoder;
+  /** How its findings on many pods of a workload compare (`--all`). Every registered check declares it. */
+  fanout?: FanoutTraits;
   options: readonly CheckOption[];
   /** Validate positional arguments and check-specific options. Pure; never throws. */
   parseArgs(positional: string[], options: Record<string, string>): ArgsResult<A>;

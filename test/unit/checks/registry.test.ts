@@ -1,6 +1,9 @@
 // What every check declares, held to one standard: the registry is where config, renderers, exit
 // codes, triage and policy read a check from, so a wrong declaration would mislead all of them.
+import { FIGURE_MAX } from '../../../src/checks/fanout/facts.js';
 import { checks, sensitiveCheckNames, unprivilegedCheckNames, verdictClass } from '../../../src/checks/index.js';
+import type { Finding } from '../../../src/checks/types.js';
+import { recordedFindings } from '../../support/recorded-findings.js';
 
 const all = [...checks.values()];
 
@@ -49,6 +52,33 @@ describe('the check registry', () => {
     expect(sensitiveCheckNames()).toEqual(['capture']);
     expect(unprivilegedCheckNames().sort()).toEqual(['conn', 'dns', 'http', 'listen', 'ping', 'tls', 'triage']);
     expect(Object.fromEntries(all.filter((c) => c.defaultTimeoutSeconds).map((c) => [c.name, c.defaultTimeoutSeconds]))).toEqual({ capture: 120, trace: 90, triage: 90 });
+  });
+
+  test('every check says how its findings on many pods compare (--all)', () => {
+    expect(all.filter((c) => !c.fanout).map((c) => c.name)).toEqual([]);
+    const traits = (names: (c: (typeof all)[number]) => boolean) =>
+      all
+        .filter(names)
+        .map((c) => c.name)
+        .sort();
+    expect(traits((c) => c.fanout?.sameness !== undefined)).toEqual(['dns', 'http', 'tls', 'triage']);
+    expect(traits((c) => c.fanout?.latencyMs !== undefined)).toEqual(['dns', 'http', 'ping']);
+  });
+
+  test.each(all.map((c) => c.name))('%s: a short figure for every recorded finding, and for one without facts', (name) => {
+    const check = checks.get(name)!;
+    const recorded = recordedFindings(name);
+    expect(recorded.length).toBeGreaterThan(5);
+    // What interpretSafely answers when a tool's output could not be read at all.
+    const unreadable: Finding = { check: name, verdict: Object.keys(check.verdicts).at(-1)!, headline: 'Could not interpret the output', facts: {}, steps: [] };
+    for (const { file, finding } of [...recorded, { file: '(no facts)', finding: unreadable }]) {
+      const figure = check.fanout!.figure(finding);
+      expect({ file, figure, fits: figure.length > 0 && figure.length <= FIGURE_MAX }).toEqual({ file, figure, fits: true });
+      const sameness = check.fanout!.sameness?.(finding);
+      if (sameness) expect({ file, value: sameness.value.length <= FIGURE_MAX, key: sameness.key !== '' }).toEqual({ file, value: true, key: true });
+      const latency = check.fanout!.latencyMs?.(finding);
+      if (latency !== undefined) expect({ file, latency: Number.isFinite(latency) && latency >= 0 }).toEqual({ file, latency: true });
+    }
   });
 
   test('verdictClass reads the check; a word it does not declare is bad', () => {
