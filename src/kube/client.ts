@@ -1,4 +1,5 @@
 // The Kubernetes clients the worker uses, from one kubeconfig.
+import { createHash } from 'node:crypto';
 import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { ConfigError } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -18,6 +19,7 @@ export interface KubeClients {
 /** An explicit kubeconfig path wins; otherwise in-cluster inside a pod, else ~/.kube/config. */
 export function createKubeClients(config: Config, onRetry?: RetryPolicy['onRetry']): KubeClients {
   const kc = new KubeConfig();
+  reuseConnections(kc);
   try {
     if (config.kubernetes.kubeconfig) kc.loadFromFile(config.kubernetes.kubeconfig);
     else kc.loadFromDefault();
@@ -37,5 +39,32 @@ export function createKubeClients(config: Config, onRetry?: RetryPolicy['onRetry
     apps: retrying(kc.makeApiClient(AppsV1Api), policy),
     server: kc.getCurrentCluster()?.server ?? '(no cluster)',
     podWatches: new PodWatches(kc, core),
+  };
+}
+
+type DispatcherFactory = { createDispatcher(cluster: unknown, agentOptions: unknown): unknown };
+
+/**
+ * client-node 2.0 builds a new undici Agent for every API request, so every get, patch and log
+ * opens a new TLS connection (a handshake and a TLS context on both sides: a third of the worker's
+ * CPU per job under load). One Agent per set of connection options keeps connections alive; a new
+ * CA or client certificate (rotation) gets a new Agent and the old one is closed once idle.
+ * (`createDispatcher` is private in client-node's typings, hence the cast.)
+ */
+function reuseConnections(kc: KubeConfig): void {
+  const factory = kc as unknown as DispatcherFactory;
+  const build = factory.createDispatcher.bind(kc);
+  let current: { key: string; dispatcher: unknown } | undefined;
+  factory.createDispatcher = (cluster, agentOptions) => {
+    const options = kc.createDispatcherOptions(
+      cluster as Parameters<KubeConfig['createDispatcherOptions']>[0],
+      agentOptions as Parameters<KubeConfig['createDispatcherOptions']>[1],
+    );
+    const key = createHash('sha256').update(JSON.stringify(options)).digest('hex');
+    if (current?.key !== key) {
+      void (current?.dispatcher as { close?: () => Promise<void> } | undefined)?.close?.().catch(() => undefined);
+      current = { key, dispatcher: build(cluster, agentOptions) };
+    }
+    return current.dispatcher;
   };
 }

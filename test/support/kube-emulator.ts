@@ -121,6 +121,9 @@ export class KubeEmulator {
     return this.tlsUrl;
   }
 
+  /** TLS connections clients opened to httpsUrl so far (each one a handshake on both sides). */
+  tlsConnections = 0;
+
   /** PEM of the self-signed certificate behind httpsUrl (it is its own CA). */
   get caCertificate(): string {
     return this.caPem;
@@ -159,7 +162,9 @@ export class KubeEmulator {
         this.servers.push(server);
       });
     this.baseUrl = `http://127.0.0.1:${await listen(createServer(handler))}`;
-    this.tlsUrl = `https://127.0.0.1:${await listen(createHttpsServer({ cert: tls.cert, key: tls.key }, handler))}`;
+    const httpsServer = createHttpsServer({ cert: tls.cert, key: tls.key }, handler);
+    httpsServer.on('secureConnection', () => (this.tlsConnections += 1));
+    this.tlsUrl = `https://127.0.0.1:${await listen(httpsServer)}`;
   }
 
   /** Kills every process the kubelet started, closes watches and connections, removes network namespaces. */
