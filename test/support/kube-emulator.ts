@@ -1,7 +1,8 @@
 // A Kubernetes API server emulator for tests: a loopback server (http, and https for kubectl) speaking
 // the real REST wire protocol, so the real @kubernetes/client-node and the real kubectl run against it
 // unchanged.
-// It stores namespaces, pods and apps/v1 workloads, serves discovery, get/list/watch (with selectors,
+// It stores namespaces, nodes, pods and apps/v1 workloads (with the ReplicaSets a Deployment's rollouts
+// leave, and pods owned by their workload), serves discovery, get/list/watch (with selectors,
 // resourceVersions, bookmarks and 410 Expired), Tables for kubectl, pods/log, and the
 // pods/ephemeralcontainers subresource with the API server's own validation and PodSecurity
 // admission. A simulated kubelet runs each ephemeral container's command for real on this machine,
@@ -9,7 +10,7 @@
 //
 // The pieces live in ./kube/: store (objects, resourceVersions, watch history), patch, validation
 // (ephemeral containers + PodSecurity), kubelet, tables (discovery + Table printing), apiserver (routes).
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -18,8 +19,9 @@ import { stringify } from 'yaml';
 import { createHandler, type ApiFault, type DenyRule, type RecordedRequest } from './kube/apiserver.js';
 import { Kubelet } from './kube/kubelet.js';
 import { ObjectStore } from './kube/store.js';
+import { SERVER_VERSION } from './kube/tables.js';
 import { servingCert } from './kube/tls.js';
-import { clone, k8sTime, type ContainerStatus, type KubeObject, type OwnerReference, type Pod, type PodPhase, type SecurityContext } from './kube/types.js';
+import { clone, k8sTime, type ContainerSpec, type ContainerStatus, type KubeObject, type OwnerReference, type Pod, type PodPhase, type SecurityContext } from './kube/types.js';
 import { defaultContainer } from './kube/validation.js';
 import { createPodNetwork, netnsAvailable, type PodNetwork, type PodNetworkOptions } from './netns.js';
 
@@ -57,14 +59,50 @@ export interface AddPodOptions {
   containers: { name: string; image: string; securityContext?: SecurityContext }[];
   phase?: 'Running' | 'Pending' | 'Succeeded' | 'Failed';
   ownerReferences?: OwnerReference[];
+  /**
+   * The workload whose controller made the pod: an object from addWorkload or addReplicaSet. The pod
+   * gets its pod template's labels (`labels` go on top) and a controller ownerReference to it. Not a
+   * Deployment: a Deployment's pods belong to its ReplicaSets.
+   */
+  owner?: KubeObject;
+  /** The node the pod runs on. Default DEFAULT_NODE. It need not exist as a Node object. */
+  nodeName?: string;
   /** Pod-level securityContext (PodSecurity checks read runAsNonRoot and seccompProfile from it). */
   securityContext?: SecurityContext;
   /** Resolver settings of the pod's network namespace (only used when the emulator has netns on). */
   network?: PodNetworkOptions;
 }
 
+export interface AddNodeOptions {
+  /** topology.kubernetes.io/zone. */
+  zone?: string;
+  /** topology.kubernetes.io/region. Default: the zone without its letter (eu-west-1b: eu-west-1, europe-west1-b: europe-west1). */
+  region?: string;
+  /** Extra labels (node-role.kubernetes.io/<role> shows in kubectl's ROLES column). */
+  labels?: Record<string, string>;
+  /** false: the kubelet reports Ready False (kubectl: NotReady). Default true. */
+  ready?: boolean;
+}
+
 const WORKLOAD_RESOURCE = { Deployment: 'deployments', ReplicaSet: 'replicasets', StatefulSet: 'statefulsets', DaemonSet: 'daemonsets' } as const;
-const NODE_NAME = 'emulator-node';
+/** The node of pods added without a nodeName. */
+export const DEFAULT_NODE = 'emulator-node';
+
+/** The spec fields of the workloads addWorkload and addReplicaSet make (a DaemonSet has no replicas). */
+interface WorkloadSpec {
+  replicas?: number;
+  selector: { matchLabels: Record<string, string> };
+  template: { metadata: { labels: Record<string, string> }; spec: { containers: ContainerSpec[] } };
+}
+
+/** The ownerReference a controller puts on what it creates. */
+function controllerRef(owner: KubeObject): OwnerReference {
+  return { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.metadata.name, uid: owner.metadata.uid, controller: true, blockOwnerDeletion: true };
+}
+
+function nodeCondition(type: string, status: 'True' | 'False', reason: string, message: string, now: string): Record<string, string> {
+  return { type, status, lastHeartbeatTime: now, lastTransitionTime: now, reason, message };
+}
 
 export class KubeEmulator {
   /** Every resource request received, as the authorizer saw it (verb, apiGroup, resource, subresource...). */
@@ -82,6 +120,7 @@ export class KubeEmulator {
   private readonly streams = new Set<ServerResponse>();
   private startDelayMs = 50;
   private podCount = 0;
+  private nodeCount = 0;
   private servers: Server[] = [];
   private baseUrl = '';
   private tlsUrl = '';
@@ -222,9 +261,89 @@ export class KubeEmulator {
     });
   }
 
+  /**
+   * Adds a Node as a kubelet registers it, with the well-known labels, a Ready condition, its
+   * addresses (a loopback InternalIP of its own, so nothing leaves this machine) and nodeInfo.
+   */
+  addNode(name: string, opts: AddNodeOptions = {}): KubeObject {
+    if (this.store.get('nodes', undefined, name)) throw new Error(`node ${name} already exists`);
+    const n = ++this.nodeCount;
+    const region = opts.region ?? (opts.zone ? /^(.*\d)-?[a-z]$/.exec(opts.zone)?.[1] : undefined);
+    const now = k8sTime();
+    const ready = opts.ready ?? true;
+    const resources = { cpu: '4', 'ephemeral-storage': '83873772Ki', 'hugepages-1Gi': '0', 'hugepages-2Mi': '0', memory: '16203312Ki', pods: '110' };
+    return this.store.create('nodes', {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: {
+        name,
+        uid: '',
+        resourceVersion: '',
+        creationTimestamp: '',
+        labels: {
+          'beta.kubernetes.io/arch': 'amd64',
+          'beta.kubernetes.io/os': 'linux',
+          'kubernetes.io/arch': 'amd64',
+          'kubernetes.io/hostname': name,
+          'kubernetes.io/os': 'linux',
+          ...(region ? { 'topology.kubernetes.io/region': region } : {}),
+          ...(opts.zone ? { 'topology.kubernetes.io/zone': opts.zone } : {}),
+          ...opts.labels,
+        },
+        annotations: { 'node.alpha.kubernetes.io/ttl': '0', 'volumes.kubernetes.io/controller-managed-attach-detach': 'true' },
+      },
+      spec: {},
+      status: {
+        capacity: resources,
+        allocatable: { ...resources, cpu: '3920m', 'ephemeral-storage': '76224326324', memory: '15186392Ki' },
+        conditions: [
+          nodeCondition('MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available', now),
+          nodeCondition('DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure', now),
+          nodeCondition('PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available', now),
+          ready
+            ? nodeCondition('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status', now)
+            : nodeCondition(
+                'Ready',
+                'False',
+                'KubeletNotReady',
+                'container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized',
+                now,
+              ),
+        ],
+        addresses: [
+          { type: 'InternalIP', address: `127.243.${(n >> 8) & 255}.${n & 255}` },
+          { type: 'Hostname', address: name },
+        ],
+        daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+        nodeInfo: {
+          machineID: randomBytes(16).toString('hex'),
+          systemUUID: randomUUID(),
+          bootID: randomUUID(),
+          kernelVersion: '6.8.0-1029-aws',
+          osImage: 'Ubuntu 24.04.2 LTS',
+          containerRuntimeVersion: 'containerd://2.0.5',
+          kubeletVersion: SERVER_VERSION.gitVersion,
+          kubeProxyVersion: '',
+          operatingSystem: 'linux',
+          architecture: 'amd64',
+        },
+      },
+    });
+  }
+
   /** Adds a pod (its namespace too, if missing). With netns on, the pod gets its own network namespace. */
   async addPod(opts: AddPodOptions): Promise<{ pod: Pod; network?: PodNetwork }> {
     if (this.store.get('pods', opts.namespace, opts.name)) throw new Error(`pod ${opts.namespace}/${opts.name} already exists`);
+    const owner = opts.owner;
+    if (owner) {
+      if (owner.kind === 'Deployment') throw new Error(`pod ${opts.namespace}/${opts.name}: a Deployment owns no pods, its ReplicaSets do (addReplicaSet)`);
+      if (owner.metadata.namespace !== opts.namespace)
+        throw new Error(`pod ${opts.namespace}/${opts.name}: owner ${owner.kind} ${owner.metadata.namespace}/${owner.metadata.name} is in another namespace`);
+      if (opts.ownerReferences) throw new Error(`pod ${opts.namespace}/${opts.name}: give owner or ownerReferences, not both`);
+    }
+    const labels = owner ? { ...(owner.spec as WorkloadSpec).template.metadata.labels, ...opts.labels } : opts.labels;
+    const ownerReferences = owner ? [controllerRef(owner)] : opts.ownerReferences;
+    const nodeName = opts.nodeName ?? DEFAULT_NODE;
     if (!this.store.get('namespaces', undefined, opts.namespace)) this.addNamespace(opts.namespace);
     let network: PodNetwork | undefined;
     if (this.opts.netns) {
@@ -234,7 +353,8 @@ export class KubeEmulator {
     // Without a network namespace the pod IP is a loopback address: whatever tries to reach it stays on this machine.
     const n = ++this.podCount;
     const podIp = network?.podIp ?? `127.244.${(n >> 8) & 255}.${n & 255}`;
-    const hostIp = network?.hostIp ?? '127.0.0.1';
+    // The kubelet reports its node's InternalIP as the pod's hostIP (loopback on an unregistered node).
+    const hostIp = network?.hostIp ?? this.nodeIp(nodeName) ?? '127.0.0.1';
     const phase = opts.phase ?? 'Running';
     const created = k8sTime();
     const pod: Pod = {
@@ -246,9 +366,9 @@ export class KubeEmulator {
         uid: '',
         resourceVersion: '',
         creationTimestamp: created,
-        ...(opts.labels ? { labels: { ...opts.labels } } : {}),
+        ...(labels ? { labels: { ...labels } } : {}),
         ...(opts.annotations ? { annotations: { ...opts.annotations } } : {}),
-        ...(opts.ownerReferences ? { ownerReferences: clone(opts.ownerReferences) } : {}),
+        ...(ownerReferences ? { ownerReferences: clone(ownerReferences) } : {}),
       },
       spec: {
         containers: opts.containers.map((c) => defaultContainer({ ...clone(c) })),
@@ -257,7 +377,7 @@ export class KubeEmulator {
         dnsPolicy: 'ClusterFirst',
         serviceAccountName: 'default',
         serviceAccount: 'default',
-        nodeName: NODE_NAME,
+        nodeName,
         securityContext: clone(opts.securityContext ?? {}),
         schedulerName: 'default-scheduler',
         enableServiceLinks: true,
@@ -317,6 +437,46 @@ export class KubeEmulator {
     });
   }
 
+  /**
+   * Adds a ReplicaSet of a Deployment from addWorkload, as the Deployment controller makes one per
+   * rollout: named <deployment>-<hash>, controlled by the Deployment, selecting its matchLabels plus
+   * pod-template-hash=<hash>; revisions count up in the order they are added. `replicas` defaults to the
+   * Deployment's. Pass it to addPod as `owner` for its pods.
+   */
+  addReplicaSet(opts: { namespace: string; deployment: string; hash: string; replicas?: number }): KubeObject {
+    const deployment = this.store.get('deployments', opts.namespace, opts.deployment);
+    if (!deployment) throw new Error(`deployment ${opts.namespace}/${opts.deployment} does not exist`);
+    const spec = deployment.spec as WorkloadSpec;
+    const desired = spec.replicas ?? 1;
+    const replicas = opts.replicas ?? desired;
+    const labels = { ...spec.selector.matchLabels, 'pod-template-hash': opts.hash };
+    const revision =
+      this.store.list('replicasets', opts.namespace).filter((rs) => rs.metadata.ownerReferences?.some((r) => r.controller && r.uid === deployment.metadata.uid)).length + 1;
+    return this.store.create('replicasets', {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: {
+        name: `${opts.deployment}-${opts.hash}`,
+        namespace: opts.namespace,
+        uid: '',
+        resourceVersion: '',
+        creationTimestamp: '',
+        generation: 1,
+        labels,
+        // max-replicas: desired plus the default maxSurge of 25%, rounded up.
+        annotations: {
+          'deployment.kubernetes.io/desired-replicas': String(desired),
+          'deployment.kubernetes.io/max-replicas': String(desired + Math.ceil(desired / 4)),
+          'deployment.kubernetes.io/revision': String(revision),
+        },
+        ownerReferences: [controllerRef(deployment)],
+      },
+      spec: { replicas, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: clone(spec.template.spec) } },
+      // The counts other than replicas are omitempty: a scaled-down ReplicaSet has none.
+      status: { replicas, ...(replicas ? { fullyLabeledReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas } : {}), observedGeneration: 1 },
+    });
+  }
+
   /** Changes a pod's phase and its containers' states; a pod that starts Running gets its waiting ephemeral containers started. */
   setPodPhase(namespace: string, name: string, phase: PodPhase): Pod {
     const pod = this.getPod(namespace, name);
@@ -363,7 +523,6 @@ export class KubeEmulator {
     this.denyRules.push({ verb, resource: res ?? resource, ...(sub ? { subresource: sub } : {}) });
   }
 
-  /** Ephemeral containers using exactly this image go ErrImagePull, then ImagePullBackOff forever. */
   /**
    * The next `times` requests with this verb on this resource (e.g. 'patch', 'pods/ephemeralcontainers')
    * get `fault`: a 5xx or 429, a late answer, a watch cut short, or a watch told its version expired.
@@ -373,6 +532,7 @@ export class KubeEmulator {
     this.faults.push({ verb, resource: res ?? resource, subresource: sub ?? '', fault, times });
   }
 
+  /** Ephemeral containers using exactly this image go ErrImagePull, then ImagePullBackOff forever. */
   failImagePull(image: string): void {
     this.failingImages.add(image);
   }
@@ -380,6 +540,12 @@ export class KubeEmulator {
   /** Time between an ephemeral container's ContainerCreating and its start (or pull failure). Default 50 ms. */
   setStartDelay(ms: number): void {
     this.startDelayMs = ms;
+  }
+
+  /** The InternalIP of a node added with addNode. */
+  private nodeIp(name: string): string | undefined {
+    const status = this.store.get('nodes', undefined, name)?.status as { addresses: { type: string; address: string }[] } | undefined;
+    return status?.addresses.find((a) => a.type === 'InternalIP')?.address;
   }
 
   private applyPhase(pod: Pod, phase: PodPhase): void {

@@ -89,14 +89,18 @@ const SELECTABLE_FIELDS: Record<string, string[]> = {
     'status.nominatedNodeName',
   ],
   namespaces: ['metadata.name', 'status.phase'],
+  nodes: ['metadata.name', 'spec.unschedulable'],
 };
 const DEFAULT_FIELDS = ['metadata.name', 'metadata.namespace'];
+// Booleans the API server selects by as "true" or "false", an absent one as "false".
+const BOOLEAN_FIELDS = new Set(['spec.hostNetwork', 'spec.unschedulable']);
 
 function fieldValue(obj: KubeObject, path: string): string {
   let cur: unknown = obj;
   for (const part of path.split('.')) cur = isPlainObject(cur) ? cur[part] : undefined;
-  // Selectable fields are strings and booleans (spec.hostNetwork); anything else selects as empty.
-  return typeof cur === 'string' || typeof cur === 'boolean' || typeof cur === 'number' ? String(cur) : '';
+  if (BOOLEAN_FIELDS.has(path)) return String(cur === true);
+  // Selectable fields are strings; anything else selects as empty.
+  return typeof cur === 'string' || typeof cur === 'number' ? String(cur) : '';
 }
 
 /** Parses a fieldSelector (`=`, `==`, `!=`) for `resource`. Unknown fields get the API server's 400. */

@@ -18,6 +18,7 @@ export interface ResourceInfo {
 
 export const RESOURCES = {
   namespaces: { resource: 'namespaces', group: '', kind: 'Namespace', namespaced: false, shortNames: ['ns'] },
+  nodes: { resource: 'nodes', group: '', kind: 'Node', namespaced: false, shortNames: ['no'] },
   pods: { resource: 'pods', group: '', kind: 'Pod', namespaced: true, shortNames: ['po'] },
   deployments: { resource: 'deployments', group: 'apps', kind: 'Deployment', namespaced: true, shortNames: ['deploy'] },
   replicasets: { resource: 'replicasets', group: 'apps', kind: 'ReplicaSet', namespaced: true, shortNames: ['rs'] },

@@ -33,7 +33,8 @@ export function apiResourceList(group: '' | 'apps', ephemeralContainersEnabled: 
       kind: info.kind,
       verbs: info.resource === 'namespaces' ? ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] : ALL_VERBS,
       ...(info.shortNames ? { shortNames: info.shortNames } : {}),
-      ...(info.resource === 'namespaces' ? {} : { categories: ['all'] }),
+      // `kubectl get all` means the namespaced workload resources: no namespaces, no nodes.
+      ...(info.namespaced ? { categories: ['all'] } : {}),
     });
     if (info.resource === 'pods') {
       if (ephemeralContainersEnabled) resources.push({ name: 'pods/ephemeralcontainers', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get', 'patch', 'update'] });
@@ -93,6 +94,7 @@ interface Column {
   priority: number;
 }
 const col = (name: string, description: string, priority = 0, format = ''): Column => ({ name, type: 'string', format, description, priority });
+const intCol = (name: string, description: string): Column => ({ ...col(name, description), type: 'integer' });
 
 const POD_COLUMNS: Column[] = [
   col('Name', NAME_DOC, 0, 'name'),
@@ -137,10 +139,114 @@ function podCells(pod: Pod): unknown[] {
   ];
 }
 
+const NODE_ADDRESSES_DOC =
+  "List of addresses reachable to the node. Queried from cloud provider, if available. More info: https://kubernetes.io/docs/reference/node/node-status/#addresses Note: This field is declared as mergeable, but the merge key is not sufficiently unique, which can cause data corruption when it is merged. Callers should instead use a full-replacement patch. See https://pr.k8s.io/79391 for an example. Consumers should assume that addresses can change during the lifetime of a Node. However, there are some exceptions where this may not be possible, such as Pods that inherit a Node's address in its own status or consumers of the downward API (status.hostIP).";
+
+const NODE_COLUMNS: Column[] = [
+  col('Name', NAME_DOC, 0, 'name'),
+  col('Status', 'The status of the node'),
+  col('Roles', 'The roles of the node'),
+  col('Age', AGE_DOC),
+  col('Version', 'Kubelet Version reported by the node.'),
+  col('Internal-IP', NODE_ADDRESSES_DOC, 1),
+  col('External-IP', NODE_ADDRESSES_DOC, 1),
+  col('OS-Image', 'OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).', 1),
+  col('Kernel-Version', "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).", 1),
+  col('Container-Runtime', 'ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).', 1),
+];
+
+type Node = KubeObject & {
+  spec?: { unschedulable?: boolean };
+  status?: {
+    conditions?: { type: string; status: string }[];
+    addresses?: { type: string; address: string }[];
+    nodeInfo?: { kubeletVersion?: string; osImage?: string; kernelVersion?: string; containerRuntimeVersion?: string };
+  };
+};
+
+const NODE_ROLE_PREFIX = 'node-role.kubernetes.io/';
+
+/** printNode: the Ready condition (or Unknown), SchedulingDisabled, and the roles from node-role labels. */
+function nodeCells(node: Node): unknown[] {
+  const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+  const status = [ready ? (ready.status === 'True' ? 'Ready' : 'NotReady') : 'Unknown'];
+  if (node.spec?.unschedulable) status.push('SchedulingDisabled');
+  const roles = new Set<string>();
+  for (const [key, value] of Object.entries(node.metadata.labels ?? {})) {
+    const role = key.startsWith(NODE_ROLE_PREFIX) ? key.slice(NODE_ROLE_PREFIX.length) : key === 'kubernetes.io/role' ? value : '';
+    if (role) roles.add(role);
+  }
+  const address = (type: string): string => node.status?.addresses?.find((a) => a.type === type)?.address ?? '<none>';
+  const info = node.status?.nodeInfo ?? {};
+  return [
+    node.metadata.name,
+    status.join(','),
+    [...roles].sort().join(',') || '<none>',
+    age(node),
+    info.kubeletVersion ?? '',
+    address('InternalIP'),
+    address('ExternalIP'),
+    info.osImage || '<unknown>',
+    info.kernelVersion || '<unknown>',
+    info.containerRuntimeVersion || '<unknown>',
+  ];
+}
+
+const REPLICASET_COLUMNS: Column[] = [
+  col('Name', NAME_DOC, 0, 'name'),
+  intCol(
+    'Desired',
+    'Replicas is the number of desired pods. This is a pointer to distinguish between explicit zero and unspecified. Defaults to 1. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicaset',
+  ),
+  intCol('Current', 'Replicas is the most recently observed number of non-terminating pods. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicaset'),
+  intCol('Ready', 'The number of non-terminating pods targeted by this ReplicaSet with a Ready Condition.'),
+  col('Age', AGE_DOC),
+  col('Containers', 'Names of each container in the template.', 1),
+  col('Images', 'Images referenced by each container in the template.', 1),
+  col(
+    'Selector',
+    "Selector is a label query over pods that should match the replica count. Label keys and values that must match in order to be controlled by this replica set. It must match the pod template's labels. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors",
+    1,
+  ),
+];
+
+type ReplicaSet = KubeObject & {
+  spec?: {
+    replicas?: number;
+    selector?: { matchLabels?: Record<string, string> };
+    template?: { spec?: { containers?: { name: string; image?: string }[] } };
+  };
+  status?: { replicas?: number; readyReplicas?: number };
+};
+
+/** printReplicaSet; the selector as metav1.FormatLabelSelector prints matchLabels (sorted by key). */
+function replicaSetCells(rs: ReplicaSet): unknown[] {
+  const containers = rs.spec?.template?.spec?.containers ?? [];
+  const matchLabels = rs.spec?.selector?.matchLabels ?? {};
+  const selector = Object.keys(matchLabels)
+    .sort()
+    .map((k) => `${k}=${matchLabels[k]}`)
+    .join(',');
+  return [
+    rs.metadata.name,
+    rs.spec?.replicas ?? 0,
+    rs.status?.replicas ?? 0,
+    rs.status?.readyReplicas ?? 0,
+    age(rs),
+    containers.map((c) => c.name).join(','),
+    containers.map((c) => c.image ?? '').join(','),
+    selector || '<none>',
+  ];
+}
+
 function columnsAndCells(resource: string): { columns: Column[]; cells: (obj: KubeObject) => unknown[] } {
   switch (resource) {
     case 'pods':
       return { columns: POD_COLUMNS, cells: (o) => podCells(o as Pod) };
+    case 'nodes':
+      return { columns: NODE_COLUMNS, cells: (o) => nodeCells(o as Node) };
+    case 'replicasets':
+      return { columns: REPLICASET_COLUMNS, cells: (o) => replicaSetCells(o as ReplicaSet) };
     case 'namespaces':
       return {
         columns: [col('Name', NAME_DOC, 0, 'name'), col('Status', 'The status of the namespace'), col('Age', AGE_DOC)],
