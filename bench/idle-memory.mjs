@@ -12,6 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const settleSeconds = Number(process.argv[2] ?? 5);
+// node's flags as the image starts it (the Dockerfile's ENTRYPOINT), so the figures are what ships.
+const NODE_FLAGS = JSON.parse(/^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(readFileSync('Dockerfile', 'utf8'))[1])
+  .slice(1)
+  .filter((arg) => arg.startsWith('--'));
 const dir = mkdtempSync(join(tmpdir(), 'kdebug-bench-'));
 // A kubeconfig the worker can load; idle, it never calls the API server.
 const kubeconfig = join(dir, 'kubeconfig');
@@ -56,7 +60,7 @@ async function measure(role) {
     LOG_LEVEL: 'warn',
     KDEBUG_BENCH_MODULE_LOG: moduleLog,
   };
-  const child = spawn(process.execPath, ['--import', './bench/support/module-log.mjs', 'dist/cli.js', role], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...NODE_FLAGS, '--import', './bench/support/module-log.mjs', 'dist/cli.js', role], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (c) => (output += c));
   child.stderr.on('data', (c) => (output += c));

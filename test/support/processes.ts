@@ -1,10 +1,19 @@
 // Starts kdebug roles as real child processes (node dist/cli.js <role>) and keeps their output,
 // so tests can wait on it, show it when something fails, and search it for leaked secrets.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const CLI = 'dist/cli.js';
+
+/** The flags the image starts node with (the Dockerfile's ENTRYPOINT), so tests run what ships. */
+export function shippedNodeFlags(): string[] {
+  const dockerfile = readFileSync(fileURLToPath(new URL('../../Dockerfile', import.meta.url)), 'utf8');
+  const entrypoint = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(dockerfile);
+  if (!entrypoint) throw new Error('the Dockerfile has no exec-form ENTRYPOINT');
+  const argv = JSON.parse(entrypoint[1]!) as string[];
+  return argv.slice(1).filter((arg) => arg.startsWith('--'));
+}
 /** The shipped policy refuses everything; tests start from one that allows everything. */
 export const ALLOW_ALL_POLICY = fileURLToPath(new URL('../fixtures/policy/allow-all.yaml', import.meta.url));
 
@@ -30,7 +39,7 @@ export interface RoleProcess {
 
 export function startRole(role: 'bot' | 'worker' | 'all', env: Record<string, string>): RoleProcess {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
-  const child = spawn(process.execPath, [CLI, role], { env: { PATH: process.env.PATH ?? '', ...TEST_DEFAULTS, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...shippedNodeFlags(), CLI, role], { env: { PATH: process.env.PATH ?? '', ...TEST_DEFAULTS, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer) => {
