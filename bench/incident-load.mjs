@@ -4,7 +4,7 @@
 // namespaces each with a DNS server, the kubelet running dig for real). Needs root (network
 // namespaces) and redis-server or a Redis at REDIS_URL.
 //
-//   npm run build && node bench/incident-load.mjs [--jobs 100] [--limits on|off]
+//   npm run build && node bench/incident-load.mjs [--jobs 100] [--limits on|off] [--profile DIR]
 //
 // --jobs N (default 100): `dns` commands, each from its own user, for its own pod, in its own
 // channel (per-user rate limits, dedupe and Slack's one message a second per channel stay out of
@@ -12,7 +12,8 @@
 // enforces Slack's published limits during those jobs (default on); kdebug paces itself either way,
 // so chat.update (one workspace budget of 45 a minute after a burst of 15) still bounds how soon N
 // root messages show their final status. The last phase, 20 commands in one channel, always runs
-// with the limits on.
+// with the limits on. --profile DIR: the bot and workers write V8 CPU profiles (.cpuprofile, open
+// them in Chrome DevTools or summarise them with bench/cpu-profile-top.mjs) into DIR when they stop.
 //
 // Phases: 1 warm-up job; 5 jobs one after the other ("alone"); N commands with 50 in flight; 20
 // commands in one channel. Prints one table: ack (POST of the signed slash command → HTTP 200),
@@ -36,7 +37,7 @@ const { startRole } = await import('../test/support/processes.ts');
 const { freePort, testRedis } = await import('../test/support/redis.ts');
 const { sendSlashCommand } = await import('../test/support/slack-signing.ts');
 
-const { values: opts } = parseArgs({ options: { jobs: { type: 'string', default: '100' }, limits: { type: 'string', default: 'on' } } });
+const { values: opts } = parseArgs({ options: { jobs: { type: 'string', default: '100' }, limits: { type: 'string', default: 'on' }, profile: { type: 'string' } } });
 const JOBS = Number(opts.jobs);
 if (!Number.isInteger(JOBS) || JOBS < 1) throw new Error(`--jobs must be a positive integer, not ${opts.jobs}`);
 if (opts.limits !== 'on' && opts.limits !== 'off') throw new Error(`--limits must be on or off, not ${opts.limits}`);
@@ -64,6 +65,21 @@ async function until(fn, timeoutMs, what) {
     await sleep(20);
   }
 }
+
+/** CPU seconds a process has used so far (user + system, /proc/<pid>/stat). */
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /, '')
+    .split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+/** CPU seconds every core of the machine has spent busy (not idle or iowait) so far (/proc/stat). */
+function machineBusySeconds() {
+  const [, user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
+  return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS;
+}
+// USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK).
+const CLOCK_TICKS = 100;
 
 function procStatus(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -151,6 +167,7 @@ try {
     PORT: String(botPort),
     KDEBUG_QUEUE_CONCURRENCY: String(IN_FLIGHT),
     KDEBUG_LIMITS_CONCURRENCY_MAX_RUNNING: String(2 * IN_FLIGHT),
+    ...(opts.profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${opts.profile}` } : {}),
   };
   const roles = { bot: startRole('bot', env), worker1: startRole('worker', env), worker2: startRole('worker', env) };
   processes.push(...Object.values(roles));
@@ -171,11 +188,16 @@ try {
     return { pod, channel, user, sent, acked };
   }
   const rootOf = (job) => slack.messages(job.channel).find((m) => !m.thread_ts && JSON.stringify(m.blocks ?? []).includes(`<@${job.user}>`));
+  /** The threaded answer reply, once it reached Slack. */
+  const answered = (job) => {
+    const root = rootOf(job);
+    return root && slack.calls.find((c) => c.method === 'chat.postMessage' && c.status === 200 && c.args.channel === job.channel && c.args.thread_ts === root.ts);
+  };
   /** The answer's arrival and the final root update, once both happened. */
   function finished(job) {
     const root = rootOf(job);
-    if (!root) return undefined;
-    const reply = slack.calls.find((c) => c.method === 'chat.postMessage' && c.status === 200 && c.args.channel === job.channel && c.args.thread_ts === root.ts);
+    const reply = answered(job);
+    if (!reply) return undefined;
     const final = slack.calls.find(
       (c) => c.method === 'chat.update' && c.status === 200 && c.args.channel === job.channel && c.args.ts === root.ts && /: (ok|failed|[a-z-]+): /.test(String(c.args.text)),
     );
@@ -209,6 +231,11 @@ try {
   const callsBefore = slack.calls.length;
   const kubeBefore = kube.requests.length;
   maxWatches = podWatches();
+  const cpuBefore = {
+    ...Object.fromEntries(Object.entries(roles).map(([role, p]) => [role, cpuSeconds(p.child.pid)])),
+    emulators: cpuSeconds(process.pid),
+    machine: machineBusySeconds(),
+  };
   const loadStarted = Date.now();
   const sent = [];
   let next = 0;
@@ -221,6 +248,19 @@ try {
     }),
   );
   const loadTimeoutMs = 120_000 + JOBS * 3000;
+  // Where the machine's CPU went until every answer arrived (the roots' final updates after that
+  // only wait for Slack's chat.update budget).
+  await until(() => sent.every(answered), loadTimeoutMs, `the answers to the ${JOBS} jobs`);
+  results.answeredSeconds = ((Date.now() - loadStarted) / 1000).toFixed(1);
+  const cpu = {
+    ...Object.fromEntries(Object.entries(roles).map(([role, p]) => [role, cpuSeconds(p.child.pid) - cpuBefore[role]])),
+    emulators: cpuSeconds(process.pid) - cpuBefore.emulators,
+  };
+  const machine = machineBusySeconds() - cpuBefore.machine;
+  results.cpu = `${Object.entries(cpu)
+    .map(([who, seconds]) => `${who} ${seconds.toFixed(1)}`)
+    .join(', ')}, everything else (dig, ip netns, other work) ${(machine - Object.values(cpu).reduce((a, b) => a + b, 0)).toFixed(1)} s`;
+  results.kdebugCpuPerJobMs = ((1000 * (cpu.bot + cpu.worker1 + cpu.worker2)) / JOBS).toFixed(0);
   const load = await waitAll(sent, loadTimeoutMs, `the ${JOBS} jobs`);
   results.loadSeconds = (Date.now() - loadStarted) / 1000;
   results.loadWatches = maxWatches;
@@ -261,6 +301,8 @@ try {
     [`end to end to the answer, ${JOBS} jobs at once (p50 / p99)`, s(load.map((j) => j.answered - j.sent))],
     [`end to end to the root's final status, ${JOBS} jobs (p50 / p99)`, s(load.map((j) => j.final - j.sent))],
     [`${JOBS} jobs: all answered and final`, `${results.loadSeconds.toFixed(1)} s (Slack limits ${opts.limits}, ${results.load429} 429s)`],
+    [`${JOBS} jobs: CPU seconds until all answered (${results.answeredSeconds} s)`, results.cpu],
+    ['kdebug CPU per job (bot + workers)', `${results.kdebugCpuPerJobMs} ms`],
     ['Slack calls per job, by method', results.slackCalls],
     ['Kubernetes requests per job, by verb', results.kubeRequests],
     ['pod watches open at once, most', String(results.loadWatches)],

@@ -1,0 +1,52 @@
+// Summarises a V8 CPU profile (.cpuprofile, as `node --cpu-prof` writes) as two tables: the
+// functions with the most self time, and the files (packages grouped) with the most self time.
+//
+//   node bench/cpu-profile-top.mjs PROFILE.cpuprofile [--top 25]
+//
+// Chrome DevTools opens the same files with call trees; this is for a terminal and for notes.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+
+const { values: opts, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' } } });
+if (positionals.length !== 1) {
+  console.error('usage: node bench/cpu-profile-top.mjs PROFILE.cpuprofile [--top 25]');
+  process.exit(2);
+}
+const TOP = Number(opts.top);
+const profile = JSON.parse(readFileSync(positionals[0], 'utf8'));
+
+// Self time per node: each sample names the node that was on top of the stack, and the sample's
+// duration is the time delta that follows it.
+const selfUs = new Map();
+profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i + 1] ?? 0)));
+const totalUs = profile.endTime - profile.startTime;
+
+/** `node_modules/@kubernetes/client-node/dist/x.js` → `@kubernetes/client-node`; our files stay as they are. */
+function place(url) {
+  if (!url) return '(native / V8)';
+  const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (m) return m[1];
+  if (url.startsWith('node:')) return 'node: (core)';
+  return url.replace(/^file:\/\/.*?\/(dist|src|test)\//, '$1/');
+}
+
+const byFunction = new Map();
+const byPlace = new Map();
+for (const node of profile.nodes) {
+  const us = selfUs.get(node.id) ?? 0;
+  if (!us) continue;
+  const { functionName, url, lineNumber } = node.callFrame;
+  const where = place(url);
+  const fn = `${functionName || '(anonymous)'} ${where}${url ? `:${lineNumber + 1}` : ''}`;
+  byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
+  byPlace.set(where, (byPlace.get(where) ?? 0) + us);
+}
+
+const print = (title, map) => {
+  console.log(`\n${title}`);
+  for (const [name, us] of [...map].sort((a, b) => b[1] - a[1]).slice(0, TOP))
+    console.log(`${(us / 1000).toFixed(0).padStart(8)} ms ${((100 * us) / totalUs).toFixed(1).padStart(5)}%  ${name}`);
+};
+console.log(`${positionals[0]}: ${(totalUs / 1e6).toFixed(1)} s profiled, ${profile.samples.length} samples`);
+print('self time by place', byPlace);
+print('self time by function', byFunction);
