@@ -129,6 +129,7 @@ export async function handleSlashCommand(command: SlashCommand, io: CommandIo, d
     reply: { channel: command.channel_id, rootTs: '' },
     enqueuedAt: receivedAt,
     ...(request.overrideBudget ? { overrideBudget: true } : {}),
+    ...(request.all ? { all: true } : {}),
   };
 
   // Policy, then the same request already in flight, then the user's rate: refusals are audited

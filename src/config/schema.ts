@@ -127,6 +127,15 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    fanout: z
+      .object({
+        /** `--all` checks at most this many pods of a workload; past it, a sample spread over nodes. */
+        maxPods: z.number().int().min(1).max(100).default(10),
+        /** …at most this many at the same time. */
+        maxParallel: z.number().int().min(1).max(100).default(10),
+      })
+      .strict()
+      .prefault({}),
     checks: checkSettingsSchema.prefault({}),
     policy: policySettingsSchema.prefault({}),
     limits: limitSettingsSchema.prefault({}),

@@ -51,6 +51,38 @@ export function kubeNameProblem(value: string, rule: KubeNameRule, what: string)
   return `${inlineCode(value)} isn't a valid ${what}: use only ${allowed}, starting and ending with a letter or digit.`;
 }
 
+// A label key: an optional DNS subdomain prefix and '/', then a name of at most 63 characters.
+const LABEL_NAME = '[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?';
+const LABEL_KEY = new RegExp(`^(?:${LABEL}(?:\\.${LABEL})*/)?${LABEL_NAME}$`);
+const LABEL_VALUE = new RegExp(`^(?:${LABEL_NAME})?$`);
+// key=value, key==value, key!=value, key, !key (equality and existence; no set-based forms).
+const REQUIREMENT = /^(!?)([^=!]+)(?:(==|=|!=)(.*))?$/s;
+
+/**
+ * Why a label selector (`app=web,tier!=db`) is not one kdebug takes, as one sentence, or undefined.
+ * Only equality and existence requirements, comma-separated: they are all `-l` needs, and each
+ * part is checked as the API server would check it, so nothing unvalidated reaches a query string.
+ */
+export function labelSelectorProblem(selector: string): string | undefined {
+  const forms = 'Use `key=value`, `key!=value`, `key` or `!key`, comma-separated, e.g. `-l app=web,tier=frontend`.';
+  if (selector === '') return `The label selector is empty. ${forms}`;
+  if (selector.length > 1024) return `That label selector is ${selector.length} characters long; 1024 at most.`;
+  for (const part of selector.split(',')) {
+    const m = REQUIREMENT.exec(part);
+    const [, not, key = '', op, value = ''] = m ?? [];
+    const problem =
+      !m || (not && op)
+        ? `${inlineCode(part)} isn't a label requirement kdebug takes.`
+        : !LABEL_KEY.test(key) || key.split('/').pop()!.length > MAX_LABEL_LENGTH
+          ? `${inlineCode(key)} isn't a valid label key.`
+          : op && !LABEL_VALUE.test(value)
+            ? `${inlineCode(value)} isn't a valid label value.`
+            : undefined;
+    if (problem) return `${problem} ${forms}`;
+  }
+  return undefined;
+}
+
 /**
  * Show user input inside a message as a Slack/Markdown code span: shortened so a pasted log line
  * doesn't flood the reply, with backticks and line breaks removed so the span can't be broken.

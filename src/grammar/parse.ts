@@ -1,6 +1,8 @@
 // The kdebug command grammar, shared by the Slack slash command and the CLI:
 //
 //   /kdebug <check> <target> [args…] [-n|--namespace NS] [-c|--container NAME] [--timeout 30s] [check options]
+//   /kdebug <check> deploy/NAME --all [args…] …     (every pod of the workload, compared)
+//   /kdebug <check> -l app=web [args…] …            (every pod the label selector matches; --all implied)
 //   /kdebug help [check]
 //
 // Pure: no I/O, no environment. It never throws; every outcome is a ParseResult. A request only
@@ -8,7 +10,7 @@
 
 import type { AnyCheck, CheckRegistry } from '../checks/index.js';
 import { formatDuration, parseDuration } from '../core/duration.js';
-import { inlineCode, kubeNameProblem } from '../core/kube-names.js';
+import { inlineCode, kubeNameProblem, labelSelectorProblem } from '../core/kube-names.js';
 import type { Target, TargetKind } from '../core/target.js';
 import { suggest } from './suggest.js';
 
@@ -21,6 +23,8 @@ export interface DiagnosticRequest {
   timeoutSeconds?: number;
   /** `--override-budget`: add a container past the pod's budget, where the policy allows it. */
   overrideBudget?: boolean;
+  /** `--all` (or `-l`): run on every pod of the workload or selector and compare them. */
+  all?: boolean;
   /** Arguments after the target, as typed; the worker re-validates them with check.parseArgs. */
   positional: string[];
   /** Check-specific options by option name (`--server 10.0.0.10` → `{ server: '10.0.0.10' }`). */
@@ -36,7 +40,7 @@ export type ParseResult =
   | { kind: 'help'; check?: string }
   | { kind: 'usage'; message: string };
 
-export type LocalRequest = Omit<DiagnosticRequest, 'target' | 'namespace' | 'container'>;
+export type LocalRequest = Omit<DiagnosticRequest, 'target' | 'namespace' | 'container' | 'all'>;
 
 export interface ParseOptions {
   /** No target, and options marked localOnly (files on this machine) are allowed. */
@@ -55,7 +59,7 @@ export const MIN_TIMEOUT_SECONDS = 5;
 export const MAX_TIMEOUT_SECONDS = 600;
 
 /** The flags every check accepts, as shown at the end of usage lines. */
-export const COMMON_FLAGS_USAGE = '[-n NAMESPACE] [-c CONTAINER] [--timeout 30s]';
+export const COMMON_FLAGS_USAGE = '[-n NAMESPACE] [-c CONTAINER] [--timeout 30s] [--all | -l SELECTOR]';
 export const GENERAL_USAGE = `/kdebug <check> <target> [args…] ${COMMON_FLAGS_USAGE}`;
 
 /** The full usage line for one check, e.g. "/kdebug dns <target> [name…] [--server IP[:PORT]] [-n …]". */
@@ -238,8 +242,8 @@ export function parseTimeout(text: string, max: number = MAX_TIMEOUT_SECONDS): T
 // Parsing
 
 type FlagSpec =
-  | { kind: 'common'; key: 'namespace' | 'container' | 'timeout'; long: string; example: string }
-  | { kind: 'switch'; key: 'overrideBudget'; long: string; example: string }
+  | { kind: 'common'; key: 'namespace' | 'container' | 'timeout' | 'selector'; long: string; example: string }
+  | { kind: 'switch'; key: 'overrideBudget' | 'all'; long: string; example: string }
   | { kind: 'check'; key: string; long: string; example: string };
 
 const COMMON_FLAGS: ReadonlyArray<{ spellings: string[]; spec: FlagSpec }> = [
@@ -247,6 +251,8 @@ const COMMON_FLAGS: ReadonlyArray<{ spellings: string[]; spec: FlagSpec }> = [
   { spellings: ['-c', '--container'], spec: { kind: 'common', key: 'container', long: '--container', example: 'app' } },
   { spellings: ['--timeout'], spec: { kind: 'common', key: 'timeout', long: '--timeout', example: '30s' } },
   { spellings: ['--override-budget'], spec: { kind: 'switch', key: 'overrideBudget', long: '--override-budget', example: '' } },
+  { spellings: ['--all'], spec: { kind: 'switch', key: 'all', long: '--all', example: '' } },
+  { spellings: ['-l', '--selector'], spec: { kind: 'common', key: 'selector', long: '--selector', example: 'app=web' } },
 ];
 
 /** Every spelling this check accepts, mapped to what it means. Common flags win over a clashing check option. */
@@ -355,6 +361,7 @@ function parseCheckArgs(found: Found, rest: readonly string[], opts: ParseOption
   const words: string[] = [];
   const request: Omit<DiagnosticRequest, 'target' | 'positional'> = { check: key, options: {} };
   const options: [string, string][] = [];
+  let selector: string | undefined;
 
   for (let i = 0; i < rest.length; i++) {
     const token = rest[i]!;
@@ -378,7 +385,7 @@ function parseCheckArgs(found: Found, rest: readonly string[], opts: ParseOption
 
     if (flag.kind === 'switch') {
       if (eq !== -1) return usage(`${inlineCode(flag.long)} takes no value.`, found);
-      if (local) return usage(`${inlineCode(flag.long)} is about a pod's container budget; with --local there is no pod.`, found);
+      if (local) return usage(`${inlineCode(flag.long)} is about ${flag.key === 'all' ? "a workload's pods" : "a pod's container budget"}; with --local there is no pod.`, found);
       request[flag.key] = true;
       continue;
     }
@@ -415,6 +422,10 @@ function parseCheckArgs(found: Found, rest: readonly string[], opts: ParseOption
       request.timeoutSeconds = timeout.seconds;
     } else if (local) {
       return usage(`${inlineCode(flag.long)} picks a pod's ${flag.key}; with --local the check runs on this machine, so leave it out.`, found);
+    } else if (flag.key === 'selector') {
+      const problem = labelSelectorProblem(value);
+      if (problem) return usage(problem, found);
+      selector = value;
     } else {
       const problem = kubeNameProblem(value, 'label', flag.key === 'namespace' ? 'namespace' : 'container name');
       if (problem) return usage(problem, found);
@@ -429,15 +440,27 @@ function parseCheckArgs(found: Found, rest: readonly string[], opts: ParseOption
     const { namespace: _n, container: _c, ...localRequest } = request;
     return { kind: 'local', request: { ...localRequest, positional: words } };
   }
+  // fromEntries defines own properties, so even an option named "__proto__" stays plain data.
+  request.options = Object.fromEntries(options);
+  if (selector !== undefined) {
+    // The selector is the target: every word is the check's.
+    const complaint = runParseArgs(check, words, request.options);
+    if (complaint !== undefined) return usage(complaint, found);
+    return { kind: 'request', request: { ...request, all: true, target: { kind: 'selector', name: selector }, positional: words } };
+  }
   const [targetText, ...positional] = words;
   if (targetText === undefined) {
     return usage(`Which pod? Name the pod or workload to run \`${key}\` in, e.g. \`/kdebug ${key} web-7f9c -n prod\` or \`/kdebug ${key} deploy/web -n prod\`.`, found);
   }
   const target = parseTarget(targetText);
   if (!target.ok) return usage(target.message, found);
+  if (request.all && target.target.kind === 'pod') {
+    return usage(
+      `--all runs \`${key}\` on every pod of a workload: name one (\`deploy/NAME\`, \`sts/NAME\`, \`ds/NAME\`) or give a label selector (\`-l app=web\`) instead of the pod ${inlineCode(target.target.name)}.`,
+      found,
+    );
+  }
 
-  // fromEntries defines own properties, so even an option named "__proto__" stays plain data.
-  request.options = Object.fromEntries(options);
   const complaint = runParseArgs(check, positional, request.options);
   if (complaint !== undefined) return usage(complaint, found);
   return { kind: 'request', request: { ...request, target: target.target, positional } };

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { ConfigError } from '../config/load.js';
 import type { Config } from '../config/schema.js';
+import { NodeZones } from './node-zones.js';
 import { PodWatches } from './pod-watches.js';
 import { retrying, type RetryPolicy } from './retry.js';
 
@@ -14,6 +15,8 @@ export interface KubeClients {
   server: string;
   /** One pod watch per namespace, shared by every job of this process that waits on a pod there. */
   podWatches: PodWatches;
+  /** Nodes' zones, for `--all`. */
+  nodeZones: NodeZones;
 }
 
 /** An explicit kubeconfig path wins; otherwise in-cluster inside a pod, else ~/.kube/config. */
@@ -39,6 +42,7 @@ export function createKubeClients(config: Config, onRetry?: RetryPolicy['onRetry
     apps: retrying(kc.makeApiClient(AppsV1Api), policy),
     server: kc.getCurrentCluster()?.server ?? '(no cluster)',
     podWatches: new PodWatches(kc, core),
+    nodeZones: new NodeZones(core),
   };
 }
 

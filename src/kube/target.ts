@@ -1,7 +1,8 @@
-// Finds the pod a request targets: a pod by name, or a running pod of a deployment,
-// statefulset or daemonset, with messages that say what exists when the name is wrong.
-import type { AppsV1Api, CoreV1Api, V1LabelSelector, V1Pod } from '@kubernetes/client-node';
-import type { Target, TargetKind } from '../core/target.js';
+// Finds the pods a request targets: a pod by name, a running pod of a deployment, statefulset or
+// daemonset, or (for `--all`) every pod of a workload or label selector, with messages that say
+// what exists when the name is wrong.
+import type { AppsV1Api, CoreV1Api, V1LabelSelector, V1ObjectMeta, V1Pod } from '@kubernetes/client-node';
+import { describeTarget, type Target, type WorkloadKind } from '../core/target.js';
 import { UserFacingError } from '../core/errors.js';
 import { explainApiError, statusOf } from './errors.js';
 
@@ -28,8 +29,13 @@ function isReady(pod: V1Pod): boolean {
   return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 }
 
+/** A pod a debug container can join: Running and not being deleted. */
+export function isRunning(pod: V1Pod): boolean {
+  return pod.status?.phase === 'Running' && !pod.metadata?.deletionTimestamp;
+}
+
 /** Why a pod is not usable, in the words `kubectl get pods` would use. */
-function podState(pod: V1Pod): string {
+export function podState(pod: V1Pod): string {
   const waiting = pod.status?.containerStatuses?.find((c) => c.state?.waiting)?.state?.waiting?.reason;
   if (pod.metadata?.deletionTimestamp) return 'Terminating';
   return waiting ? `${pod.status?.phase ?? 'Unknown'} (${waiting})` : (pod.status?.phase ?? 'Unknown');
@@ -55,15 +61,14 @@ async function podNotFound(core: CoreV1Api, namespace: string, name: string): Pr
   return new UserFacingError(`Pod ${name} not found in namespace ${namespace}.${hint}`, 'not-found');
 }
 
-async function readWorkloadSelector(apps: AppsV1Api, kind: Exclude<TargetKind, 'pod'>, namespace: string, name: string) {
+async function readWorkload(apps: AppsV1Api, kind: WorkloadKind, namespace: string, name: string): Promise<{ metadata?: V1ObjectMeta; spec?: { selector?: V1LabelSelector } }> {
   const read = {
     deployment: () => apps.readNamespacedDeployment({ name, namespace }),
     statefulset: () => apps.readNamespacedStatefulSet({ name, namespace }),
     daemonset: () => apps.readNamespacedDaemonSet({ name, namespace }),
   }[kind];
   try {
-    const workload = await read();
-    return workload.spec?.selector;
+    return await read();
   } catch (err) {
     if (statusOf(err)?.code === 404) {
       throw new UserFacingError(`${kind} ${name} not found in namespace ${namespace}. Check the name with \`kubectl get ${kind} -n ${namespace}\`.`, 'not-found');
@@ -90,29 +95,64 @@ export async function resolveTarget(core: CoreV1Api, apps: AppsV1Api, namespace:
     return { pod };
   }
 
-  const selector = await readWorkloadSelector(apps, target.kind, namespace, target.name);
-  const labelSelector = selectorToString(selector);
-  if (!labelSelector) throw new UserFacingError(`${target.kind} ${target.name} has an empty selector; name a pod instead.`, 'invalid-target');
+  const pods = await podsOf(core, apps, namespace, target);
+  const running = pods
+    .filter(isRunning)
+    // Ready pods first, then by name, so the same state always picks the same pod.
+    .sort((a, b) => Number(isReady(b)) - Number(isReady(a)) || (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
+  const picked = running[0];
+  if (!picked) throw noRunningPod(namespace, target, pods);
+  return {
+    pod: picked,
+    pickedFrom: `${describeTarget(target)}: picked pod ${picked.metadata?.name} (${running.length} of ${pods.length} running)`,
+  };
+}
+
+function noRunningPod(namespace: string, target: Target, pods: V1Pod[]): UserFacingError {
+  const states = pods.slice(0, 5).map((p) => `${p.metadata?.name} ${podState(p)}`);
+  const none = target.kind === 'selector' ? ' (no pods match it)' : ' (no pods match its selector)';
+  const what = target.kind === 'selector' ? `Label selector ${target.name}` : `${target.kind} ${target.name}`;
+  return new UserFacingError(`${what} in ${namespace} has no running pod${pods.length ? ` (${states.join(', ')})` : none}.`, 'not-running');
+}
+
+/**
+ * Every pod of a workload (its selector's pods, less those another controller owns: a Deployment's
+ * pods belong to its ReplicaSets `<name>-<hash>`) or of a label selector, in any phase, by name.
+ */
+export async function podsOf(core: CoreV1Api, apps: AppsV1Api, namespace: string, target: Target): Promise<V1Pod[]> {
+  if (target.kind === 'pod') throw new Error('podsOf takes a workload or a selector');
+  let labelSelector = target.name;
+  let owns: (pod: V1Pod) => boolean = () => true;
+  if (target.kind !== 'selector') {
+    const workload = await readWorkload(apps, target.kind, namespace, target.name);
+    labelSelector = selectorToString(workload.spec?.selector);
+    if (!labelSelector) throw new UserFacingError(`${target.kind} ${target.name} has an empty selector; name a pod instead.`, 'invalid-target');
+    owns = (pod) => {
+      const owner = pod.metadata?.ownerReferences?.find((o) => o.controller);
+      // A pod nobody controls but the selector matches is counted, as `kubectl get pods -l` would.
+      if (!owner) return true;
+      if (target.kind === 'deployment') return owner.kind === 'ReplicaSet' && owner.name.startsWith(`${target.name}-`);
+      return owner.uid === workload.metadata?.uid || (owner.kind.toLowerCase() === target.kind && owner.name === target.name);
+    };
+  }
   let pods: V1Pod[];
   try {
     pods = (await core.listNamespacedPod({ namespace, labelSelector })).items;
   } catch (err) {
-    throw explainApiError(err, { action: `list the pods of ${target.kind} ${target.name}`, namespace });
+    throw explainApiError(err, { action: `list the pods of ${describeTarget(target)}`, namespace });
   }
-  const running = pods
-    .filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp)
-    // Ready pods first, then by name, so the same state always picks the same pod.
-    .sort((a, b) => Number(isReady(b)) - Number(isReady(a)) || (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
-  const picked = running[0];
-  if (!picked) {
-    const states = pods.slice(0, 5).map((p) => `${p.metadata?.name} ${podState(p)}`);
-    throw new UserFacingError(
-      `${target.kind} ${target.name} in ${namespace} has no running pod${pods.length ? ` (${states.join(', ')})` : ' (no pods match its selector)'}.`,
-      'not-running',
-    );
-  }
-  return {
-    pod: picked,
-    pickedFrom: `${target.kind}/${target.name}: picked pod ${picked.metadata?.name} (${running.length} of ${pods.length} running)`,
-  };
+  return pods.filter(owns).sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
+}
+
+/** The ReplicaSet that controls a pod, if any: what a rollout's failing pods have in common. */
+export function replicaSetOf(pod: V1Pod): string | undefined {
+  const owner = pod.metadata?.ownerReferences?.find((o) => o.controller && o.kind === 'ReplicaSet');
+  return owner?.name;
+}
+
+/** For `--all`: the target's pods, or a message when there are none at all. */
+export async function targetPods(core: CoreV1Api, apps: AppsV1Api, namespace: string, target: Target): Promise<V1Pod[]> {
+  const pods = await podsOf(core, apps, namespace, target);
+  if (!pods.some(isRunning)) throw noRunningPod(namespace, target, pods);
+  return pods;
 }

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { AnyCheck, CheckRegistry } from '../checks/index.js';
-import { DNS1123_LABEL, DNS1123_SUBDOMAIN } from '../core/kube-names.js';
+import { DNS1123_LABEL, DNS1123_SUBDOMAIN, labelSelectorProblem } from '../core/kube-names.js';
 import { TARGET_KINDS } from '../core/target.js';
 
 export const QUEUE_NAME = 'diagnostics';
@@ -16,7 +16,13 @@ export const diagnosticJobSchema = z
     /** 16 hex digits; names the BullMQ job and the debug container. */
     id: z.string().regex(/^[0-9a-f]{16}$/),
     check: z.string().regex(/^[a-z][a-z0-9-]{0,19}$/),
-    target: z.object({ kind: z.enum(TARGET_KINDS), name: z.string().regex(DNS1123_SUBDOMAIN).max(253) }).strict(),
+    target: z
+      .object({ kind: z.enum(TARGET_KINDS), name: z.string().max(1024) })
+      .strict()
+      .refine((t) => (t.kind === 'selector' ? labelSelectorProblem(t.name) === undefined : t.name.length <= 253 && DNS1123_SUBDOMAIN.test(t.name)), {
+        message: 'a Kubernetes name, or for a selector a label selector',
+        path: ['name'],
+      }),
     namespace: z.string().regex(DNS1123_LABEL).max(63),
     container: z.string().regex(DNS1123_LABEL).max(63).optional(),
     timeoutSeconds: z.number().int().min(1).max(3600),
@@ -31,11 +37,14 @@ export const diagnosticJobSchema = z
       .optional(),
     /** The user asked for --override-budget. */
     overrideBudget: z.boolean().optional(),
+    /** `--all`: every pod of the workload or selector, compared in one answer. */
+    all: z.boolean().optional(),
     reply: z.object({ channel: text(32), rootTs: text(32) }).strict(),
     /** When the job was queued (after its root message was posted); its deadline counts from here. */
     enqueuedAt: z.number().int(),
   })
-  .strict();
+  .strict()
+  .refine((job) => job.all === true || job.target.kind !== 'selector', { message: 'a label selector needs all: true', path: ['all'] });
 
 export type DiagnosticJob = z.infer<typeof diagnosticJobSchema>;
 

@@ -56,20 +56,33 @@ export interface PodRunResult {
 
 export async function runInPod(kube: KubeClients, run: PodRun): Promise<PodRunResult> {
   try {
-    return await runSteps(kube, run);
+    const resolved = await resolveTarget(kube.core, kube.apps, run.namespace, run.target).catch((err: unknown) => {
+      throw explainApiError(err, { action: `find ${run.target.kind} ${run.target.name}`, namespace: run.namespace, apiServer: kube.server });
+    });
+    if (resolved.pickedFrom) await run.onPodPicked?.(resolved.pickedFrom);
+    return await runSteps(kube, run, resolved.pod);
   } catch (err) {
     await discardArtifact(run.output);
     throw err;
   }
 }
 
-async function runSteps(kube: KubeClients, run: PodRun): Promise<PodRunResult> {
-  const resolved = await resolveTarget(kube.core, kube.apps, run.namespace, run.target).catch((err: unknown) => {
-    throw explainApiError(err, { action: `find ${run.target.kind} ${run.target.name}`, namespace: run.namespace, apiServer: kube.server });
-  });
-  const pod = resolved.pod.metadata!.name!;
-  if (resolved.pickedFrom) await run.onPodPicked?.(resolved.pickedFrom);
-  const isNew = !resolved.pod.spec?.ephemeralContainers?.some((c) => c.name === run.containerName);
+/** The run without the target: its steps in this pod, as read from the API (its ephemeral containers included). */
+export type PodStepsRun = Omit<PodRun, 'target' | 'onPodPicked'>;
+
+/** Runs the steps in a pod already read (for `--all`, which lists the pods first). */
+export async function runInListedPod(kube: KubeClients, run: PodStepsRun, pod: V1Pod): Promise<PodRunResult> {
+  try {
+    return await runSteps(kube, run, pod);
+  } catch (err) {
+    await discardArtifact(run.output);
+    throw err;
+  }
+}
+
+async function runSteps(kube: KubeClients, run: PodStepsRun, listed: V1Pod): Promise<PodRunResult> {
+  const pod = listed.metadata!.name!;
+  const isNew = !listed.spec?.ephemeralContainers?.some((c) => c.name === run.containerName);
   if (isNew && Date.now() >= run.deadline) {
     // An ephemeral container can never be removed: never add one that has no time left to run.
     throw new UserFacingError(
@@ -77,13 +90,13 @@ async function runSteps(kube: KubeClients, run: PodRun): Promise<PodRunResult> {
       'deadline',
     );
   }
-  const release = isNew && run.beforeAdd ? await run.beforeAdd(resolved.pod) : undefined;
+  const release = isNew && run.beforeAdd ? await run.beforeAdd(listed) : undefined;
   const marker = newMarker();
   // Decoded while the log streams, straight into a file: memory stays flat.
   const decoded = run.output ? decodeToFile(run.output) : undefined;
   const running = runDebugContainer(kube, {
     namespace: run.namespace,
-    pod: resolved.pod,
+    pod: listed,
     containerName: run.containerName,
     container: run.container,
     image: run.image,

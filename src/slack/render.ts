@@ -27,15 +27,18 @@ export function verdictEmoji(finding: Pick<Finding, 'check' | 'verdict'>): strin
   return VERDICT_EMOJI[verdictClass(finding.check, finding.verdict)];
 }
 
-/** "dns deploy/web in prod" */
-export function describeJob(job: Pick<DiagnosticJob, 'check' | 'target' | 'namespace'>): string {
-  return `${job.check} ${describeTarget(job.target)} in ${job.namespace}`;
+/** "dns deployment/web in prod", "dns deployment/web --all in prod" */
+export function describeJob(job: Pick<DiagnosticJob, 'check' | 'target' | 'namespace' | 'all'>): string {
+  const all = job.all && job.target.kind !== 'selector' ? ' --all' : '';
+  return `${job.check} ${describeTarget(job.target)}${all} in ${job.namespace}`;
 }
 
 export type RootStatus =
   | { state: 'queued' }
   | { state: 'running'; detail: string }
   | { state: 'done'; finding: Finding; durationMs: number }
+  /** `--all`: the comparison's headline and how it looks at a glance. */
+  | { state: 'compared'; headline: string; emoji: string; durationMs: number }
   | { state: 'failed'; message: string; durationMs: number }
   | { state: 'cancelled'; by: string; durationMs: number };
 
@@ -60,6 +63,10 @@ export function rootMessage(job: DiagnosticJob, status: RootStatus): SlackMessag
     case 'done':
       line = `${verdictEmoji(status.finding)} *${what}*, ${who}: *${status.finding.verdict}*: ${escapeMrkdwn(status.finding.headline)} (${formatElapsed(status.durationMs)})`;
       plain = `${describeJob(job)}: ${status.finding.verdict}: ${status.finding.headline}`;
+      break;
+    case 'compared':
+      line = `${status.emoji} *${what}*, ${who}: ${escapeMrkdwn(status.headline)} (${formatElapsed(status.durationMs)})`;
+      plain = `${describeJob(job)}: ${status.headline}`;
       break;
     case 'failed':
       line = `:x: *${what}*, ${who}: failed after ${formatElapsed(status.durationMs)}: ${escapeMrkdwn(status.message)}`;

@@ -142,6 +142,7 @@ export function startWorker({ config, checks, kube, redis, slack, pacer, logger,
             maxLogBytes: config.kubernetes.maxLogBytes,
             maxInlineOutputChars: config.replies.maxInlineOutputChars,
             checks: config.checks,
+            fanout: config.fanout,
           },
           logger,
         });

@@ -511,7 +511,14 @@ describe('the worker, through the Kubernetes emulator: the outbox gets a .pcap o
         exists: async () => false,
         deliver: async () => undefined,
       },
-      settings: { image: 'nicolaka/netshoot', imagePullPolicy: 'IfNotPresent', maxLogBytes: 1 << 20, maxInlineOutputChars: 2800, checks: {} },
+      settings: {
+        image: 'nicolaka/netshoot',
+        imagePullPolicy: 'IfNotPresent',
+        maxLogBytes: 1 << 20,
+        maxInlineOutputChars: 2800,
+        checks: {},
+        fanout: { maxPods: 10, maxParallel: 10 },
+      },
       logger: createLogger('silent'),
       metrics: new Metrics(false),
     });

@@ -246,13 +246,16 @@ describe.each(VARIANTS)('rendered with %s', (variant) => {
       expect(grants.map((g) => g.role.kind)).toEqual(['ClusterRole']);
       expect(byKind(objects, 'Role')).toEqual([]);
     } else {
-      expect(grants.map((g) => g.namespace).sort()).toEqual([...targets].sort());
-      expect(grants.every((g) => g.role.kind === 'Role')).toBe(true);
-      expect(byKind(objects, 'ClusterRole')).toEqual([]);
-      expect(byKind(objects, 'ClusterRoleBinding')).toEqual([]);
+      const roles = grants.filter((g) => g.role.kind === 'Role');
+      expect(roles.map((g) => g.namespace).sort()).toEqual([...targets].sort());
+      // Nodes are cluster-scoped: one ClusterRole grants only `get nodes`, whatever the namespaces.
+      const clusterRoles = grants.filter((g) => g.role.kind !== 'Role');
+      expect(clusterRoles.map((g) => g.role.rules)).toEqual([[{ apiGroups: [''], resources: ['nodes'], verbs: ['get'] }]]);
+      expect(byKind(objects, 'ClusterRole')).toHaveLength(1);
+      expect(byKind(objects, 'ClusterRoleBinding')).toHaveLength(1);
     }
-    // Every grant has the same rules (their exact content is proven in rbac.test.ts).
-    const rules = grants.map((g) => JSON.stringify(g.role.rules));
+    // Every namespace's grant has the same rules (their exact content is proven in rbac.test.ts).
+    const rules = grants.filter((g) => targets.length === 0 || g.role.kind === 'Role').map((g) => JSON.stringify(g.role.rules));
     expect(new Set(rules).size).toBe(1);
   });
 

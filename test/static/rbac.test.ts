@@ -25,7 +25,7 @@ import { JobThread } from '../../src/slack/web.js';
 import type { AnswerSink } from '../../src/delivery/answer-sink.js';
 import { runJob, type JobOutcome } from '../../src/worker/run-job.js';
 import { DnsServer } from '../support/dns-server.js';
-import { KubeEmulator } from '../support/kube-emulator.js';
+import { DEFAULT_NODE, KubeEmulator } from '../support/kube-emulator.js';
 import { SlackEmulator } from '../support/slack-emulator.js';
 import { expandRules, grantsFor, NAMESPACE, permission, renderChart, repoRoot, serviceAccountOf } from './helm-support.js';
 
@@ -56,8 +56,8 @@ let targets = 0;
  * Runs one job through the worker's real job path, as the worker would for `/kdebug dns <target> -n prod`,
  * in a channel of its own: the jobs follow each other faster than Slack's one message a second per channel.
  */
-async function runTarget(kind: DiagnosticJob['target']['kind'], name: string): Promise<JobOutcome> {
-  const id = jobIdFor('T0RBAC', `${kind}/${name}`, String(Date.now()));
+async function runTarget(kind: DiagnosticJob['target']['kind'], name: string, all = false): Promise<JobOutcome> {
+  const id = jobIdFor('T0RBAC', `${kind}/${name}`, String(all), String(Date.now()));
   const channel = `${CHANNEL}${++targets}`;
   slack.addChannel(channel, { botIsMember: true });
   const root = await web.chat.postMessage({ channel, text: `dns ${kind}/${name}: queued` });
@@ -75,6 +75,7 @@ async function runTarget(kind: DiagnosticJob['target']['kind'], name: string): P
       requestedBy: { teamId: 'T0RBAC', userId: 'U0RBAC' },
       reply: { channel, rootTs: root.ts! },
       enqueuedAt: Date.now(),
+      ...(all ? { all: true } : {}),
     },
     checks,
   );
@@ -89,6 +90,7 @@ async function runTarget(kind: DiagnosticJob['target']['kind'], name: string): P
       maxLogBytes: config.kubernetes.maxLogBytes,
       maxInlineOutputChars: config.replies.maxInlineOutputChars,
       checks: config.checks,
+      fanout: config.fanout,
     },
     logger: createLogger('silent'),
     metrics: new Metrics(),
@@ -110,6 +112,7 @@ beforeAll(async () => {
   await app('web-0', { app: 'web' });
   await app('db-0', { app: 'db' });
   await app('agent-x7k2p', { app: 'agent' });
+  kube.addNode(DEFAULT_NODE, { zone: 'eu-west-1a' });
   kube.addWorkload('deployment', { namespace: TARGET_NS, name: 'web', matchLabels: { app: 'web' } });
   kube.addWorkload('statefulset', { namespace: TARGET_NS, name: 'db', matchLabels: { app: 'db' } });
   kube.addWorkload('daemonset', { namespace: TARGET_NS, name: 'agent', matchLabels: { app: 'agent' } });
@@ -126,6 +129,8 @@ beforeAll(async () => {
   outcomes.set('statefulset', await runTarget('statefulset', 'db'));
   outcomes.set('daemonset', await runTarget('daemonset', 'agent'));
   outcomes.set('missing pod', await runTarget('pod', 'web-9'));
+  // --all: the workload's pods, and the zone of their node.
+  outcomes.set('deployment --all', await runTarget('deployment', 'web', true));
 }, 120_000);
 
 afterAll(async () => {
@@ -141,20 +146,23 @@ function used(): string[] {
 
 describe("the worker's job path against the API emulator", () => {
   test('ran every kind of target to the end', () => {
-    for (const kind of ['pod', 'deployment', 'statefulset', 'daemonset']) {
+    for (const kind of ['pod', 'deployment', 'statefulset', 'daemonset', 'deployment --all']) {
       expect(outcomes.get(kind)).toMatchObject({ status: 'done', verdict: 'ok' });
     }
+    expect(outcomes.get('deployment --all')?.pods).toEqual(['web-0']);
     expect(outcomes.get('missing pod')).toMatchObject({ status: 'failed', failure: 'not-found' });
     // The "did you mean" came from listing the namespace's pods.
     expect(answerTexts.some((text) => /Pod web-9 not found in namespace prod\. Similar pods there: web-0/.test(text))).toBe(true);
-    // Each existing target got one debug container, through the subresource.
+    // Each existing target got one debug container, through the subresource (web-0: as a pod, for deploy/web, and for deploy/web --all).
     for (const pod of ['web-0', 'db-0', 'agent-x7k2p']) {
-      expect(kube.getPod(TARGET_NS, pod)!.spec.ephemeralContainers?.filter((c) => c.name.startsWith('kdebug-'))).toHaveLength(pod === 'web-0' ? 2 : 1);
+      expect(kube.getPod(TARGET_NS, pod)!.spec.ephemeralContainers?.filter((c) => c.name.startsWith('kdebug-'))).toHaveLength(pod === 'web-0' ? 3 : 1);
     }
   });
 
   test('stayed in the target namespace and never touched anything it should not', () => {
-    expect(new Set(kube.requests.map((r) => r.namespace))).toEqual(new Set([TARGET_NS]));
+    expect(new Set(kube.requests.filter((r) => r.resource !== 'nodes').map((r) => r.namespace))).toEqual(new Set([TARGET_NS]));
+    // The one cluster-scoped request: a node's zone.
+    expect(kube.requests.filter((r) => r.namespace === undefined).map((r) => permission(r.verb, r.apiGroup, r.resource, r.subresource))).toEqual(['get core nodes']);
     expect(used()).not.toContainEqual(expect.stringMatching(/secrets|pods\/exec|pods\/attach|delete|create|update/));
   });
 
@@ -164,6 +172,7 @@ describe("the worker's job path against the API emulator", () => {
         'get apps daemonsets',
         'get apps deployments',
         'get apps statefulsets',
+        'get core nodes',
         'get core pods',
         'get core pods/log',
         'list core pods',
@@ -188,6 +197,7 @@ const API_CALL_PERMISSIONS: Record<string, string> = {
   readNamespacedDeployment: 'get apps deployments',
   readNamespacedStatefulSet: 'get apps statefulsets',
   readNamespacedDaemonSet: 'get apps daemonsets',
+  readNode: 'get core nodes',
 };
 
 /** Method names of every client-node API class (CoreV1Api, AppsV1Api, BatchV1Api, …). */
@@ -267,7 +277,12 @@ describe.each([
     const objects = await renderChart(valuesFiles);
     const grants = grantsFor(objects, serviceAccountOf(objects, 'worker'), NAMESPACE);
     expect(grants.length).toBeGreaterThan(0);
+    // A Role grants what was used in its namespace; with Roles, a ClusterRole grants the cluster-scoped rest.
+    const clusterScoped: string[] = used().filter((p) => p === 'get core nodes');
+    const namespaced = used().filter((p) => !clusterScoped.includes(p));
+    const withRoles = grants.some((g) => g.role.kind === 'Role');
     for (const grant of grants) {
+      const expected = grant.role.kind === 'Role' ? namespaced : withRoles ? clusterScoped : used();
       const rules = grant.role.rules;
       // No wildcards, no per-name or non-resource rules: the expansion below is then the whole grant.
       for (const rule of rules) {
@@ -276,8 +291,8 @@ describe.each([
         for (const field of [rule.apiGroups ?? [], rule.resources ?? [], rule.verbs]) expect(field).not.toContain('*');
       }
       const granted = expandRules(rules);
-      const missing = used().filter((p) => !granted.includes(p));
-      const extra = granted.filter((p) => !used().includes(p));
+      const missing = expected.filter((p) => !granted.includes(p));
+      const extra = granted.filter((p) => !expected.includes(p));
       expect({ role: `${grant.role.kind}/${grant.role.metadata.name}`, missing, extra }).toEqual({
         role: `${grant.role.kind}/${grant.role.metadata.name}`,
         missing: [],

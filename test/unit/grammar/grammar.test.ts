@@ -71,7 +71,7 @@ function usageOf(text: string, registry: CheckRegistry = checks): string {
   return r.message;
 }
 
-const DNS_USAGE = '`/kdebug dns <target> [name…] [--server IP[:PORT]] [-n NAMESPACE] [-c CONTAINER] [--timeout 30s]`';
+const DNS_USAGE = '`/kdebug dns <target> [name…] [--server IP[:PORT]] [-n NAMESPACE] [-c CONTAINER] [--timeout 30s] [--all | -l SELECTOR]`';
 const DNS_MORE = '`/kdebug help dns`';
 
 describe('help', () => {
@@ -256,7 +256,7 @@ describe('usage errors', () => {
     ['dns web --namspace prod', ['Did you mean `--namespace`?']],
     ['dns web --Namespace prod', ['Did you mean `--namespace`?']],
     ['dns web --timout 30s', ['Did you mean `--timeout`?']],
-    ['dns web --zzzzzz 1', ["`--zzzzzz` isn't an option of `dns`.", 'Options: `--server`, `-n`, `--namespace`, `-c`, `--container`, `--timeout`, `--override-budget`.']],
+    ['dns web --zzzzzz 1', ["`--zzzzzz` isn't an option of `dns`.", 'Options: `--server`, `-n`, `--namespace`, `-c`, `--container`, `--timeout`, `--override-budget`, `--all`, `-l`, `--selector`.']],
     ['tls web api.example.com --server 1.1.1.1', ["`--server` isn't an option of `tls`.", '`--sni`']],
     ['dns web -x', ["`-x` isn't an option of `dns`."]],
     // timeouts
@@ -295,7 +295,7 @@ describe('usage errors', () => {
   test("a usage line in the check's own message is not repeated", () => {
     const chatty = fakeCheck('chatty', 'chatty <target>', [], () => ({ ok: false, message: 'Bad name.\nUsage: `/kdebug chatty <target>`' }));
     const message = usageOf('chatty web', new Map([['chatty', chatty]]));
-    expect(message).toBe('Bad name.\nUsage: `/kdebug chatty <target> [-n NAMESPACE] [-c CONTAINER] [--timeout 30s]`\nMore: `/kdebug help chatty`');
+    expect(message).toBe('Bad name.\nUsage: `/kdebug chatty <target> [-n NAMESPACE] [-c CONTAINER] [--timeout 30s] [--all | -l SELECTOR]`\nMore: `/kdebug help chatty`');
   });
 
   test('long garbage is shortened in messages', () => {

@@ -1,0 +1,71 @@
+// The answer to `--all`: the check in every pod of the workload (or label selector), compared in
+// ONE threaded reply: the pattern as the headline, a table with the odd pods first, every pod's
+// output in one attached file; a capture's pcaps attached one per pod. The root message counts the
+// pods done while they run, within the pacing rules.
+import { compareFanout, type FanoutInput } from '../checks/fanout/compare.js';
+import type { Finding } from '../checks/types.js';
+import { replyOp, rootOp } from '../delivery/answer-ops.js';
+import { runOnAllPods } from '../runner/fanout.js';
+import { comparisonEmoji, comparisonMessage } from '../slack/render-fanout.js';
+import { rootMessage } from '../slack/render.js';
+import { artifactRequest, type Attempt } from './attempt.js';
+import type { JobOutcome } from './run-job.js';
+
+export async function answerAllPods(attempt: Attempt): Promise<JobOutcome> {
+  const { job, check, args, deps, log, ops, progress, context, containerName, now, started } = attempt;
+  const run = await runOnAllPods(deps.kube, {
+    namespace: job.namespace,
+    target: job.target,
+    container: job.container,
+    containerName,
+    image: deps.settings.image,
+    imagePullPolicy: deps.settings.imagePullPolicy,
+    capabilities: check.capabilities,
+    steps: check.steps(args, context()),
+    timeoutSeconds: job.timeoutSeconds,
+    deadline: attempt.deadline,
+    maxLogBytes: deps.settings.maxLogBytes,
+    signal: deps.signal,
+    beforeAdd: deps.beforeAdd,
+    maxPods: deps.settings.fanout.maxPods,
+    maxParallel: deps.settings.fanout.maxParallel,
+    outputFor: (pod) => artifactRequest(attempt, pod),
+    onContainerStatus: (pod, status) => {
+      if (/^(added|found) debug container/.test(status)) attempt.containerAdded();
+      log.debug({ pod, container: containerName, status }, 'debug container progress');
+    },
+    onProgress: (status) => progress.report(status),
+  });
+
+  const inputs: FanoutInput[] = run.pods.map(({ result, detail: _detail, ...pod }) => {
+    if (!result) return pod;
+    if (result.added) deps.metrics.containersAdded.inc({ namespace: job.namespace });
+    const finding: Finding = check.interpret(args, result.results, context());
+    deps.metrics.verdicts.inc({ check: job.check, verdict: finding.verdict });
+    return { ...pod, finding };
+  });
+  const comparison = compareFanout(check, inputs);
+  const outputs = inputs.map((input, i) => ({ ...input, ...(run.pods[i]!.detail ? { skipped: run.pods[i]!.detail } : {}) }));
+  const fileBaseName = `${job.check}-${job.target.name.replace(/[^A-Za-z0-9.-]+/g, '-')}-${job.id}`;
+  const notes = [run.zonesProblem, `debug container ${containerName} in each pod`].filter(Boolean).join(' · ');
+  const rendered = comparisonMessage(comparison, outputs, { sample: run.sample, note: notes, maxInlineOutputChars: deps.settings.maxInlineOutputChars, fileBaseName });
+  ops.push(replyOp(rendered));
+  if (rendered.file) ops.push({ kind: 'file', filename: rendered.file.filename, title: `${job.check} output of every pod`, source: { text: rendered.file.content } });
+  // The artifacts stay on disk: the outbox streams each into Redis, never holding it whole.
+  for (const pod of run.pods) {
+    if (pod.result?.artifact && check.decoder) {
+      ops.push({
+        kind: 'file',
+        filename: `${job.check}-${pod.pod}-${job.id}.${check.decoder.extension}`,
+        title: `${check.decoder.title} from ${pod.pod} (${job.namespace})`,
+        source: { path: pod.result.artifact.path },
+      });
+    }
+  }
+  ops.push(rootOp(rootMessage(job, { state: 'compared', headline: comparison.headline, emoji: comparisonEmoji(comparison), durationMs: now() - started })));
+  const checked = run.pods.filter((p) => p.result).map((p) => p.pod);
+  // The worst verdict stands for the request in the audit record and the logs.
+  const worst = Object.keys(comparison.summary.byVerdict)[0];
+  log.info({ pods: checked, summary: comparison.summary, container: containerName, durationMs: now() - started }, 'job done');
+  return { status: 'done', ...(worst ? { verdict: worst } : {}), pods: checked, container: containerName };
+}

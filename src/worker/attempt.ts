@@ -1,0 +1,41 @@
+// One attempt at a job, as the part that diagnoses it (one pod, or every pod with --all) sees it.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AnyCheck } from '../checks/index.js';
+import type { CheckContext } from '../checks/types.js';
+import type { AnswerOp } from '../delivery/outbox.js';
+import type { Logger } from '../observability/logger.js';
+import type { DiagnosticJob } from '../queue/job.js';
+import type { ArtifactRequest } from '../runner/decoded-log.js';
+import type { Progress } from './progress.js';
+import type { JobDeps } from './run-job.js';
+
+/** One attempt at a job, as the part that diagnoses sees it. */
+export interface Attempt {
+  job: DiagnosticJob;
+  check: AnyCheck;
+  args: unknown;
+  deps: JobDeps;
+  log: Logger;
+  now: () => number;
+  started: number;
+  deadline: number;
+  containerName: string;
+  context: () => CheckContext;
+  progress: Progress;
+  /** The answer so far: the diagnosing part adds its replies, files and the root's final state. */
+  ops: AnswerOp[];
+  /** Files to remove once the answer is written (the outbox has read them). */
+  scratch: string[];
+  /** Called when a debug container is known to be in the pod (for the cancel message). */
+  containerAdded: () => void;
+}
+
+/** A check's output decoder's file for this job (and pod, for `--all`), attached if it holds anything. */
+export function artifactRequest(attempt: Attempt, pod?: string): ArtifactRequest | undefined {
+  const { check, job } = attempt;
+  if (!check.decoder) return undefined;
+  const path = join(tmpdir(), `kdebug-${job.id}${pod ? `-${pod}` : ''}.${check.decoder.extension}`);
+  attempt.scratch.push(path);
+  return { decoder: check.decoder, maxBytes: check.decoder.maxBytes(attempt.context()), path };
+}

@@ -1,0 +1,67 @@
+// The answer to a job for one pod (named, or picked from its workload): the finding as a threaded
+// reply, the tools' raw output inline or attached, a capture's pcap attached.
+import type { Finding } from '../checks/types.js';
+import { replyOp, rootOp } from '../delivery/answer-ops.js';
+import { runInPod } from '../runner/pod.js';
+import { findingMessage, rootMessage } from '../slack/render.js';
+import { artifactRequest, type Attempt } from './attempt.js';
+import type { JobOutcome } from './run-job.js';
+
+/** The job's one pod (named, or picked from its workload): its finding as a threaded reply. */
+export async function answerOnePod(attempt: Attempt): Promise<JobOutcome> {
+  const { job, check, args, deps, log, ops, progress, context, containerName, now, started } = attempt;
+  const output = artifactRequest(attempt);
+  const result = await runInPod(deps.kube, {
+    namespace: job.namespace,
+    target: job.target,
+    container: job.container,
+    containerName,
+    image: deps.settings.image,
+    imagePullPolicy: deps.settings.imagePullPolicy,
+    capabilities: check.capabilities,
+    steps: check.steps(args, context()),
+    timeoutSeconds: job.timeoutSeconds,
+    deadline: attempt.deadline,
+    maxLogBytes: deps.settings.maxLogBytes,
+    signal: deps.signal,
+    beforeAdd: deps.beforeAdd,
+    ...(output ? { output } : {}),
+    onPodPicked: (note) => {
+      ops.push(replyOp({ text: note, blocks: [{ type: 'context', elements: [{ type: 'mrkdwn', text: note }] }] }));
+    },
+    onProgress: (status) => {
+      if (/^(added|found) debug container/.test(status)) attempt.containerAdded();
+      log.info({ container: containerName, status }, 'debug container progress');
+      progress.report(status);
+    },
+  });
+  const podName = result.pod;
+  if (result.added) deps.metrics.containersAdded.inc({ namespace: job.namespace });
+  const finding: Finding = check.interpret(args, result.results, context());
+  const rendered = findingMessage(finding, {
+    maxInlineOutputChars: deps.settings.maxInlineOutputChars,
+    fileBaseName: `${job.check}-${podName}-${job.id}`,
+    note: `pod ${podName} · container ${result.targetContainer} · debug container ${containerName}${result.deadlineState ? ' · deadline reached, partial output' : ''}`,
+  });
+  ops.push(replyOp(rendered));
+  if (rendered.file)
+    ops.push({
+      kind: 'file',
+      filename: rendered.file.filename,
+      title: `${job.check} output for ${podName}`,
+      source: { text: rendered.file.content },
+    });
+  // The artifact stays on disk: the outbox streams it into Redis, never holding it whole.
+  if (result.artifact && check.decoder) {
+    ops.push({
+      kind: 'file',
+      filename: `${job.check}-${podName}-${job.id}.${check.decoder.extension}`,
+      title: `${check.decoder.title} from ${podName} (${job.namespace})`,
+      source: { path: result.artifact.path },
+    });
+  }
+  ops.push(rootOp(rootMessage(job, { state: 'done', finding, durationMs: now() - started })));
+  deps.metrics.verdicts.inc({ check: job.check, verdict: finding.verdict });
+  log.info({ pod: podName, container: containerName, verdict: finding.verdict, durationMs: now() - started }, 'job done');
+  return { status: 'done', verdict: finding.verdict, pod: podName, container: containerName };
+}
