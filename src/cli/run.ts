@@ -2,25 +2,30 @@
 // --local, on this machine. Exit codes: 0 for ok/open, 1 for any other verdict or a failure,
 // 2 for bad usage.
 import { randomBytes } from 'node:crypto';
-import { checks } from '../checks/index.js';
+import { checks, type AnyCheck } from '../checks/index.js';
 import type { CheckContext, Finding } from '../checks/types.js';
-import { parseTokens } from '../grammar/parse.js';
+import { parseTokens, type DiagnosticRequest } from '../grammar/parse.js';
 import { checkHelp, generalHelp } from '../grammar/help.js';
 import { defaultTimeoutFor, loadConfig } from '../config/load.js';
 import { runLocal } from '../runner/local.js';
 import { runInPod } from '../runner/pod.js';
+import { compareAllPods, runOnAllPods } from '../runner/fanout.js';
+import type { Config } from '../config/schema.js';
+import { describeTarget } from '../core/target.js';
 import { createKubeClients } from '../kube/client.js';
 import { UserFacingError } from '../core/errors.js';
 import { debugContainerName } from '../core/debug-container.js';
-import { exitCodeFor, failureJson, findingJson, findingText } from './report.js';
+import { comparisonJson, comparisonText, exitCodeFor, exitCodeForComparison, failureJson, findingJson, findingText } from './report.js';
 
 export const RUN_USAGE = `Usage:
   kdebug run <check> <target> [args…] [-n NAMESPACE] [-c CONTAINER] [--timeout 30s] [--json]
+  kdebug run <check> deploy/NAME --all [args…] […]      (or -l SELECTOR instead of the target)
   kdebug run <check> --local [args…] [--json]
 
 Runs a check in a pod of the cluster your kubeconfig points at (adding one ephemeral debug
-container), or with --local on this machine. --json prints one JSON object. Exit code 0 when the
-verdict is ok/open, 1 for any other verdict, 2 for bad usage.
+container), with --all in every pod of a workload and compares them, or with --local on this
+machine. --json prints one JSON object. Exit code 0 when the verdict is ok/open (with --all: every
+pod's), 1 for any other verdict, 2 for bad usage.
 `;
 
 interface Io {
@@ -65,6 +70,10 @@ export async function runCommand(argv: string[], io: Io, env: NodeJS.ProcessEnv 
   const timeoutSeconds = parsed.request.timeoutSeconds ?? defaultTimeoutFor(config, check);
   const context: CheckContext = { settings: config.checks, now: new Date(), secondsLeft: timeoutSeconds };
   const steps = check.steps(args.args, context);
+
+  if (parsed.kind === 'request' && parsed.request.all) {
+    return runOnAll(parsed.request, check, args.args, { config, timeoutSeconds, context, json }, io);
+  }
 
   let finding: Finding;
   let note: string | undefined;
@@ -118,4 +127,54 @@ export async function runCommand(argv: string[], io: Io, env: NodeJS.ProcessEnv 
   if (artifactFile && check.decoder) finding = { ...finding, facts: { ...finding.facts, [`${check.decoder.extension}File`]: artifactFile } };
   io.out(json ? `${findingJson(finding)}\n` : findingText(finding, note));
   return exitCodeFor(finding);
+}
+
+/** `--all`: the check in every pod of the workload, one comparison printed. */
+async function runOnAll(
+  request: DiagnosticRequest,
+  check: AnyCheck,
+  args: unknown,
+  { config, timeoutSeconds, context, json }: { config: Config; timeoutSeconds: number; context: CheckContext; json: boolean },
+  io: Io,
+): Promise<number> {
+  const namespace = request.namespace ?? config.kubernetes.defaultNamespace;
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  try {
+    const kube = createKubeClients(config);
+    const outcome = await runOnAllPods(kube, {
+      namespace,
+      target: request.target,
+      container: request.container,
+      containerName: debugContainerName(randomBytes(8).toString('hex')),
+      image: config.kubernetes.debugImage,
+      imagePullPolicy: config.kubernetes.imagePullPolicy,
+      capabilities: check.capabilities,
+      steps: check.steps(args, context),
+      timeoutSeconds,
+      deadline,
+      maxLogBytes: config.kubernetes.maxLogBytes,
+      maxPods: config.fanout.maxPods,
+      maxParallel: config.fanout.maxParallel,
+      // A capture's pcap per pod, in the current directory.
+      outputFor: (pod) =>
+        check.decoder ? { decoder: check.decoder, maxBytes: check.decoder.maxBytes(context), path: `kdebug-${check.name}-${pod}-${stamp}.${check.decoder.extension}` } : undefined,
+      onProgress: (status) => io.progress(status),
+    });
+    const { comparison, pods } = compareAllPods(check, args, outcome, () => ({ ...context, now: new Date() }));
+    const withFiles = pods.map((pod, i) => {
+      const artifact = outcome.pods[i]?.result?.artifact;
+      return artifact && pod.finding && check.decoder
+        ? { ...pod, finding: { ...pod.finding, facts: { ...pod.finding.facts, [`${check.decoder.extension}File`]: artifact.path } } }
+        : pod;
+    });
+    const sample = [outcome.sample, outcome.zonesProblem].filter(Boolean).join('; ');
+    io.out(json ? `${comparisonJson(check.name, describeTarget(request.target), namespace, sample, comparison, withFiles)}\n` : comparisonText(comparison, sample, withFiles));
+    return exitCodeForComparison(comparison);
+  } catch (err) {
+    const failure = err instanceof UserFacingError ? err : new UserFacingError((err as Error)?.message ?? String(err), 'internal');
+    if (json) io.out(`${failureJson(check.name, failure.message, failure.kind)}\n`);
+    else io.err(`kdebug run: ${failure.message}\n`);
+    return 1;
+  }
 }

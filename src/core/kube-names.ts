@@ -71,7 +71,7 @@ export function labelSelectorProblem(selector: string): string | undefined {
     const m = REQUIREMENT.exec(part);
     const [, not, key = '', op, value = ''] = m ?? [];
     const problem =
-      !m || (not && op)
+      !m || (not && op) || /[\s()]/.test(part)
         ? `${inlineCode(part)} isn't a label requirement kdebug takes.`
         : !LABEL_KEY.test(key) || key.split('/').pop()!.length > MAX_LABEL_LENGTH
           ? `${inlineCode(key)} isn't a valid label key.`

@@ -3,7 +3,9 @@
 // container budget, refused by Pod Security, its turn past the deadline) becomes a row with the
 // reason, never a failure of the whole request. The worker and `kdebug run` share it.
 import { pickSpread } from '../checks/fanout/spread.js';
-import type { FanoutPod } from '../checks/fanout/compare.js';
+import { compareFanout, type FanoutComparison, type FanoutInput, type FanoutPod } from '../checks/fanout/compare.js';
+import type { AnyCheck } from '../checks/index.js';
+import type { CheckContext } from '../checks/types.js';
 import { UserFacingError } from '../core/errors.js';
 import { firstLine } from '../core/text.js';
 import type { Target } from '../core/target.js';
@@ -73,7 +75,12 @@ export async function runOnAllPods(kube: KubeClients, run: FanoutRun): Promise<F
   });
   const notRunning: FanoutPodOutcome[] = placed
     .filter((p) => !isRunning(p.pod))
-    .map((p) => ({ ...p.place, skipped: `not running (${podState(p.pod)})`, detail: `Pod ${p.name} is ${podState(p.pod)}: a debug container can only join a running pod.` }));
+    .map((p) => ({
+      ...p.place,
+      // The phase fits a table cell; the container's reason goes with the pod's output.
+      skipped: `not running (${p.pod.metadata?.deletionTimestamp ? 'Terminating' : (p.pod.status?.phase ?? 'Unknown')})`,
+      detail: `Pod ${p.name} is ${podState(p.pod)}: a debug container can only join a running pod.`,
+    }));
   const running = placed.filter((p) => isRunning(p.pod)).map((p) => ({ ...p, node: p.place.node, zone: p.place.zone }));
   const { picked, description } = pickSpread(running, run.maxPods);
 
@@ -97,6 +104,21 @@ export async function runOnAllPods(kube: KubeClients, run: FanoutRun): Promise<F
   const checked = await inParallel(picked, run.maxParallel, checkOne);
   const pods = [...checked, ...notRunning].sort((a, b) => a.pod.localeCompare(b.pod));
   return { pods, sample: description, ...(problem ? { zonesProblem: problem } : {}) };
+}
+
+/** A pod's finding (or why it was not checked, in full) beside its place. */
+export type ComparedPod = FanoutInput & { added?: boolean };
+
+/** Each checked pod's output interpreted, and all of them compared. */
+export function compareAllPods(check: AnyCheck, args: unknown, outcome: FanoutOutcome, context: () => CheckContext): { comparison: FanoutComparison; pods: ComparedPod[] } {
+  const inputs: FanoutInput[] = outcome.pods.map(({ result, detail: _detail, ...pod }) => (result ? { ...pod, finding: check.interpret(args, result.results, context()) } : pod));
+  const comparison = compareFanout(check, inputs);
+  // The table takes the short reason; the pod's own section of the output, the whole message.
+  const pods = inputs.map((input, i) => {
+    const { result, detail } = outcome.pods[i]!;
+    return { ...input, ...(detail ? { skipped: detail } : {}), ...(result ? { added: result.added } : {}) };
+  });
+  return { comparison, pods };
 }
 
 /** `fn` over `items`, at most `limit` at a time, results in the items' order. */

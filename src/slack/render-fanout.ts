@@ -41,7 +41,7 @@ export function comparisonTable(rows: readonly FanoutRow[]): string {
   ];
   const shown = columns.filter(([title, cell], i) => i === 0 || title === 'pod' || title === 'verdict' || title === 'result' || rows.some((r) => cell(r) !== ''));
   // A ReplicaSet column only helps when the pods belong to more than one (a rollout).
-  const replicaSets = new Set(rows.map((r) => r.replicaSet ?? ''));
+  const replicaSets = new Set(rows.flatMap((r) => (r.replicaSet ? [r.replicaSet] : [])));
   const used = shown.filter(([title]) => title !== 'replicaset' || replicaSets.size > 1);
   const widths = used.map(([title, cell]) => Math.max(title.length, ...rows.map((r) => cell(r).length)));
   const line = (cells: string[]) =>

@@ -2,10 +2,8 @@
 // ONE threaded reply: the pattern as the headline, a table with the odd pods first, every pod's
 // output in one attached file; a capture's pcaps attached one per pod. The root message counts the
 // pods done while they run, within the pacing rules.
-import { compareFanout, type FanoutInput } from '../checks/fanout/compare.js';
-import type { Finding } from '../checks/types.js';
 import { replyOp, rootOp } from '../delivery/answer-ops.js';
-import { runOnAllPods } from '../runner/fanout.js';
+import { compareAllPods, runOnAllPods } from '../runner/fanout.js';
 import { comparisonEmoji, comparisonMessage } from '../slack/render-fanout.js';
 import { rootMessage } from '../slack/render.js';
 import { artifactRequest, type Attempt } from './attempt.js';
@@ -37,18 +35,14 @@ export async function answerAllPods(attempt: Attempt): Promise<JobOutcome> {
     onProgress: (status) => progress.report(status),
   });
 
-  const inputs: FanoutInput[] = run.pods.map(({ result, detail: _detail, ...pod }) => {
-    if (!result) return pod;
-    if (result.added) deps.metrics.containersAdded.inc({ namespace: job.namespace });
-    const finding: Finding = check.interpret(args, result.results, context());
-    deps.metrics.verdicts.inc({ check: job.check, verdict: finding.verdict });
-    return { ...pod, finding };
-  });
-  const comparison = compareFanout(check, inputs);
-  const outputs = inputs.map((input, i) => ({ ...input, ...(run.pods[i]!.detail ? { skipped: run.pods[i]!.detail } : {}) }));
+  const { comparison, pods } = compareAllPods(check, args, run, context);
+  for (const pod of pods) {
+    if (pod.added) deps.metrics.containersAdded.inc({ namespace: job.namespace });
+    if (pod.finding) deps.metrics.verdicts.inc({ check: job.check, verdict: pod.finding.verdict });
+  }
   const fileBaseName = `${job.check}-${job.target.name.replace(/[^A-Za-z0-9.-]+/g, '-')}-${job.id}`;
   const notes = [run.zonesProblem, `debug container ${containerName} in each pod`].filter(Boolean).join(' · ');
-  const rendered = comparisonMessage(comparison, outputs, { sample: run.sample, note: notes, maxInlineOutputChars: deps.settings.maxInlineOutputChars, fileBaseName });
+  const rendered = comparisonMessage(comparison, pods, { sample: run.sample, note: notes, maxInlineOutputChars: deps.settings.maxInlineOutputChars, fileBaseName });
   ops.push(replyOp(rendered));
   if (rendered.file) ops.push({ kind: 'file', filename: rendered.file.filename, title: `${job.check} output of every pod`, source: { text: rendered.file.content } });
   // The artifacts stay on disk: the outbox streams each into Redis, never holding it whole.

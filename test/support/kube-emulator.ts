@@ -251,6 +251,10 @@ export class KubeEmulator {
 
   // --- objects ---------------------------------------------------------------------------------------
 
+  hasNamespace(name: string): boolean {
+    return this.store.get('namespaces', undefined, name) !== undefined;
+  }
+
   addNamespace(name: string, labels: Record<string, string> = {}): KubeObject {
     return this.store.create('namespaces', {
       apiVersion: 'v1',

@@ -17,8 +17,11 @@ export const SIGNING_SECRET = 'e2e-signing-secret-0123456789';
 export interface StackOptions {
   /** Channels by id; the bot is a member unless said otherwise. */
   channels: Record<string, { botIsMember?: boolean; members?: string[] }>;
-  /** Pods to create (their namespaces too). Each gets a DNS server answering kubernetes.default. */
-  pods: AddPodOptions[];
+  /**
+   * Pods to create (their namespaces too). Each gets a DNS server answering kubernetes.default. A
+   * function is called once the emulator runs, to add nodes and workloads the pods refer to first.
+   */
+  pods: AddPodOptions[] | ((kube: KubeEmulator) => AddPodOptions[]);
   /** Namespaces without pods, e.g. with Pod Security labels. */
   namespaces?: Record<string, Record<string, string>>;
   /** Environment for every kdebug process (on top of what the stack sets). */
@@ -58,8 +61,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   await kube.start();
   for (const [name, labels] of Object.entries(options.namespaces ?? {})) kube.addNamespace(name, labels);
   const pods = new Map<string, { network: PodNetwork; dns: DnsServer }>();
-  for (const namespace of new Set(options.pods.map((p) => p.namespace))) if (!options.namespaces?.[namespace]) kube.addNamespace(namespace);
-  for (const pod of options.pods) {
+  const podOptions = typeof options.pods === 'function' ? options.pods(kube) : options.pods;
+  for (const namespace of new Set(podOptions.map((p) => p.namespace))) if (!options.namespaces?.[namespace] && !kube.hasNamespace(namespace)) kube.addNamespace(namespace);
+  for (const pod of podOptions) {
     const { network } = await kube.addPod(pod);
     const dns = new DnsServer({ host: network!.hostIp, port: 53 });
     await dns.start();

@@ -256,7 +256,10 @@ describe('usage errors', () => {
     ['dns web --namspace prod', ['Did you mean `--namespace`?']],
     ['dns web --Namespace prod', ['Did you mean `--namespace`?']],
     ['dns web --timout 30s', ['Did you mean `--timeout`?']],
-    ['dns web --zzzzzz 1', ["`--zzzzzz` isn't an option of `dns`.", 'Options: `--server`, `-n`, `--namespace`, `-c`, `--container`, `--timeout`, `--override-budget`, `--all`, `-l`, `--selector`.']],
+    [
+      'dns web --zzzzzz 1',
+      ["`--zzzzzz` isn't an option of `dns`.", 'Options: `--server`, `-n`, `--namespace`, `-c`, `--container`, `--timeout`, `--override-budget`, `--all`, `-l`, `--selector`.'],
+    ],
     ['tls web api.example.com --server 1.1.1.1', ["`--server` isn't an option of `tls`.", '`--sni`']],
     ['dns web -x', ["`-x` isn't an option of `dns`."]],
     // timeouts
@@ -626,4 +629,28 @@ test('an option that names a file on this machine is refused from Slack', async 
   const parsed = parseCommandText('http web-0 https://api.prod/ --cacert /etc/ssl/ca.pem', real);
   expect(parsed.kind === 'usage' && parsed.message).toMatch(/^`--cacert` names a file on your machine, so it only works with `kdebug run http --local`\./);
   expect(parseTokens(['http', 'https://api.prod/', '--cacert', '/etc/ssl/ca.pem'], real, { local: true }).kind).toBe('local');
+});
+
+describe('--all and -l SELECTOR', () => {
+  test('--all on a workload asks for every pod of it', () => {
+    expect(requestOf('dns deploy/web --all -n prod payments')).toMatchObject({ all: true, target: { kind: 'deployment', name: 'web' }, positional: ['payments'] });
+    expect(requestOf('dns sts/db payments --all')).toMatchObject({ all: true, target: { kind: 'statefulset', name: 'db' } });
+    expect(requestOf('dns deploy/web').all).toBeUndefined();
+  });
+
+  test('-l makes the selector the target and implies --all; every word is the check’s', () => {
+    expect(requestOf('dns -l app=web,tier!=db payments -n prod')).toMatchObject({ all: true, target: { kind: 'selector', name: 'app=web,tier!=db' }, positional: ['payments'] });
+    expect(requestOf('dns --selector=app=web --all')).toMatchObject({ all: true, target: { kind: 'selector', name: 'app=web' }, positional: [] });
+  });
+
+  test('--all on a pod, a bad selector, and --all with --local are refused with what to do', () => {
+    expect(usageOf('dns web-7f9c --all')).toMatch(
+      /^--all runs `dns` on every pod of a workload: name one \(`deploy\/NAME`, `sts\/NAME`, `ds\/NAME`\) or give a label selector \(`-l app=web`\) instead of the pod `web-7f9c`\./,
+    );
+    expect(usageOf('dns -l "app in (a,b)"')).toMatch(/^`app in \(a` isn't a label requirement kdebug takes\. Use `key=value`/);
+    expect(usageOf('dns -l app=Web_1.x=y')).toMatch(/isn't a valid label value/);
+    expect(usageOf('dns -l -bad=x')).toMatch(/needs a value/);
+    const local = parseTokens(['dns', '--all'], checks, { local: true });
+    expect(local.kind === 'usage' && local.message).toMatch(/^`--all` is about a workload's pods; with --local there is no pod\./);
+  });
 });

@@ -61,3 +61,18 @@ describe('job validation', () => {
     expect(debugContainerName(id)).toMatch(DNS1123_LABEL);
   });
 });
+
+describe('--all jobs', () => {
+  test('a workload or a label selector with all: true is valid', () => {
+    expect(validateJob({ ...job, all: true, target: { kind: 'deployment', name: 'web' } }, checks).ok).toBe(true);
+    expect(validateJob({ ...job, all: true, target: { kind: 'selector', name: 'app=web,tier!=db' } }, checks).ok).toBe(true);
+  });
+
+  test('a selector is validated as one, and never without all', () => {
+    expect(validateJob({ ...job, target: { kind: 'selector', name: 'app=web' } }, checks)).toEqual({ ok: false, reason: 'job field all: a label selector needs all: true' });
+    const reasonOf = (result: ReturnType<typeof validateJob>) => (result.ok ? 'valid' : result.reason);
+    expect(reasonOf(validateJob({ ...job, all: true, target: { kind: 'selector', name: 'app=web;rm -rf /' } }, checks))).toMatch(/^job field target\.name: /);
+    // A pod name is still a pod name, however a selector would look.
+    expect(reasonOf(validateJob({ ...job, target: { kind: 'pod', name: 'app=web' } }, checks))).toMatch(/^job field target\.name: /);
+  });
+});
