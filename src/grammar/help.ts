@@ -18,6 +18,7 @@ const TARGETS = [
   '• `web-7f9c` or `pod/web-7f9c`: a pod',
   '• `deploy/web` (or `deployment/web`): a pod of a deployment',
   '• `sts/db` (`statefulset/`) and `ds/agent` (`daemonset/`): a pod of a statefulset or daemonset',
+  '• add `--all` to a workload, or give `-l app=web` instead of a target: *every* pod of it, compared in one answer (which pods differ, and what they share: a node, a zone, a ReplicaSet)',
 ].join('\n');
 
 const commonFlags = ({ maxTimeoutSeconds = MAX_TIMEOUT_SECONDS }: HelpOptions): string =>
@@ -26,6 +27,7 @@ const commonFlags = ({ maxTimeoutSeconds = MAX_TIMEOUT_SECONDS }: HelpOptions): 
     "• `-n NAMESPACE`, `--namespace NAMESPACE`: the target's namespace",
     '• `-c CONTAINER`, `--container CONTAINER`: whose network to share when the pod has several containers',
     `• \`--timeout 30s\`: how long the check may run, from ${formatDuration(MIN_TIMEOUT_SECONDS)} to ${formatDuration(maxTimeoutSeconds)} (\`45\`, \`30s\`, \`2m\`, \`1m30s\`)`,
+    '• `--all`: every pod of the workload (`deploy/`, `sts/`, `ds/`), not just one; `-l SELECTOR`, `--selector SELECTOR`: every pod with these labels (`app=web,tier!=db`)',
     '• `-h`, `--help`: this help',
     '• `--`: everything after it is an argument, even if it starts with `-`',
     'Flags go anywhere after the check name, as `-n prod`, `-n=prod`, `--namespace prod` or `--namespace=prod`.',
@@ -36,6 +38,7 @@ function examples(check: string): string[] {
   // The dns example shows an argument after the target; other checks' arguments are their own business.
   if (check === 'dns') lines.push('/kdebug dns deploy/web -n prod payments.prod.svc.cluster.local');
   else lines.push(`/kdebug ${check} deploy/web -n prod`);
+  lines.push(`/kdebug ${check} deploy/web --all -n prod`);
   return lines.map((l) => `\`${l}\``);
 }
 

@@ -50,6 +50,8 @@ export interface AuditRecord {
   target?: string;
   /** The pod it resolved to (worker records). */
   pod?: string;
+  /** `--all`: every pod the check ran in (worker records). */
+  pods?: string[];
   namespace?: string;
   /** The ephemeral container added to the pod (kdebug-<job id>). */
   container?: string;
@@ -175,6 +177,7 @@ export interface AuditJobResult {
   /** UserFacingError kind, e.g. "deadline". */
   failure?: string;
   pod?: string;
+  pods?: string[];
   container?: string;
 }
 
@@ -233,6 +236,7 @@ export function auditEntryForJob(
     target: `${job.target.kind}/${job.target.name}`,
     namespace: job.namespace,
     ...(result.pod !== undefined ? { pod: result.pod } : {}),
+    ...(result.pods !== undefined ? { pods: result.pods } : {}),
     ...(result.container !== undefined ? { container: result.container } : {}),
     ...(result.verdict !== undefined ? { verdict: result.verdict } : {}),
     ...(result.failure !== undefined && result.status === 'failed' ? { reason: result.failure } : {}),
@@ -268,6 +272,8 @@ export function formatAuditLine(record: AuditRecord): string {
   const who = record.userName ? `${escapeMrkdwn(record.userName)} (${record.user})` : record.user;
   const parts = [`${OUTCOME_EMOJI[record.outcome]} *${record.outcome}*`, who, `in <#${record.channel}>`, codeSpan(clip(record.command, 300))];
   if (record.pod) parts.push(`pod ${codeSpan(`${record.namespace ?? '?'}/${record.pod}`)}`);
+  else if (record.pods)
+    parts.push(`${record.pods.length === 1 ? 'pod' : `${record.pods.length} pods`} ${codeSpan(clip(`${record.namespace ?? '?'}/${record.pods.join(', ')}`, 300))}`);
   else if (record.target) parts.push(`target ${codeSpan(`${record.namespace ?? '?'}/${record.target}`)}`);
   if (record.container) parts.push(`container ${codeSpan(record.container)}`);
   if (record.policy?.allowed) parts.push(record.policy.rule ? `rule ${codeSpan(record.policy.rule)}` : 'allowed');

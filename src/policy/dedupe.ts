@@ -17,6 +17,8 @@ export interface DedupeSubject {
   check: string;
   positional?: readonly string[];
   options?: Readonly<Record<string, string>>;
+  /** `--all`: every pod of the target, a different request from one of its pods. */
+  all?: boolean;
 }
 
 /** A short stable hash of everything that makes a request distinct. */
@@ -32,6 +34,8 @@ export function dedupeKey(subject: DedupeSubject): string {
     subject.check,
     subject.positional ?? [],
     options,
+    // Only when set, so the keys of requests in flight across an upgrade stay the same.
+    ...(subject.all ? ['all'] : []),
   ]);
   return createHash('sha256').update(canonical).digest('hex').slice(0, 32);
 }
@@ -45,6 +49,7 @@ export interface DedupeJob {
   positional: readonly string[];
   options: Readonly<Record<string, string>>;
   requestedBy: { teamId: string; userId: string };
+  all?: boolean;
 }
 
 /** The dedupe subject of a job: bot and worker use it alike. */
@@ -58,6 +63,7 @@ export function dedupeSubjectForJob(job: DedupeJob): DedupeSubject {
     check: job.check,
     positional: job.positional,
     options: job.options,
+    ...(job.all ? { all: true } : {}),
   };
 }
 

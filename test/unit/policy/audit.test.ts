@@ -78,6 +78,19 @@ describe('audit records', () => {
     expect(record.durationMs).toBeUndefined(); // only finished requests have a duration
   });
 
+  test('--all: the worker record lists every pod, and the audit line names them', () => {
+    const record = auditRecord(
+      auditEntryForJob(
+        { ...job, target: { kind: 'deployment', name: 'web' } },
+        { status: 'done', verdict: 'nxdomain', pods: ['web-0', 'web-1'], container: 'kdebug-0123456789abcdef' },
+      ),
+      T0 + 4200,
+    );
+    expect(record).toMatchObject({ target: 'deployment/web', pods: ['web-0', 'web-1'], verdict: 'nxdomain' });
+    expect(record.pod).toBeUndefined();
+    expect(formatAuditLine(record)).toContain('2 pods `prod/web-0, web-1`');
+  });
+
   test('done: the worker record names the pod and the container it added, the verdict and the duration', () => {
     const record = auditRecord(
       auditEntryForJob(job, { status: 'done', verdict: 'nxdomain', pod: 'web-7f9c', container: 'kdebug-0123456789abcdef' }, { targetContainer: 'app' }),

@@ -70,7 +70,6 @@ describe('in-flight dedupe', () => {
 
 test('dedupeSubjectForJob keys a job as the bot and the worker both see it', () => {
   const j = {
-    id: 'job-1',
     check: 'dns',
     target: { kind: 'pod', name: 'web' },
     namespace: 'prod',
@@ -91,4 +90,19 @@ test('dedupeSubjectForJob keys a job as the bot and the worker both see it', () 
   });
   const other = { ...j, id: 'other' };
   expect(dedupeKey(dedupeSubjectForJob(other))).toBe(dedupeKey(dedupeSubjectForJob(j)));
+});
+
+test('--all is a request of its own: not the same as one pod of the workload', () => {
+  const j = {
+    check: 'dns',
+    target: { kind: 'deployment', name: 'web' },
+    namespace: 'prod',
+    positional: [],
+    options: {},
+    requestedBy: { teamId: 'T1', userId: 'U0BOB' },
+  };
+  const all = { ...j, all: true };
+  expect(dedupeSubjectForJob(all)).toMatchObject({ all: true });
+  expect(dedupeKey(dedupeSubjectForJob(all))).not.toBe(dedupeKey(dedupeSubjectForJob(j)));
+  expect(dedupeKey(dedupeSubjectForJob({ ...all, options: {} }))).toBe(dedupeKey(dedupeSubjectForJob(all)));
 });
