@@ -146,6 +146,14 @@ try {
       if ((pod.status?.ephemeralContainerStatuses ?? []).some((s) => s.state?.terminated)) terminatedAt.set(pod.metadata.name, Date.now());
     },
   });
+  // When the worker asked for each pod's log: the answer overhead splits there into noticing the
+  // container ended (watch) and everything after the log (interpret, outbox, delivery, pacing, post).
+  const logRequestedAt = new Map();
+  const recordRequest = kube.requests.push.bind(kube.requests);
+  kube.requests.push = (...requests) => {
+    for (const r of requests) if (r.subresource === 'log' && !logRequestedAt.has(r.name)) logRequestedAt.set(r.name, Date.now());
+    return recordRequest(...requests);
+  };
   // That watch of ours is not counted among kdebug's.
   const podWatches = () => kube.openPodWatches() - 1;
   let maxWatches = 0;
@@ -202,7 +210,7 @@ try {
       (c) => c.method === 'chat.update' && c.status === 200 && c.args.channel === job.channel && c.args.ts === root.ts && /: (ok|failed|[a-z-]+): /.test(String(c.args.text)),
     );
     if (!reply || !final) return undefined;
-    return { ...job, answered: reply.time, final: final.time, ok: /^ok: /.test(String(reply.args.text)), terminated: terminatedAt.get(job.pod) };
+    return { ...job, answered: reply.time, final: final.time, ok: /^ok: /.test(String(reply.args.text)), terminated: terminatedAt.get(job.pod), logRequested: logRequestedAt.get(job.pod) };
   }
   const waitAll = (jobs, timeoutMs, what) =>
     until(
@@ -297,6 +305,8 @@ try {
     [`ack, ${JOBS} commands with ${IN_FLIGHT} in flight (p50 / p99)`, ms(sent.map((j) => j.acked - j.sent))],
     [`answer overhead, 1 job alone (p50 / p99 of ${ALONE})`, ms(overhead(alone))],
     [`answer overhead, ${JOBS} jobs at once (p50 / p99)`, ms(overhead(load))],
+    [`  of which: terminated → log requested`, ms(load.filter((j) => j.terminated && j.logRequested).map((j) => j.logRequested - j.terminated))],
+    [`  of which: log requested → answer posted`, ms(load.filter((j) => j.logRequested).map((j) => j.answered - j.logRequested))],
     [`end to end to the answer, 1 job alone (p50 / p99)`, ms(alone.map((j) => j.answered - j.sent))],
     [`end to end to the answer, ${JOBS} jobs at once (p50 / p99)`, s(load.map((j) => j.answered - j.sent))],
     [`end to end to the root's final status, ${JOBS} jobs (p50 / p99)`, s(load.map((j) => j.final - j.sent))],

@@ -131,7 +131,9 @@ export async function podsOf(core: CoreV1Api, apps: AppsV1Api, namespace: string
       const owner = pod.metadata?.ownerReferences?.find((o) => o.controller);
       // A pod nobody controls but the selector matches is counted, as `kubectl get pods -l` would.
       if (!owner) return true;
-      if (target.kind === 'deployment') return owner.kind === 'ReplicaSet' && owner.name.startsWith(`${target.name}-`);
+      // A Deployment's ReplicaSet is named <deployment>-<pod-template-hash>, the hash its pods carry as
+      // a label: so web's pods are told from web-canary's, whose selector may match them too.
+      if (target.kind === 'deployment') return owner.kind === 'ReplicaSet' && owner.name === `${target.name}-${pod.metadata?.labels?.['pod-template-hash']}`;
       return owner.uid === workload.metadata?.uid || (owner.kind.toLowerCase() === target.kind && owner.name === target.name);
     };
   }
