@@ -4,7 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { App, LogLevel, SocketModeReceiver, type Logger as BoltLogger } from '@slack/bolt';
 import { ConfigError, slackTransport } from '../config/load.js';
 import type { Logger } from '../observability/logger.js';
-import { cancelJob, handleSlashCommand, slackError, type CommandDeps } from './slash-command.js';
+import { cancelJob, handleSlashCommand, slackError, type CommandDeps, type CommandFields, type CommandIo } from './slash-command.js';
+import { RUN_ACTION } from '../slack/next-steps.js';
 import { CANCEL_ACTION } from '../slack/render.js';
 import { WEB_CLIENT_OPTIONS } from '../slack/web.js';
 
@@ -84,6 +85,39 @@ export function createBotApp(deps: CommandDeps): BotApp {
   const inFlight = new Set<Promise<void>>();
   app.command('/kdebug', async ({ command, ack, respond, client, context }) => {
     const handling = handleSlashCommand(command, { ack: (r) => ack(r), respond, client, botUserId: context.botUserId }, deps);
+    inFlight.add(handling);
+    try {
+      await handling;
+    } finally {
+      inFlight.delete(handling);
+    }
+  });
+  // Re-run and next-step buttons under an answer: the value is a command, handled exactly as if the
+  // person who clicked had typed it (grammar, policy, limits, dedupe, audit); refusals go to them only.
+  app.action(RUN_ACTION, async ({ ack, body, action, respond, client, context }) => {
+    await ack();
+    if (body.type !== 'block_actions') return;
+    const text = 'value' in action && typeof action.value === 'string' ? action.value : '';
+    const command: CommandFields = {
+      team_id: body.team?.id ?? body.user.team_id ?? '',
+      user_id: body.user.id,
+      user_name: body.user.username ?? body.user.name ?? '',
+      channel_id: body.channel?.id ?? '',
+      text,
+      trigger_id: body.trigger_id,
+      command: '/kdebug',
+    };
+    const ephemeral = (message: { text: string }) => respond({ response_type: 'ephemeral', replace_original: false, text: message.text });
+    const io: CommandIo = {
+      // A click has nothing to acknowledge with text: what a slash command would show in its ack goes to the clicker.
+      ack: async (reply) => {
+        if (reply) await ephemeral(reply);
+      },
+      respond: (message) => ephemeral(typeof message === 'string' ? { text: message } : { text: message.text ?? '' }),
+      client,
+      botUserId: context.botUserId,
+    };
+    const handling = handleSlashCommand(command, io, deps);
     inFlight.add(handling);
     try {
       await handling;

@@ -59,7 +59,10 @@ export function slackError(err: unknown): string | undefined {
   return (err as { data?: { error?: string } })?.data?.error;
 }
 
-export async function handleSlashCommand(command: SlashCommand, io: CommandIo, deps: CommandDeps): Promise<void> {
+/** What kdebug reads of a slash command; a button click carries the same (see RUN_ACTION). */
+export type CommandFields = Pick<SlashCommand, 'team_id' | 'user_id' | 'user_name' | 'channel_id' | 'text' | 'trigger_id' | 'command'>;
+
+export async function handleSlashCommand(command: CommandFields, io: CommandIo, deps: CommandDeps): Promise<void> {
   const { config, checks, queue, logger, metrics, access } = deps;
   if (/^\s*whoami\s*$/i.test(command.text ?? '')) {
     await io.ack();

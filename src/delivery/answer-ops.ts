@@ -3,6 +3,7 @@
 import { formatElapsed } from '../core/duration.js';
 import { debugContainerName } from '../core/debug-container.js';
 import type { DiagnosticJob } from '../queue/job.js';
+import { nextStepButtons, nextSteps } from '../slack/next-steps.js';
 import { failureMessage, rootMessage, type SlackMessage } from '../slack/render.js';
 import type { MessageOp } from './outbox.js';
 
@@ -18,7 +19,9 @@ export function cancelledOps(job: DiagnosticJob, by: string, durationMs: number,
   return [{ kind: 'reply', text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] }, rootOp(rootMessage(job, { state: 'cancelled', by, durationMs }))];
 }
 
-/** The answer to a job that failed before any verdict: the reason in the thread and on the root message. */
+/** The answer to a job that failed before any verdict: the reason in the thread (with Re-run) and on the root message. */
 export function failedOps(job: DiagnosticJob, message: string, durationMs: number): MessageOp[] {
-  return [replyOp(failureMessage(message)), rootOp(rootMessage(job, { state: 'failed', message, durationMs }))];
+  const failure = failureMessage(message);
+  const rerun = nextStepButtons(nextSteps(job, undefined));
+  return [replyOp(rerun ? { ...failure, blocks: [...failure.blocks, rerun] } : failure), rootOp(rootMessage(job, { state: 'failed', message, durationMs }))];
 }

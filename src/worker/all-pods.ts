@@ -4,6 +4,7 @@
 // pods done while they run, within the pacing rules.
 import { replyOp, rootOp } from '../delivery/answer-ops.js';
 import { compareAllPods, runOnAllPods } from '../runner/fanout.js';
+import { nextStepButtons, nextSteps } from '../slack/next-steps.js';
 import { comparisonEmoji, comparisonMessage } from '../slack/render-fanout.js';
 import { rootMessage } from '../slack/render.js';
 import { artifactRequest, type Attempt } from './attempt.js';
@@ -43,7 +44,8 @@ export async function answerAllPods(attempt: Attempt): Promise<JobOutcome> {
   const fileBaseName = `${job.check}-${job.target.name.replace(/[^A-Za-z0-9.-]+/g, '-')}-${job.id}`;
   const notes = [run.zonesProblem, `debug container ${containerName} in each pod`].filter(Boolean).join(' · ');
   const rendered = comparisonMessage(comparison, pods, { sample: run.sample, note: notes, maxInlineOutputChars: deps.settings.maxInlineOutputChars, fileBaseName });
-  ops.push(replyOp(rendered));
+  const buttons = nextStepButtons(nextSteps(job, undefined));
+  ops.push(replyOp(buttons ? { ...rendered, blocks: [...rendered.blocks, buttons] } : rendered));
   if (rendered.file) ops.push({ kind: 'file', filename: rendered.file.filename, title: `${job.check} output of every pod`, source: { text: rendered.file.content } });
   // The artifacts stay on disk: the outbox streams each into Redis, never holding it whole.
   for (const pod of run.pods) {

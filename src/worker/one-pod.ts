@@ -3,6 +3,7 @@
 import type { Finding } from '../checks/types.js';
 import { replyOp, rootOp } from '../delivery/answer-ops.js';
 import { runInPod } from '../runner/pod.js';
+import { nextStepButtons, nextSteps } from '../slack/next-steps.js';
 import { findingMessage, rootMessage } from '../slack/render.js';
 import { artifactRequest, type Attempt } from './attempt.js';
 import type { JobOutcome } from './run-job.js';
@@ -43,7 +44,8 @@ export async function answerOnePod(attempt: Attempt): Promise<JobOutcome> {
     fileBaseName: `${job.check}-${podName}-${job.id}`,
     note: `pod ${podName} · container ${result.targetContainer} · debug container ${containerName}${result.deadlineState ? ' · deadline reached, partial output' : ''}`,
   });
-  ops.push(replyOp(rendered));
+  const buttons = nextStepButtons(nextSteps(job, finding, podName));
+  ops.push(replyOp(buttons ? { ...rendered, blocks: [...rendered.blocks, buttons] } : rendered));
   if (rendered.file)
     ops.push({
       kind: 'file',
