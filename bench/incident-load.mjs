@@ -210,7 +210,14 @@ try {
       (c) => c.method === 'chat.update' && c.status === 200 && c.args.channel === job.channel && c.args.ts === root.ts && /: (ok|failed|[a-z-]+): /.test(String(c.args.text)),
     );
     if (!reply || !final) return undefined;
-    return { ...job, answered: reply.time, final: final.time, ok: /^ok: /.test(String(reply.args.text)), terminated: terminatedAt.get(job.pod), logRequested: logRequestedAt.get(job.pod) };
+    return {
+      ...job,
+      answered: reply.time,
+      final: final.time,
+      ok: /^ok: /.test(String(reply.args.text)),
+      terminated: terminatedAt.get(job.pod),
+      logRequested: logRequestedAt.get(job.pod),
+    };
   }
   const waitAll = (jobs, timeoutMs, what) =>
     until(

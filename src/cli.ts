@@ -20,6 +20,7 @@ import { GroupMembership, slackGroupLister } from './policy/user-groups.js';
 import { createAnswers, type Answers } from './delivery/answer-sink.js';
 import { Cancellations } from './queue/cancel.js';
 import { DiagnosticQueue } from './queue/diagnostic-queue.js';
+import { RequestHistory } from './queue/history.js';
 import { connectRedis, RedisUnavailableError } from './queue/redis.js';
 import type { BotApp } from './bot/app.js';
 import { paced, SlackPacer } from './slack/pacer.js';
@@ -120,7 +121,8 @@ async function start(role: Role, config: Config, logger: Logger): Promise<Runnin
     const groups = new GroupMembership({ list: slackGroupLister(groupClient), ttlSeconds: config.policy.groupCacheSeconds, logger });
     answers = createAnswers(redis, config.redis.keyPrefix, config.queue.keepCompletedSeconds);
     const cancellations = new Cancellations(redis, config.redis.keyPrefix);
-    bot = createBotApp({ config, checks, queue, logger, metrics, access: { policy, groups, limits, audit }, cancellations, answers: answers.sink, pacer });
+    const history = new RequestHistory(redis, config.redis.keyPrefix);
+    bot = createBotApp({ config, checks, queue, logger, metrics, access: { policy, groups, limits, audit }, cancellations, answers: answers.sink, pacer, history });
     readiness.slack = () => bot!.slackProblem();
     await bot.start();
     const transport = slackTransport(config);

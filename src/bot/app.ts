@@ -6,7 +6,9 @@ import { ConfigError, slackTransport } from '../config/load.js';
 import type { Logger } from '../observability/logger.js';
 import { cancelJob, handleSlashCommand, slackError, type CommandDeps, type CommandFields, type CommandIo } from './slash-command.js';
 import { RUN_ACTION } from '../slack/next-steps.js';
-import { CANCEL_ACTION } from '../slack/render.js';
+import { CANCEL_ACTION, verdictEmoji } from '../slack/render.js';
+import { homeView } from '../slack/home.js';
+import { paced } from '../slack/pacer.js';
 import { WEB_CLIENT_OPTIONS } from '../slack/web.js';
 
 /** Slack's answers to auth.test that no retry will change: the token itself is wrong. */
@@ -123,6 +125,21 @@ export function createBotApp(deps: CommandDeps): BotApp {
       await handling;
     } finally {
       inFlight.delete(handling);
+    }
+  });
+  // The App Home: the user's last requests and what they may run where.
+  let workspaceUrl: string | undefined;
+  app.event('app_home_opened', async ({ event, client }) => {
+    if (event.tab !== 'home' || !deps.history) return;
+    try {
+      workspaceUrl ??= (await client.auth.test()).url ?? 'https://slack.com/';
+      const teamId = (event as { view?: { team_id?: string } }).view?.team_id ?? (await client.auth.test()).team_id ?? '';
+      const [requests, groups] = await Promise.all([deps.history.recent(teamId, event.user, deps.queue), deps.access.groups.groupsOf(event.user, deps.access.policy.groupIds())]);
+      const whoami = deps.access.policy.whoami(event.user, undefined, groups, { checkNames: [...deps.checks.keys()] });
+      const view = homeView({ requests, whoami, workspaceUrl, verdictEmoji, now: Date.now() });
+      await paced(deps.pacer, 'views.publish', event.user, () => client.views.publish({ user_id: event.user, view }));
+    } catch (err) {
+      deps.logger.warn({ err: slackError(err) ?? (err as Error).message, user: event.user }, 'could not publish the Home tab');
     }
   });
   // The Cancel button on a root message.

@@ -22,7 +22,8 @@ import type { AnswerSink } from '../delivery/answer-sink.js';
 import type { DiagnosticQueue } from '../queue/diagnostic-queue.js';
 import { escapeMrkdwn } from '../core/text.js';
 import { paced, type SlackPacer } from '../slack/pacer.js';
-import { rootMessage } from '../slack/render.js';
+import { describeJob, rootMessage } from '../slack/render.js';
+import type { RequestHistory } from '../queue/history.js';
 
 export interface CommandDeps {
   config: Config;
@@ -36,6 +37,8 @@ export interface CommandDeps {
   answers: AnswerSink;
   /** Slack's budgets, shared with every other process: the root message waits for its turn. */
   pacer?: SlackPacer;
+  /** Each user's recent requests, for their App Home. */
+  history?: RequestHistory;
 }
 
 /** Who may do what (policy and user groups), how often (limits), and the record of it (audit). */
@@ -176,6 +179,9 @@ export async function handleSlashCommand(command: CommandFields, io: CommandIo, 
     await queue.enqueue(job);
     await admission.enqueued();
     count('enqueued');
+    await deps.history
+      ?.record(job.requestedBy.teamId, job.requestedBy.userId, { jobId: job.id, check: job.check, what: describeJob(job), channel: command.channel_id, rootTs, at: job.enqueuedAt })
+      .catch((err: Error) => log.warn({ err: err.message }, 'could not record the request for the Home tab'));
     log.info({ check: job.check, target: job.target, namespace: job.namespace }, 'job enqueued');
   } catch (err) {
     await queue.releaseCommand(id).catch(() => undefined);

@@ -50,7 +50,7 @@ export class PolicyStore {
     return evaluate(this.current, request);
   }
 
-  whoami(userId: string, channelId: string, groups: readonly string[], options?: WhoamiOptions): string {
+  whoami(userId: string, channelId: string | undefined, groups: readonly string[], options?: WhoamiOptions): string {
     return whoami(this.current, userId, channelId, groups, options);
   }
 

@@ -39,10 +39,10 @@ function describeLimits(policy: Policy, rule: PolicyRule): string {
   return parts.length ? ` · ${parts.join(' · ')}` : '';
 }
 
-function describePlace(rule: PolicyRule, channelId: string): string {
+function describePlace(rule: PolicyRule, channelId: string | undefined): string {
   if (!rule.onlyIn) return '';
   const places = rule.onlyIn.map((p) => (p === DIRECT_MESSAGES ? 'direct messages' : `<#${p}>`)).join(', ');
-  return appliesHere(rule, channelId) ? ` (only in ${places})` : ` (only in ${places}: not here)`;
+  return channelId === undefined || appliesHere(rule, channelId) ? ` (only in ${places})` : ` (only in ${places}: not here)`;
 }
 
 export interface WhoamiOptions {
@@ -55,11 +55,13 @@ export interface WhoamiOptions {
  * user, group, everyone, or this channel), in evaluation order. Slack mrkdwn with <@user> and
  * <#channel> links, already escaped: send it as it is (escaping it again would break the links).
  */
-export function whoami(policy: Policy, userId: string, channelId: string, groups: readonly string[], options: WhoamiOptions = {}): string {
-  const dm = isDirectMessage(channelId);
-  const here = dm ? 'in direct messages' : `in <#${channelId}>`;
-  const rules = policy.rules.filter((r) => appliesTo(r, userId, channelId, groups));
-  const usable = rules.filter((r) => appliesHere(r, channelId));
+export function whoami(policy: Policy, userId: string, channelId: string | undefined, groups: readonly string[], options: WhoamiOptions = {}): string {
+  // Without a channel (the App Home): every rule for the user, wherever it applies.
+  const dm = channelId !== undefined && isDirectMessage(channelId);
+  const here = channelId === undefined ? 'in the channels the rules name' : dm ? 'in direct messages' : `in <#${channelId}>`;
+  // A rule for the people in some channels applies to this user in those channels.
+  const rules = policy.rules.filter((r) => (channelId === undefined ? appliesTo(r, userId, '', groups) || r.channels.length > 0 : appliesTo(r, userId, channelId, groups)));
+  const usable = rules.filter((r) => channelId === undefined || appliesHere(r, channelId));
   const lines: string[] = [];
   if (!usable.some((r) => r.effect === 'allow')) {
     lines.push(`<@${userId}>, you can't run any check ${here}: no rule allows you (default deny).`);

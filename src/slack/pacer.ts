@@ -27,6 +27,10 @@ export const SLACK_PACE: Readonly<Record<string, PaceLimit>> = {
   // Tier 2: 20+ a minute (an upload is one files.getUploadURLExternal and one files.completeUploadExternal).
   'files.uploadV2': { perMinute: 18, burst: 5, per: 'workspace' },
   'usergroups.users.list': { perMinute: 18, burst: 5, per: 'workspace' },
+  // Tier 4: 100+ a minute (the Home tab, the command builder).
+  'views.publish': { perMinute: 90, burst: 20, per: 'workspace' },
+  'views.open': { perMinute: 90, burst: 20, per: 'workspace' },
+  'views.update': { perMinute: 90, burst: 20, per: 'workspace' },
 };
 
 // KEYS[1]: the budget's key. ARGV: milliseconds per call, burst, 'wait' or 'try'.

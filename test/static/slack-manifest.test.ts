@@ -39,6 +39,7 @@ const METHOD_SCOPES: Record<string, string[]> = {
   'views.open': [],
   'views.update': [],
   'views.push': [],
+  'views.publish': [],
 };
 
 /** Calls Bolt makes by itself, whatever the code does: none needs a bot scope. */

@@ -1,0 +1,75 @@
+// Each user's recent requests, for their App Home: the bot records a request when it is queued; its
+// outcome is read from the job queue (the worker's return value) when the Home tab is drawn, so
+// nothing else has to keep a second copy of the state.
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { DiagnosticQueue } from './diagnostic-queue.js';
+
+/** How many requests the Home tab lists. */
+export const HISTORY_LENGTH = 20;
+/** A user's list lives this long after their last request. */
+const HISTORY_TTL_SECONDS = 30 * 86400;
+
+const entrySchema = z.object({
+  jobId: z.string(),
+  check: z.string(),
+  /** "dns deployment/web --all in prod" */
+  what: z.string(),
+  channel: z.string(),
+  rootTs: z.string(),
+  /** Epoch ms when it was queued. */
+  at: z.number(),
+});
+
+export type HistoryEntry = z.infer<typeof entrySchema>;
+
+export interface RecentRequest extends HistoryEntry {
+  /** queued, running, done, failed, cancelled, or unknown (the queue no longer keeps it). */
+  state: string;
+  verdict?: string;
+}
+
+export class RequestHistory {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  private key(teamId: string, userId: string): string {
+    return `${this.prefix}:history:${teamId}:${userId}`;
+  }
+
+  async record(teamId: string, userId: string, entry: HistoryEntry): Promise<void> {
+    const key = this.key(teamId, userId);
+    await this.redis
+      .multi()
+      .lpush(key, JSON.stringify(entry))
+      .ltrim(key, 0, HISTORY_LENGTH - 1)
+      .expire(key, HISTORY_TTL_SECONDS)
+      .exec();
+  }
+
+  /** Newest first, each with what became of it. */
+  async recent(teamId: string, userId: string, queue: DiagnosticQueue): Promise<RecentRequest[]> {
+    const raw = await this.redis.lrange(this.key(teamId, userId), 0, HISTORY_LENGTH - 1);
+    const entries = raw.flatMap((text) => {
+      try {
+        const parsed = entrySchema.safeParse(JSON.parse(text));
+        return parsed.success ? [parsed.data] : [];
+      } catch {
+        return [];
+      }
+    });
+    return Promise.all(
+      entries.map(async (entry) => {
+        const job = await queue.job(entry.jobId).catch(() => undefined);
+        if (!job) return { ...entry, state: 'unknown' };
+        const result = job.returnvalue as { status?: string; verdict?: string } | null | undefined;
+        if (job.finishedOn && result?.status)
+          return { ...entry, state: result.status === 'recovered' ? 'done' : result.status, ...(result.verdict ? { verdict: result.verdict } : {}) };
+        if (job.finishedOn) return { ...entry, state: 'failed' };
+        return { ...entry, state: job.processedOn ? 'running' : 'queued' };
+      }),
+    );
+  }
+}
