@@ -21,6 +21,7 @@ import { createAnswers, type Answers } from './delivery/answer-sink.js';
 import { Cancellations } from './queue/cancel.js';
 import { DiagnosticQueue } from './queue/diagnostic-queue.js';
 import { RequestHistory } from './queue/history.js';
+import { InventoryStore } from './queue/inventory-store.js';
 import { connectRedis, RedisUnavailableError } from './queue/redis.js';
 import type { BotApp } from './bot/app.js';
 import { paced, SlackPacer } from './slack/pacer.js';
@@ -122,7 +123,8 @@ async function start(role: Role, config: Config, logger: Logger): Promise<Runnin
     answers = createAnswers(redis, config.redis.keyPrefix, config.queue.keepCompletedSeconds);
     const cancellations = new Cancellations(redis, config.redis.keyPrefix);
     const history = new RequestHistory(redis, config.redis.keyPrefix);
-    bot = createBotApp({ config, checks, queue, logger, metrics, access: { policy, groups, limits, audit }, cancellations, answers: answers.sink, pacer, history });
+    const inventory = new InventoryStore(redis, config.redis.keyPrefix, config.inventory.refreshSeconds);
+    bot = createBotApp({ config, checks, queue, logger, metrics, access: { policy, groups, limits, audit }, cancellations, answers: answers.sink, pacer, history, inventory });
     readiness.slack = () => bot!.slackProblem();
     await bot.start();
     const transport = slackTransport(config);

@@ -6,6 +6,9 @@ import { ConfigError, slackTransport } from '../config/load.js';
 import type { Logger } from '../observability/logger.js';
 import { cancelJob, handleSlashCommand, slackError, type CommandDeps, type CommandFields, type CommandIo } from './slash-command.js';
 import { RUN_ACTION } from '../slack/next-steps.js';
+import { openBuilder, registerBuilder } from './builder.js';
+import { generalHelp } from '../grammar/help.js';
+import { escapeMrkdwn } from '../core/text.js';
 import { CANCEL_ACTION, verdictEmoji } from '../slack/render.js';
 import { homeView } from '../slack/home.js';
 import { paced } from '../slack/pacer.js';
@@ -85,15 +88,29 @@ export function createBotApp(deps: CommandDeps): BotApp {
   }
 
   const inFlight = new Set<Promise<void>>();
-  app.command('/kdebug', async ({ command, ack, respond, client, context }) => {
-    const handling = handleSlashCommand(command, { ack: (r) => ack(r), respond, client, botUserId: context.botUserId }, deps);
+  /** A command (typed, clicked or built), tracked so that stop() waits for it. */
+  const run = async (command: CommandFields, io: CommandIo): Promise<void> => {
+    const handling = handleSlashCommand(command, io, deps);
     inFlight.add(handling);
     try {
       await handling;
     } finally {
       inFlight.delete(handling);
     }
+  };
+  app.command('/kdebug', async ({ command, ack, respond, client, context }) => {
+    if ((command.text ?? '').trim() === '') {
+      // No arguments: the command builder. Should the modal not open, the help says what to type.
+      await ack();
+      await openBuilder(client, command.trigger_id, command.channel_id, deps).catch(async (err: unknown) => {
+        deps.logger.warn({ err: slackError(err) ?? (err as Error).message }, 'could not open the command builder');
+        await respond({ response_type: 'ephemeral', text: escapeMrkdwn(generalHelp(deps.checks, { maxTimeoutSeconds: config.jobs.maxTimeoutSeconds })) });
+      });
+      return;
+    }
+    await run(command, { ack: (r) => ack(r), respond, client, botUserId: context.botUserId });
   });
+  registerBuilder(app, deps, run);
   // Re-run and next-step buttons under an answer: the value is a command, handled exactly as if the
   // person who clicked had typed it (grammar, policy, limits, dedupe, audit); refusals go to them only.
   app.action(RUN_ACTION, async ({ ack, body, action, respond, client, context }) => {
@@ -115,17 +132,11 @@ export function createBotApp(deps: CommandDeps): BotApp {
       ack: async (reply) => {
         if (reply) await ephemeral(reply);
       },
-      respond: (message) => ephemeral(typeof message === 'string' ? { text: message } : { text: message.text ?? '' }),
+      respond: ephemeral,
       client,
       botUserId: context.botUserId,
     };
-    const handling = handleSlashCommand(command, io, deps);
-    inFlight.add(handling);
-    try {
-      await handling;
-    } finally {
-      inFlight.delete(handling);
-    }
+    await run(command, io);
   });
   // The App Home: the user's last requests and what they may run where.
   let workspaceUrl: string | undefined;

@@ -1,6 +1,6 @@
 // The /kdebug slash command: parse, acknowledge within Slack's 3 seconds, post the root message
 // and enqueue the job. Bad input gets a usage reply and nothing is enqueued.
-import type { RespondFn, SlashCommand } from '@slack/bolt';
+import type { SlashCommand } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { CheckRegistry } from '../checks/index.js';
 import { parseCommandText } from '../grammar/parse.js';
@@ -24,6 +24,8 @@ import { escapeMrkdwn } from '../core/text.js';
 import { paced, type SlackPacer } from '../slack/pacer.js';
 import { describeJob, rootMessage } from '../slack/render.js';
 import type { RequestHistory } from '../queue/history.js';
+import type { InventoryStore } from '../queue/inventory-store.js';
+import { unknownPodMessage } from './unknown-pod.js';
 
 export interface CommandDeps {
   config: Config;
@@ -39,6 +41,8 @@ export interface CommandDeps {
   pacer?: SlackPacer;
   /** Each user's recent requests, for their App Home. */
   history?: RequestHistory;
+  /** What the cluster holds, from the workers (the command builder, "did you mean"). */
+  inventory?: InventoryStore;
 }
 
 /** Who may do what (policy and user groups), how often (limits), and the record of it (audit). */
@@ -51,7 +55,8 @@ export interface AccessControl {
 
 export interface CommandIo {
   ack: (response?: { response_type: 'ephemeral'; text: string }) => Promise<void>;
-  respond: RespondFn;
+  /** An answer only the requester sees (the response_url of a command or click). */
+  respond: (message: { response_type: 'ephemeral'; text: string }) => Promise<unknown>;
   client: WebClient;
   botUserId?: string;
 }
@@ -109,6 +114,17 @@ export async function handleSlashCommand(command: CommandFields, io: CommandIo, 
   }
   await io.ack();
 
+  const namespace = request.namespace ?? config.kubernetes.defaultNamespace;
+  if (request.target.kind === 'pod' && deps.inventory && !(command.text ?? '').includes(`pod/${request.target.name}`)) {
+    const inventory = await deps.inventory.read().catch(() => undefined);
+    const hint = unknownPodMessage(inventory, namespace, request.target.name, 2 * config.inventory.refreshSeconds * 1000, Date.now());
+    if (hint) {
+      count('usage');
+      await io.respond({ response_type: 'ephemeral', text: hint }).catch((e: Error) => logger.warn({ err: e.message }, 'response_url failed'));
+      return;
+    }
+  }
+
   // Slack may deliver the same command again (X-Slack-Retry-Num); its trigger_id stays the same,
   // so the id does too, and the claim below lets only the first delivery through.
   const id = jobIdFor(command.team_id, command.trigger_id ?? `${command.channel_id}:${command.user_id}:${command.text}`);
@@ -125,7 +141,7 @@ export async function handleSlashCommand(command: CommandFields, io: CommandIo, 
     id,
     check: request.check,
     target: request.target,
-    namespace: request.namespace ?? config.kubernetes.defaultNamespace,
+    namespace,
     ...(request.container ? { container: request.container } : {}),
     timeoutSeconds,
     positional: request.positional,

@@ -136,6 +136,15 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    inventory: z
+      .object({
+        /** Workers list the cluster's pods this often for the command builder (0: never). */
+        refreshSeconds: z.number().int().min(0).max(3600).default(60),
+        /** Most pods read per refresh. */
+        maxPods: z.number().int().min(1).max(100000).default(5000),
+      })
+      .strict()
+      .prefault({}),
     checks: checkSettingsSchema.prefault({}),
     policy: policySettingsSchema.prefault({}),
     limits: limitSettingsSchema.prefault({}),

@@ -8,6 +8,8 @@ import type { Config } from '../config/schema.js';
 import { createAnswers } from '../delivery/answer-sink.js';
 import { startDeliveryWorker } from '../delivery/delivery-queue.js';
 import type { KubeClients } from '../kube/client.js';
+import { readInventory } from '../kube/inventory.js';
+import { InventoryStore } from '../queue/inventory-store.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { diagnosticJobSchema, QUEUE_NAME, validateJob, type DiagnosticJob } from '../queue/job.js';
@@ -64,6 +66,7 @@ export function startWorker({ config, checks, kube, redis, slack, pacer, logger,
   const { sink: answers, outbox, close: closeAnswers } = createAnswers(redis, prefix, config.queue.keepCompletedSeconds);
   const deliveryWorker = startDeliveryWorker({ redisUrl: config.redis.url, prefix, outbox, slack, logger, metrics, pacer });
 
+  const stopInventory = refreshInventory(config, kube, redis, logger);
   const running = new Map<string, AbortController>();
   const cancellations = new Cancellations(redis, prefix);
   // A cancellation reaches whichever worker runs the job.
@@ -222,6 +225,7 @@ export function startWorker({ config, checks, kube, redis, slack, pacer, logger,
         await closing;
       }
       clearTimeout(timer);
+      stopInventory();
       // Answers already written keep their place in the delivery queue for any worker.
       await (
         await unsubscribe.catch(() => undefined)
@@ -230,4 +234,31 @@ export function startWorker({ config, checks, kube, redis, slack, pacer, logger,
       await closeAnswers();
     },
   };
+}
+
+/**
+ * Keeps the inventory in Redis fresh for the bot's command builder: one worker refreshes it each
+ * interval (a lock in Redis), the others skip. Returns the function that stops it.
+ */
+function refreshInventory(config: Config, kube: KubeClients, redis: Redis, logger: Logger): () => void {
+  const { refreshSeconds, maxPods } = config.inventory;
+  if (refreshSeconds === 0) return () => undefined;
+  const prefix = config.redis.keyPrefix;
+  const store = new InventoryStore(redis, prefix, refreshSeconds);
+  let warned = false;
+  const refresh = async () => {
+    try {
+      if ((await redis.set(`${prefix}:inventory:refreshing`, '1', 'EX', Math.max(1, refreshSeconds - 1), 'NX')) !== 'OK') return;
+      await store.write(await readInventory(kube.core, maxPods));
+      warned = false;
+    } catch (err) {
+      // Without it the command builder offers no options and nothing else changes: one warning, not one a minute.
+      if (!warned) logger.warn({ err: (err as Error).message }, 'could not read the inventory of pods for the command builder');
+      warned = true;
+    }
+  };
+  void refresh();
+  const timer = setInterval(() => void refresh(), refreshSeconds * 1000);
+  timer.unref();
+  return () => clearInterval(timer);
 }

@@ -198,6 +198,8 @@ const API_CALL_PERMISSIONS: Record<string, string> = {
   readNamespacedStatefulSet: 'get apps statefulsets',
   readNamespacedDaemonSet: 'get apps daemonsets',
   readNode: 'get core nodes',
+  // The inventory for the command builder (cluster-wide; with Roles per namespace it is refused and left out).
+  listPodForAllNamespaces: 'list core pods',
 };
 
 /** Method names of every client-node API class (CoreV1Api, AppsV1Api, BatchV1Api, …). */

@@ -1,0 +1,65 @@
+// The command builder's Slack side: `/kdebug` with no arguments opens the modal, its selects are
+// filled from the workers' inventory in Redis (the bot never talks to Kubernetes, and Slack waits
+// 3 s at most for options), and a submission runs as the command it spells, typed by the submitter.
+import type { App } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
+import { parseCommandText } from '../grammar/parse.js';
+import { escapeMrkdwn } from '../core/text.js';
+import type { InventoryStore } from '../queue/inventory-store.js';
+import { BUILDER_CALLBACK, builderCommand, builderView, FIELD, namespaceOptions, targetOptions, type ViewState } from '../slack/builder.js';
+import { paced } from '../slack/pacer.js';
+import type { CommandDeps, CommandFields, CommandIo } from './slash-command.js';
+
+export async function openBuilder(client: WebClient, triggerId: string, channel: string, deps: CommandDeps): Promise<void> {
+  const view = builderView(deps.checks, { channel, defaultNamespace: deps.config.kubernetes.defaultNamespace });
+  await paced(deps.pacer, 'views.open', undefined, () => client.views.open({ trigger_id: triggerId, view }));
+}
+
+/** The modal's listeners: its options and its submission. `run` handles a command as if typed. */
+export function registerBuilder(app: App, deps: CommandDeps & { inventory?: InventoryStore }, run: (command: CommandFields, io: CommandIo) => Promise<void>): void {
+  app.options(FIELD.namespace, async ({ ack, body }) => {
+    const inventory = await deps.inventory?.read().catch(() => undefined);
+    await ack({ options: namespaceOptions(inventory, body.value ?? '') });
+  });
+  app.options(FIELD.target, async ({ ack, body }) => {
+    const state = (body as { view?: { state?: { values?: ViewState } } }).view?.state?.values ?? {};
+    const namespace = state[FIELD.namespace]?.[FIELD.namespace]?.selected_option?.value ?? deps.config.kubernetes.defaultNamespace;
+    const inventory = await deps.inventory?.read().catch(() => undefined);
+    await ack({ options: targetOptions(inventory, namespace, body.value ?? '') });
+  });
+  app.view(BUILDER_CALLBACK, async ({ ack, body, view, client }) => {
+    const text = builderCommand(view.state.values);
+    const parsed = parseCommandText(text, deps.checks, { maxTimeoutSeconds: deps.config.jobs.maxTimeoutSeconds });
+    if (parsed.kind !== 'request') {
+      // The modal stays open with the problem under the arguments (Slack shows it there).
+      const message = parsed.kind === 'usage' ? parsed.message.split('\n')[0]! : 'Pick a check and a target.';
+      await ack({ response_action: 'errors', errors: { [FIELD.args]: message.replace(/`/g, '') } });
+      return;
+    }
+    await ack();
+    const channel = view.private_metadata;
+    const user = body.user.id;
+    const ephemeral = (message: string) =>
+      paced(deps.pacer, 'chat.postEphemeral', channel, () => client.chat.postEphemeral({ channel, user, text: message })).then(
+        () => undefined,
+        (err: Error) => deps.logger.warn({ err: err.message }, 'could not answer the command builder'),
+      );
+    await ephemeral(`Running \`/kdebug ${escapeMrkdwn(text)}\`: next time you can type just that.`);
+    const command: CommandFields = {
+      team_id: body.team?.id ?? body.user.team_id ?? '',
+      user_id: user,
+      user_name: body.user.name,
+      channel_id: channel,
+      text,
+      trigger_id: (body as { trigger_id?: string }).trigger_id ?? view.id,
+      command: '/kdebug',
+    };
+    await run(command, {
+      ack: async (reply) => {
+        if (reply) await ephemeral(reply.text);
+      },
+      respond: (message) => ephemeral(message.text),
+      client,
+    });
+  });
+}

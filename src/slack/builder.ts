@@ -1,0 +1,109 @@
+// The command builder: `/kdebug` with no arguments opens a modal to pick the namespace, the target
+// (typed ahead from the inventory), the check and its arguments. What it submits is turned into the
+// command text a person would type, and from there it is a typed command like any other.
+import type { KnownBlock, ModalView, PlainTextOption } from '@slack/types';
+import type { AnyCheck, CheckRegistry } from '../checks/index.js';
+import type { Inventory } from '../core/inventory.js';
+import { clip } from '../core/text.js';
+
+export const BUILDER_CALLBACK = 'kdebug_builder';
+/** Block and action ids (the same for each input): what view_submission and block_suggestion carry. */
+export const FIELD = { namespace: 'namespace', target: 'target', check: 'check', args: 'args', all: 'all' } as const;
+
+const option = (text: string, value: string, description?: string): PlainTextOption => ({
+  text: { type: 'plain_text', text: clip(text, 75) },
+  value: clip(value, 150),
+  ...(description ? { description: { type: 'plain_text', text: clip(description, 75) } } : {}),
+});
+
+/** The modal; `channel` (where the command was typed) rides in private_metadata to where the result goes. */
+export function builderView(checks: CheckRegistry, opts: { channel: string; defaultNamespace: string }): ModalView {
+  const checkOptions = [...checks].map(([key, check]: [string, AnyCheck]) => option(key, key, check.summary));
+  const blocks: KnownBlock[] = [
+    {
+      type: 'input',
+      block_id: FIELD.namespace,
+      label: { type: 'plain_text', text: 'Namespace' },
+      element: { type: 'external_select', action_id: FIELD.namespace, min_query_length: 0, initial_option: option(opts.defaultNamespace, opts.defaultNamespace) },
+    },
+    {
+      type: 'input',
+      block_id: FIELD.target,
+      label: { type: 'plain_text', text: 'Pod or workload' },
+      hint: { type: 'plain_text', text: 'Type a few letters; workloads (deployment/…) come first.' },
+      element: { type: 'external_select', action_id: FIELD.target, min_query_length: 0, placeholder: { type: 'plain_text', text: 'web-7f9c or deployment/web' } },
+    },
+    {
+      type: 'input',
+      block_id: FIELD.check,
+      label: { type: 'plain_text', text: 'Check' },
+      element: {
+        type: 'static_select',
+        action_id: FIELD.check,
+        options: checkOptions,
+        ...(checkOptions[0] ? { initial_option: checkOptions.find((o) => o.value === 'dns') ?? checkOptions[0] } : {}),
+      },
+    },
+    {
+      type: 'input',
+      block_id: FIELD.args,
+      optional: true,
+      label: { type: 'plain_text', text: 'Arguments' },
+      hint: { type: 'plain_text', text: 'What the check takes after the target, e.g. a name for dns, a URL for http.' },
+      element: { type: 'plain_text_input', action_id: FIELD.args, placeholder: { type: 'plain_text', text: 'payments.prod.svc.cluster.local' } },
+    },
+    {
+      type: 'input',
+      block_id: FIELD.all,
+      optional: true,
+      label: { type: 'plain_text', text: 'Pods' },
+      element: {
+        type: 'checkboxes',
+        action_id: FIELD.all,
+        options: [{ text: { type: 'plain_text', text: 'Every pod of the workload (--all)' }, value: 'all' }],
+      },
+    },
+    { type: 'context', elements: [{ type: 'mrkdwn', text: 'kdebug shows the same command as you would type it, so next time `/kdebug dns deploy/web -n prod` is enough.' }] },
+  ];
+  return {
+    type: 'modal',
+    callback_id: BUILDER_CALLBACK,
+    private_metadata: opts.channel,
+    title: { type: 'plain_text', text: 'kdebug' },
+    submit: { type: 'plain_text', text: 'Run' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks,
+  };
+}
+
+/** Slack's view_submission state: { block_id: { action_id: { value | selected_option | selected_options } } }. */
+export type ViewState = Record<string, Record<string, { value?: string | null; selected_option?: { value: string } | null; selected_options?: Array<{ value: string }> }>>;
+
+/** The command text the builder's values stand for: `dns deployment/web payments -n prod --all`. */
+export function builderCommand(state: ViewState): string {
+  const pick = (field: string) => state[field]?.[field];
+  const namespace = pick(FIELD.namespace)?.selected_option?.value ?? '';
+  const target = pick(FIELD.target)?.selected_option?.value ?? '';
+  const check = pick(FIELD.check)?.selected_option?.value ?? '';
+  const args = (pick(FIELD.args)?.value ?? '').trim();
+  const all = (pick(FIELD.all)?.selected_options ?? []).some((o) => o.value === 'all');
+  return [check, target, args, namespace ? `-n ${namespace}` : '', all ? '--all' : ''].filter(Boolean).join(' ');
+}
+
+/** At most 100 options (Slack's limit), those containing what was typed, workloads first. */
+export function namespaceOptions(inventory: Inventory | undefined, typed: string): PlainTextOption[] {
+  return Object.keys(inventory?.namespaces ?? {})
+    .filter((ns) => ns.includes(typed.trim().toLowerCase()))
+    .sort()
+    .slice(0, 100)
+    .map((ns) => option(ns, ns, `${inventory!.namespaces[ns]!.pods.length} pods`));
+}
+
+export function targetOptions(inventory: Inventory | undefined, namespace: string, typed: string): PlainTextOption[] {
+  const entry = inventory?.namespaces[namespace];
+  if (!entry) return [];
+  const wanted = typed.trim().toLowerCase();
+  const workloads = entry.workloads.filter((w) => w.includes(wanted)).map((w) => option(w, w));
+  const pods = entry.pods.filter((p) => p.name.includes(wanted)).map((p) => option(p.name, p.name, [p.phase, p.node].filter(Boolean).join(' · ')));
+  return [...workloads, ...pods].slice(0, 100);
+}
