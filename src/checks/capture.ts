@@ -395,6 +395,11 @@ export const captureCheck: CheckDefinition<CaptureArgs, CaptureSettings> = {
     maxBytes: (context) => captureLimits({}, settingsOf(captureCheck, context)).bytes,
     create: (maxBytes) => new CaptureLogScanner({ maxBytes }),
   },
+  liveProgress(args, elapsedSeconds, decoded, context) {
+    const { durationSeconds } = captureLimits(args, settingsOf(captureCheck, context));
+    const left = Math.max(0, Math.round(durationSeconds - elapsedSeconds));
+    return `capturing: ${plural(decoded?.packets ?? 0, 'packet')} so far, ${left} s left`;
+  },
   options: [
     { name: 'duration', valueName: 'DURATION', description: 'Stop capturing after this long, e.g. 30s or 2m' },
     { name: 'packets', valueName: 'N', description: 'Stop after this many packets' },

@@ -88,6 +88,8 @@ export interface DecodedOutput {
 /** One run's decoder: takes the output in chunks cut anywhere and returns the artifact's bytes, in order. Pure. */
 export interface IncrementalDecoder<R extends DecodedOutput = DecodedOutput> {
   push(chunk: Buffer | string): Buffer[];
+  /** What it has decoded so far, for live progress (capture: packets). */
+  progress?(): { packets: number };
   /** The output ended: the last bytes. result() is valid from now on. */
   end(): Buffer[];
   result(): R;
@@ -173,6 +175,11 @@ export interface CheckDefinition<A = unknown, S extends object = object> {
   parseArgs(positional: string[], options: Record<string, string>): ArgsResult<A>;
   /** The argv steps to run, from validated arguments. Without a context, the settings' defaults apply. */
   steps(args: A, context?: CheckContext): Step[];
+  /**
+   * One line of live progress while a long check runs (shown on the root message, within Slack's
+   * pacing): `decoded` is the output decoder's progress, when the check has one.
+   */
+  liveProgress?(args: A, elapsedSeconds: number, decoded: { packets: number } | undefined, context?: CheckContext): string;
   /** Turn the steps' raw output into a Finding. Must not throw on any output. */
   interpret(args: A, results: StepResult[], context?: CheckContext): Finding;
 }

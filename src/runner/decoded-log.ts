@@ -60,6 +60,11 @@ export class DecodedLog<R extends DecodedOutput = DecodedOutput> extends Writabl
     this.done.catch(() => undefined);
   }
 
+  /** What the decoder has decoded so far (capture: packets), if it says. */
+  progress(): { packets: number } | undefined {
+    return this.decoder.progress?.();
+  }
+
   /** The decoder's result; valid once the stream has finished. */
   result(): R {
     if (this.finalResult) return this.finalResult;

@@ -32,6 +32,11 @@ export interface PodRun {
   /** For a check with an output decoder: the decoder, where its artifact goes, the most bytes to keep. */
   output?: ArtifactRequest;
   onProgress?: (status: string) => void;
+  /**
+   * Live progress of a long check while its container runs, every `everyMs` (capture: packets so
+   * far, seconds left): given the seconds since the container started and what the decoder has seen.
+   */
+  liveProgress?: { everyMs: number; describe: (elapsedSeconds: number, decoded: { packets: number } | undefined) => string; report: (line: string) => void };
   /** Told which pod a workload target resolved to, before the container is added. */
   onPodPicked?: (note: string) => Promise<void> | void;
   /**
@@ -111,8 +116,18 @@ async function runSteps(kube: KubeClients, run: PodStepsRun, listed: V1Pod): Pro
     logSink: decoded,
     onProgress: run.onProgress,
   });
+  // Live progress from when the container runs until it ends.
+  let live: NodeJS.Timeout | undefined;
+  const startedAt = Date.now();
+  if (run.liveProgress) {
+    const { everyMs, describe, report } = run.liveProgress;
+    live = setInterval(() => report(describe((Date.now() - startedAt) / 1000, decoded?.progress())), everyMs);
+  }
   // A reservation only bridges the time until the container is in the pod's spec (or refused).
-  const result = await running.finally(() => release?.());
+  const result = await running.finally(() => {
+    clearInterval(live);
+    return release?.();
+  });
   const log = decoded ? (decoded.writableFinished ? decoded.result().text : '') : result.log;
   const results = splitOutput(log, run.steps, markerOf(result.command) ?? marker);
   if (result.deadlineState && results.every((r) => r.exitCode === null)) {

@@ -8,6 +8,9 @@ import { findingMessage, rootMessage } from '../slack/render.js';
 import { artifactRequest, type Attempt } from './attempt.js';
 import type { JobOutcome } from './run-job.js';
 
+/** How often a long check's live progress is read (the root message shows it at most every 3 s). */
+const LIVE_PROGRESS_MS = 2000;
+
 /** The job's one pod (named, or picked from its workload): its finding as a threaded reply. */
 export async function answerOnePod(attempt: Attempt): Promise<JobOutcome> {
   const { job, check, args, deps, log, ops, progress, context, containerName, now, started } = attempt;
@@ -27,6 +30,16 @@ export async function answerOnePod(attempt: Attempt): Promise<JobOutcome> {
     signal: deps.signal,
     beforeAdd: deps.beforeAdd,
     ...(output ? { output } : {}),
+    // A long check (capture) says how far it is; the root message shows it within Slack's pacing.
+    ...(check.liveProgress
+      ? {
+          liveProgress: {
+            everyMs: LIVE_PROGRESS_MS,
+            describe: (elapsed, decoded) => check.liveProgress!(args, elapsed, decoded, context()),
+            report: (line) => progress.report(line),
+          },
+        }
+      : {}),
     onPodPicked: (note) => {
       ops.push(replyOp({ text: note, blocks: [{ type: 'context', elements: [{ type: 'mrkdwn', text: note }] }] }));
     },

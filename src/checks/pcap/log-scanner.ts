@@ -133,6 +133,10 @@ export class CaptureLogScanner implements IncrementalDecoder<CaptureLogResult> {
     return out;
   }
 
+  progress(): { packets: number } {
+    return { packets: this.parser.stats.packets };
+  }
+
   result(): CaptureLogResult {
     const summary = this.summary();
     let text = this.before.toString();

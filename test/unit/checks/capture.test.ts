@@ -678,3 +678,10 @@ describe('pcap summary', () => {
     expect((parser as unknown as { table: { conversations: Map<string, unknown> } }).table.conversations.size).toBeLessThanOrEqual(64);
   });
 });
+
+test('live progress: packets so far and seconds left of the capture’s own duration', () => {
+  const check = captureCheck;
+  expect(check.liveProgress!({ durationSeconds: 20 }, 6.4, { packets: 1 })).toBe('capturing: 1 packet so far, 14 s left');
+  expect(check.liveProgress!({}, 40, { packets: 1234 })).toBe('capturing: 1,234 packets so far, 0 s left');
+  expect(check.liveProgress!({ durationSeconds: 10 }, 0, undefined)).toBe('capturing: 0 packets so far, 10 s left');
+});
