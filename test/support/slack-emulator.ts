@@ -1,17 +1,35 @@
 // A loopback Slack: the Web API, file upload URLs, response URLs and Socket Mode, speaking
 // Slack's wire protocol so the real @slack/web-api WebClient and @slack/bolt App run against it
-// unchanged (WebClient option `slackApiUrl: emulator.apiUrl`). Test code only.
+// unchanged (WebClient option `slackApiUrl: emulator.apiUrl`). It also plays the users: button
+// clicks, options loads, modal submissions and App Home visits reach the app as Slack sends them,
+// over Socket Mode or signed to its Request URL. Test code only.
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { validateBlocks } from './slack/blocks.js';
+import { elementsOf, isRecord, optionsOf, validateBlocks } from './slack/blocks.js';
 import { decodeArgs, extractUploadBytes, readBody, sendJson, sendText } from './slack/http.js';
 import { RateLimiter, type RateLimitOptions } from './slack/rate-limits.js';
 import { SocketModeServer } from './slack/socket-mode.js';
-import type { ApiCall, ChannelOptions, ChannelState, Fault, ResponseUrlPost, SocketAck, StoredEphemeral, StoredFile, StoredFileRef, StoredMessage } from './slack/types.js';
-import { SLACK_DEFAULTS, slashCommandFields, type SlashCommandFields } from './slack-signing.js';
+import type {
+  ApiCall,
+  ChannelOptions,
+  ChannelState,
+  Fault,
+  Interaction,
+  ResponseUrlPost,
+  SlackView,
+  SocketAck,
+  StoredEphemeral,
+  StoredFile,
+  StoredFileRef,
+  StoredMessage,
+  Submission,
+  ViewType,
+} from './slack/types.js';
+import { autoId, submittedState, validateOptionsAnswer, validateView, withIds, type InputValue } from './slack/views.js';
+import { SLACK_DEFAULTS, sendSignedRequest, slashCommandFields, type SignedResponse, type SlashCommandFields } from './slack-signing.js';
 
 export type * from './slack/types.js';
 export type { RateLimitOptions } from './slack/rate-limits.js';
@@ -37,6 +55,8 @@ export interface SlackEmulatorOptions {
   botUserId?: string;
   botId?: string;
   appId?: string;
+  /** The app's signing secret, which signs what the emulator sends to the Request URL. */
+  signingSecret?: string;
   /**
    * Slack's rate limits (slack/rate-limits.ts), on by default: a call over its method's budget is
    * answered 429 with Retry-After. A test that changes them, or turns them off with `false`, says why.
@@ -47,8 +67,31 @@ export interface SlackEmulatorOptions {
 interface ResponseUrlState {
   channel: string;
   userId: string;
+  /** The message an interaction came from: replace_original and delete_original act on it. */
+  messageTs?: string;
   uses: number;
   createdAt: number;
+}
+
+interface TriggerState {
+  user: string;
+  issuedAt: number;
+  used: boolean;
+}
+
+/** A button on a message, or in a modal or Home tab the user sees. */
+interface MessageButton {
+  channel: string;
+  messageTs: string;
+}
+interface ViewButton {
+  viewId: string;
+}
+interface ButtonClick {
+  user: string;
+  actionId: string;
+  /** Replaces the button's value, as a forged payload would. */
+  value?: string;
 }
 
 /** Slack's documented limits. */
@@ -56,6 +99,12 @@ const MAX_POST_TEXT = 40_000;
 const MAX_UPDATE_TEXT = 4_000;
 const RESPONSE_URL_MAX_USES = 5;
 const RESPONSE_URL_TTL_MS = 30 * 60_000;
+const TRIGGER_TTL_MS = 3000;
+/** How long Slack waits for the app to acknowledge an interaction or event. */
+const ACK_TIMEOUT_MS = 3000;
+const MAX_MODAL_STACK = 3;
+/** Slack asks for external options once this many characters are typed, unless min_query_length says otherwise. */
+const DEFAULT_MIN_QUERY_LENGTH = 3;
 
 function str(args: ApiArgs, key: string): string | undefined {
   const v = args[key];
@@ -82,6 +131,25 @@ function invalidArguments(...problems: string[]): SlackApiError {
   });
 }
 
+/**
+ * The element with `actionId` (of one of `types`) in some blocks, and its block's id (Slack's
+ * stand-in, stable for `seed`, when the block has none). Fails loudly: the user can't click what isn't there.
+ */
+function findElement(blocks: unknown[], actionId: string, types: string[], where: string, seed: string): { blockId: string; element: Record<string, unknown> } {
+  const seen: string[] = [];
+  for (const [i, block] of blocks.entries()) {
+    if (!isRecord(block)) continue;
+    for (const { element } of elementsOf(block, '')) {
+      if (!isRecord(element) || typeof element.action_id !== 'string') continue;
+      if (element.action_id === actionId && types.includes(String(element.type))) {
+        return { blockId: typeof block.block_id === 'string' ? block.block_id : autoId(`${seed}/${i}`), element };
+      }
+      seen.push(`${String(element.type)} ${element.action_id}`);
+    }
+  }
+  throw new Error(`no ${types.join(' or ')} with action_id ${actionId} in ${where} (it has: ${seen.join(', ') || 'nothing to click'})`);
+}
+
 const MIME_TYPES: Record<string, string> = {
   txt: 'text/plain',
   log: 'text/plain',
@@ -101,6 +169,7 @@ export class SlackEmulator {
   readonly botUserId: string;
   readonly botId: string;
   readonly appId: string;
+  readonly signingSecret: string;
 
   /** Every request, in arrival order: Web API methods plus 'upload_url' and 'response_url'. */
   readonly calls: ApiCall[] = [];
@@ -120,6 +189,14 @@ export class SlackEmulator {
   /** Armed by interruptUploads: after how many body bytes each of the next uploads is cut off. */
   private readonly uploadCuts: number[] = [];
   private readonly customHandlers = new Map<string, ApiHandler>();
+  private requestUrl: string | undefined;
+  private readonly triggers = new Map<string, TriggerState>();
+  private readonly viewsById = new Map<string, { user: string; view: SlackView }>();
+  /** Each user's open modal: its views, root first (only the last one shows). */
+  private readonly modalStacks = new Map<string, string[]>();
+  private readonly homeViews = new Map<string, string>();
+  /** What the app's options loads offered, by `${viewId}/${actionId}`: a user picks from these. */
+  private readonly offeredOptions = new Map<string, Record<string, unknown>[]>();
   private lastTsSec = 0;
   private lastTsSeq = 0;
   private fileSeq = 0;
@@ -133,6 +210,7 @@ export class SlackEmulator {
     this.appId = opts.appId ?? SLACK_DEFAULTS.appId;
     this.botToken = opts.botToken ?? `xoxb-1111-2222-${randomBytes(12).toString('hex')}`;
     this.appToken = opts.appToken ?? `xapp-1-${this.appId}-3333-${randomBytes(16).toString('hex')}`;
+    this.signingSecret = opts.signingSecret ?? randomBytes(16).toString('hex');
     this.changes.setMaxListeners(0); // one listener per pending waitFor
     this.socketMode = new SocketModeServer(this.appId, () => this.changed());
     this.rateLimiter = new RateLimiter(opts.rateLimits);
@@ -210,6 +288,14 @@ export class SlackEmulator {
     this.faults.set(method, queue);
   }
 
+  /**
+   * The app's Request URL (e.g. http://127.0.0.1:PORT/slack/events), where user actions and events
+   * go, signed with signingSecret, while the app has no Socket Mode connection open.
+   */
+  setRequestUrl(url: string | undefined): void {
+    this.requestUrl = url;
+  }
+
   /** Serves (or overrides) a Web API method; throw SlackApiError for `ok:false` answers. */
   handle(method: string, handler: ApiHandler): void {
     this.customHandlers.set(method, handler);
@@ -228,6 +314,11 @@ export class SlackEmulator {
     this.uploadCuts.length = 0;
     this.rateLimiter.reset();
     this.socketMode.acks.length = 0;
+    this.triggers.clear();
+    this.viewsById.clear();
+    this.modalStacks.clear();
+    this.homeViews.clear();
+    this.offeredOptions.clear();
     this.changed();
   }
 
@@ -273,6 +364,22 @@ export class SlackEmulator {
   responses(id?: string): ResponseUrlPost[] {
     const key = id?.split('/').at(-1);
     return this.responsePosts.filter((r) => key === undefined || r.id === key);
+  }
+
+  /** The user's open modal, root view first; the last one is what the user sees. Empty when none is open. */
+  views(user: string): SlackView[] {
+    return (this.modalStacks.get(user) ?? []).map((id) => this.viewsById.get(id)!.view);
+  }
+
+  /** The view on top of the user's open modal. */
+  openModal(user: string): SlackView | undefined {
+    return this.views(user).at(-1);
+  }
+
+  /** The Home tab views.publish last set for the user. */
+  homeView(user: string): SlackView | undefined {
+    const id = this.homeViews.get(user);
+    return id === undefined ? undefined : this.viewsById.get(id)?.view;
   }
 
   /** Acks received over Socket Mode, in order. */
@@ -324,14 +431,21 @@ export class SlackEmulator {
 
   // ---------------------------------------------------------------- slash commands
 
-  /** A fresh response URL for a slash command payload, tied to channel and user. */
-  responseUrl(channel: string, userId: string): string {
+  /** A fresh response URL for a slash command payload, tied to channel and user (and the message a button was clicked on). */
+  responseUrl(channel: string, userId: string, messageTs?: string): string {
     const id = randomBytes(12).toString('hex');
-    this.responseUrls.set(id, { channel, userId, uses: 0, createdAt: Date.now() });
+    this.responseUrls.set(id, { channel, userId, uses: 0, createdAt: Date.now(), ...(messageTs === undefined ? {} : { messageTs }) });
     return `${this.baseUrl}/response/${id}`;
   }
 
-  /** Full slash command fields with this workspace's ids and a fresh response URL filled in. */
+  /** A fresh trigger_id for the user, as in a slash command or interaction payload: views.open and views.push take it once, within 3 s. */
+  triggerId(user: string): string {
+    const id = `${Date.now()}.${this.teamId.replace(/\D/g, '')}.${randomBytes(16).toString('hex')}`;
+    this.triggers.set(id, { user, issuedAt: Date.now(), used: false });
+    return id;
+  }
+
+  /** Full slash command fields with this workspace's ids, a fresh response URL and a trigger_id filled in. */
   slashCommand(fields: Omit<SlashCommandFields, 'response_url'> & { response_url?: string }): SlashCommandFields {
     return {
       team_id: this.teamId,
@@ -339,6 +453,7 @@ export class SlackEmulator {
       api_app_id: this.appId,
       ...fields,
       response_url: fields.response_url ?? this.responseUrl(fields.channel_id, fields.user_id),
+      trigger_id: fields.trigger_id ?? this.triggerId(fields.user_id),
     };
   }
 
@@ -355,6 +470,205 @@ export class SlackEmulator {
   /** Sends Slack's `disconnect` message so clients reconnect. */
   requestSocketDisconnect(reason = 'refresh_requested'): void {
     this.socketMode.requestDisconnect(reason);
+  }
+
+  // ---------------------------------------------------------------- user actions
+
+  /**
+   * The user clicks the button with `actionId` on a message or in a view they see: the app gets
+   * Slack's block_actions payload (with a trigger_id, and a response_url bound to the message).
+   * `value` replaces the button's own, as in a tampered payload the app must not take on trust
+   * (signed all the same, so only the app's own checks can refuse it).
+   */
+  clickButton(opts: MessageButton & ButtonClick): Promise<Interaction & { responseUrl: string }>;
+  clickButton(opts: ViewButton & ButtonClick): Promise<Interaction>;
+  async clickButton(opts: (MessageButton | ViewButton) & ButtonClick): Promise<Interaction> {
+    const triggerId = this.triggerId(opts.user);
+    const base = { type: 'block_actions', ...this.actor(opts.user), trigger_id: triggerId };
+    const action = (blockId: string, button: Record<string, unknown>): Record<string, unknown> => {
+      const value = opts.value ?? button.value;
+      return {
+        action_id: opts.actionId,
+        block_id: blockId,
+        text: button.text,
+        ...(value === undefined ? {} : { value }),
+        ...(button.style === undefined ? {} : { style: button.style }),
+        type: 'button',
+        action_ts: (Date.now() / 1000).toFixed(6),
+      };
+    };
+    if ('viewId' in opts) {
+      const view = this.visibleView(opts.viewId, opts.user);
+      const { blockId, element } = findElement(view.blocks, opts.actionId, ['button'], `view ${view.id}`, view.id);
+      const payload = { ...base, container: { type: 'view', view_id: view.id }, view, actions: [action(blockId, element)] };
+      return { payload, answer: await this.deliver('interactive', payload), triggerId };
+    }
+    const msg = this.message(opts.channel, opts.messageTs);
+    if (!msg || msg.deleted) throw new Error(`clickButton: there is no message ${opts.messageTs} in ${opts.channel}`);
+    const ch = this.channels.get(msg.channel);
+    if (ch?.members && !ch.members.includes(opts.user)) throw new Error(`clickButton: ${opts.user} is not in ${msg.channel}, so cannot see the message`);
+    const { blockId, element } = findElement(msg.blocks ?? [], opts.actionId, ['button'], `message ${msg.ts}`, msg.ts);
+    const responseUrl = this.responseUrl(msg.channel, opts.user, msg.ts);
+    const payload = {
+      ...base,
+      container: { type: 'message', message_ts: msg.ts, channel_id: msg.channel, is_ephemeral: false, ...(msg.thread_ts ? { thread_ts: msg.thread_ts } : {}) },
+      channel: { id: msg.channel, name: ch?.name ?? (msg.channel.startsWith('D') ? 'directmessage' : msg.channel.toLowerCase()) },
+      message: this.wire(msg),
+      state: { values: {} },
+      response_url: responseUrl,
+      actions: [action(blockId, element)],
+    };
+    return { payload, answer: await this.deliver('interactive', payload), triggerId, responseUrl };
+  }
+
+  /**
+   * The user types `value` into the external select `actionId` of a view: the app gets Slack's
+   * block_suggestion and its answer is returned, or the call fails where Slack shows the user an
+   * error (no answer within 3 s, options Slack refuses). What it offers is what submitView can pick.
+   */
+  async requestOptions(opts: { viewId: string; actionId: string; value: string; user: string }): Promise<Record<string, unknown>> {
+    const view = this.visibleView(opts.viewId, opts.user);
+    const { blockId, element } = findElement(view.blocks, opts.actionId, ['external_select', 'multi_external_select'], `view ${view.id}`, view.id);
+    const minQuery = typeof element.min_query_length === 'number' ? element.min_query_length : DEFAULT_MIN_QUERY_LENGTH;
+    if (opts.value.length < minQuery) throw new Error(`requestOptions: Slack asks for options once ${minQuery} characters are typed, not at "${opts.value}"`);
+    const payload = {
+      type: 'block_suggestion',
+      ...this.actor(opts.user),
+      container: { type: 'view', view_id: view.id },
+      view,
+      action_id: opts.actionId,
+      block_id: blockId,
+      value: opts.value,
+    };
+    const answer = await this.deliver('interactive', payload);
+    const problems = validateOptionsAnswer(answer);
+    if (problems.length > 0 || !answer) throw new Error(`requestOptions: Slack would show the user an error for the app's answer: ${problems.join('; ')}`);
+    this.offeredOptions.set(`${view.id}/${opts.actionId}`, optionsOf(answer));
+    this.changed();
+    return answer;
+  }
+
+  /**
+   * The user fills the inputs of the modal view they see (`values` by action_id: a text, an
+   * option's value, several values for multi-selects and checkboxes; inputs left out keep their
+   * initial value) and presses Submit. The app's response_action then applies as in Slack:
+   * 'errors' keeps the view open, 'update' replaces it, 'push' stacks one, 'clear' closes the
+   * modal, nothing closes the submitted view.
+   */
+  async submitView(opts: { viewId: string; user: string; values?: Record<string, InputValue> }): Promise<Submission> {
+    const view = this.visibleView(opts.viewId, opts.user);
+    if (view.type !== 'modal') throw new Error(`submitView: view ${view.id} is a Home tab, which has no Submit`);
+    const values = submittedState(view.blocks, opts.values ?? {}, (actionId) => this.offeredOptions.get(`${view.id}/${actionId}`) ?? []);
+    const payload = {
+      type: 'view_submission',
+      ...this.actor(opts.user),
+      trigger_id: this.triggerId(opts.user),
+      view: { ...view, state: { values } },
+      response_urls: [],
+    };
+    const answer = await this.deliver('interactive', payload);
+    return { payload, ...this.responseAction(opts.user, view, answer ?? {}) };
+  }
+
+  /** The user opens the app's Home tab: the app gets the app_home_opened event (with the view it published, if any). */
+  async openAppHome(user: string): Promise<void> {
+    const dm = this.dmChannel(user);
+    if (!dm) throw new Error(`openAppHome: ${user} is not a user id`);
+    const home = this.homeView(user);
+    const event = { type: 'app_home_opened', user, channel: dm.id, tab: 'home', event_ts: (Date.now() / 1000).toFixed(6), ...(home ? { view: home } : {}) };
+    await this.deliver('events_api', {
+      token: SLACK_DEFAULTS.verificationToken,
+      team_id: this.teamId,
+      api_app_id: this.appId,
+      event,
+      type: 'event_callback',
+      event_id: `Ev${randomBytes(5).toString('hex').toUpperCase()}`,
+      event_time: Math.floor(Date.now() / 1000),
+      authorizations: [{ enterprise_id: null, team_id: this.teamId, user_id: this.botUserId, is_bot: true, is_enterprise_install: false }],
+      is_ext_shared_channel: false,
+    });
+  }
+
+  /** Who acts, as every interaction payload says it. */
+  private actor(user: string): Record<string, unknown> {
+    return {
+      team: { id: this.teamId, domain: this.teamDomain },
+      user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: this.teamId },
+      api_app_id: this.appId,
+      token: SLACK_DEFAULTS.verificationToken,
+      is_enterprise_install: false,
+      enterprise: null,
+    };
+  }
+
+  /** A view the user has in front of them: the top of their modal, or their Home tab. */
+  private visibleView(viewId: string, user: string): SlackView {
+    const view = this.openModal(user)?.id === viewId ? this.openModal(user) : this.homeView(user)?.id === viewId ? this.homeView(user) : undefined;
+    if (!view) throw new Error(`${user} does not see view ${viewId} (open modal: ${this.openModal(user)?.id ?? 'none'}, home: ${this.homeView(user)?.id ?? 'none'})`);
+    return view;
+  }
+
+  /**
+   * Delivers a payload as Slack does: over Socket Mode while the app has a connection open (Slack
+   * then sends nothing to the Request URL), else signed to the Request URL. Resolves with the
+   * app's answer; rejects when the app does not answer 200 within Slack's 3 s.
+   */
+  private async deliver(type: 'interactive' | 'events_api', payload: Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
+    if (this.socketMode.connectionCount > 0) return (await this.sendSocketEnvelope(type, payload, ACK_TIMEOUT_MS)).payload;
+    if (!this.requestUrl) throw new Error(`cannot deliver ${String(payload.type)}: the app has no Socket Mode connection and setRequestUrl() was not called`);
+    const [body, contentType] =
+      type === 'interactive'
+        ? [new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), 'application/x-www-form-urlencoded']
+        : [JSON.stringify(payload), 'application/json'];
+    let res: SignedResponse;
+    try {
+      res = await sendSignedRequest(this.requestUrl, this.signingSecret, body, contentType, { timeoutMs: ACK_TIMEOUT_MS });
+    } catch (err) {
+      throw new Error(`the app did not answer ${String(payload.type)} within ${ACK_TIMEOUT_MS}ms: ${String(err)}`, { cause: err });
+    }
+    if (res.status !== 200) throw new Error(`the app answered ${String(payload.type)} with HTTP ${res.status}: ${res.body}`);
+    return res.body === '' ? undefined : (JSON.parse(res.body) as Record<string, unknown>);
+  }
+
+  /** Applies the app's answer to a view_submission; throws where Slack would show the user an error instead. */
+  private responseAction(user: string, view: SlackView, answer: Record<string, unknown>): Omit<Submission, 'payload'> {
+    const stack = this.modalStacks.get(user) ?? [];
+    const next = (type: 'update' | 'push'): Record<string, unknown> => {
+      const problems = validateView(answer.view, 'modal');
+      if (problems.length > 0) throw new Error(`submitView: Slack refuses the view in response_action ${type}: ${problems.join('; ')}`);
+      return answer.view as Record<string, unknown>;
+    };
+    switch (answer.response_action) {
+      case undefined: {
+        stack.pop();
+        if (stack.length === 0) this.modalStacks.delete(user);
+        this.changed();
+        const under = this.openModal(user);
+        return { action: 'close', ...(under ? { view: under } : {}) };
+      }
+      case 'errors': {
+        const errors = answer.errors;
+        const inputs = new Set(view.blocks.filter((b) => b.type === 'input').map((b) => b.block_id));
+        if (!isRecord(errors) || Object.entries(errors).some(([blockId, text]) => !inputs.has(blockId) || typeof text !== 'string')) {
+          throw new Error(`submitView: response_action errors must map input block_ids to messages, got ${JSON.stringify(errors)}`);
+        }
+        return { action: 'errors', errors: errors as Record<string, string> };
+      }
+      case 'update':
+        return { action: 'update', view: this.storeView(user, next('update'), { id: view.id, root: view.root_view_id, previous: view.previous_view_id }) };
+      case 'push': {
+        if (stack.length >= MAX_MODAL_STACK) throw new Error(`submitView: a modal holds at most ${MAX_MODAL_STACK} views`);
+        const pushed = this.storeView(user, next('push'), { root: stack[0] ?? view.id, previous: view.id });
+        stack.push(pushed.id);
+        return { action: 'push', view: pushed };
+      }
+      case 'clear':
+        this.modalStacks.delete(user);
+        this.changed();
+        return { action: 'clear' };
+      default:
+        throw new Error(`submitView: unknown response_action ${JSON.stringify(answer.response_action)}`);
+    }
   }
 
   // ---------------------------------------------------------------- HTTP routing
@@ -459,6 +773,10 @@ export class SlackEmulator {
       'conversations.replies': (a) => this.conversationReplies(a),
       'files.getUploadURLExternal': (a) => this.getUploadUrl(a),
       'files.completeUploadExternal': (a) => this.completeUpload(a),
+      'views.open': (a) => this.viewsOpen(a),
+      'views.push': (a) => this.viewsPush(a),
+      'views.update': (a) => this.viewsUpdate(a),
+      'views.publish': (a) => this.viewsPublish(a),
     };
     return handlers[method];
   }
@@ -801,6 +1119,118 @@ export class SlackEmulator {
     };
   }
 
+  // ---------------------------------------------------------------- views
+
+  /** The `view` argument, checked as Slack checks a view of that type. */
+  private viewArg(args: ApiArgs, type: ViewType): Record<string, unknown> {
+    let view: unknown;
+    try {
+      view = jsonArg(args, 'view');
+    } catch {
+      throw invalidArguments('view must be a JSON object [json-pointer:/view]');
+    }
+    if (view === undefined) throw invalidArguments('missing required field: view');
+    const problems = validateView(view, type);
+    if (problems.length > 0) throw invalidArguments(...problems);
+    return view as Record<string, unknown>;
+  }
+
+  /** Exchanges a trigger_id: once, by the user it was issued for, within 3 s. */
+  private exchangeTrigger(args: ApiArgs): TriggerState {
+    const id = nonEmpty(args, 'trigger_id');
+    if (!id) throw invalidArguments('missing required field: trigger_id');
+    const trigger = this.triggers.get(id);
+    if (!trigger) throw new SlackApiError('invalid_trigger_id');
+    if (trigger.used) throw new SlackApiError('exchanged_trigger_id');
+    if (Date.now() - trigger.issuedAt > TRIGGER_TTL_MS) throw new SlackApiError('expired_trigger_id');
+    trigger.used = true;
+    return trigger;
+  }
+
+  /** A view is live while it is in a modal or is a Home tab; only live views can be updated. */
+  private isLive(id: string): boolean {
+    return [...this.modalStacks.values()].some((stack) => stack.includes(id)) || [...this.homeViews.values()].includes(id);
+  }
+
+  /** Stores a view (a new one, or over `place.id`) as Slack returns it: ids filled in, a fresh hash. */
+  private storeView(user: string, spec: Record<string, unknown>, place: { id?: string; root?: string | null; previous?: string | null } = {}): SlackView {
+    const externalId = typeof spec.external_id === 'string' ? spec.external_id : '';
+    if (externalId !== '' && [...this.viewsById.values()].some(({ view }) => view.external_id === externalId && view.id !== place.id && this.isLive(view.id))) {
+      throw new SlackApiError('duplicate_external_id');
+    }
+    const id = place.id ?? `V${randomBytes(5).toString('hex').toUpperCase()}`;
+    const plain = (v: unknown): SlackView['title'] => (isRecord(v) ? ({ emoji: true, ...v } as SlackView['title']) : null);
+    const view: SlackView = {
+      id,
+      team_id: this.teamId,
+      type: spec.type as ViewType,
+      title: plain(spec.title),
+      submit: plain(spec.submit),
+      close: plain(spec.close),
+      blocks: withIds(spec.blocks as unknown[], id),
+      private_metadata: typeof spec.private_metadata === 'string' ? spec.private_metadata : '',
+      callback_id: typeof spec.callback_id === 'string' ? spec.callback_id : '',
+      external_id: externalId,
+      state: { values: {} },
+      hash: `${Math.floor(Date.now() / 1000)}.${randomBytes(4).toString('hex')}`,
+      clear_on_close: spec.clear_on_close === true,
+      notify_on_close: spec.notify_on_close === true,
+      root_view_id: place.root ?? id,
+      previous_view_id: place.previous ?? null,
+      app_id: this.appId,
+      bot_id: this.botId,
+    };
+    this.viewsById.set(id, { user, view });
+    this.changed();
+    return view;
+  }
+
+  /** Opens a modal for the user the trigger was issued to; it replaces any modal they had open. */
+  private viewsOpen(args: ApiArgs): Record<string, unknown> {
+    const spec = this.viewArg(args, 'modal');
+    const { user } = this.exchangeTrigger(args);
+    const view = this.storeView(user, spec);
+    this.modalStacks.set(user, [view.id]);
+    return { view };
+  }
+
+  private viewsPush(args: ApiArgs): Record<string, unknown> {
+    const spec = this.viewArg(args, 'modal');
+    const { user } = this.exchangeTrigger(args);
+    const stack = this.modalStacks.get(user);
+    if (!stack) throw new SlackApiError('not_found');
+    if (stack.length >= MAX_MODAL_STACK) throw new SlackApiError('push_limit_reached');
+    const view = this.storeView(user, spec, { root: stack[0], previous: stack.at(-1) });
+    stack.push(view.id);
+    return { view };
+  }
+
+  private viewsUpdate(args: ApiArgs): Record<string, unknown> {
+    const viewId = nonEmpty(args, 'view_id');
+    const externalId = nonEmpty(args, 'external_id');
+    if (!viewId && !externalId) throw invalidArguments('either view_id or external_id is required');
+    const found = viewId ? this.viewsById.get(viewId) : [...this.viewsById.values()].find(({ view }) => view.external_id === externalId && this.isLive(view.id));
+    if (!found || !this.isLive(found.view.id)) throw new SlackApiError('not_found');
+    const spec = this.viewArg(args, found.view.type);
+    // The hash guards against overwriting a newer version of the view.
+    const hash = nonEmpty(args, 'hash');
+    if (hash !== undefined && hash !== found.view.hash) throw new SlackApiError('hash_conflict');
+    const { id, root_view_id, previous_view_id } = found.view;
+    return { view: this.storeView(found.user, spec, { id, root: root_view_id, previous: previous_view_id }) };
+  }
+
+  private viewsPublish(args: ApiArgs): Record<string, unknown> {
+    const user = nonEmpty(args, 'user_id');
+    if (!user) throw invalidArguments('missing required field: user_id');
+    const spec = this.viewArg(args, 'home');
+    const current = this.homeView(user);
+    const hash = nonEmpty(args, 'hash');
+    if (hash !== undefined && current && hash !== current.hash) throw new SlackApiError('hash_conflict');
+    const view = this.storeView(user, spec, current ? { id: current.id } : {});
+    this.homeViews.set(user, view.id);
+    return { view };
+  }
+
   // ---------------------------------------------------------------- response URLs
 
   private async serveResponseUrl(id: string, raw: Buffer, res: ServerResponse): Promise<void> {
@@ -828,8 +1258,12 @@ export class SlackEmulator {
       if (err instanceof SlackApiError) return answer(400, { ok: false, error: err.error, ...err.extra });
       throw err;
     }
-    // An in_channel response becomes a visible channel message posted by the app.
-    if (body.response_type === 'in_channel' && !body.delete_original && !body.replace_original) {
+    const original = state.messageTs === undefined ? undefined : this.message(state.channel, state.messageTs);
+    if (body.delete_original === true || body.replace_original === true) {
+      // From a click on a message, these act on that message (elsewhere there is none to act on).
+      if (original && !original.deleted) this.editOriginal(original, body);
+    } else if (body.response_type === 'in_channel') {
+      // An in_channel response becomes a visible channel message posted by the app.
       this.store({
         channel: state.channel,
         user: this.botUserId,
@@ -839,5 +1273,19 @@ export class SlackEmulator {
       });
     }
     answer(200, { ok: true });
+  }
+
+  /** replace_original / delete_original from a response URL bound to a message. */
+  private editOriginal(msg: StoredMessage, body: Record<string, unknown>): void {
+    if (body.delete_original === true) {
+      msg.deleted = true;
+    } else {
+      // Replacing is a whole new message: blocks left out are gone.
+      msg.text = str(body, 'text') ?? '';
+      if (Array.isArray(body.blocks)) msg.blocks = body.blocks;
+      else delete msg.blocks;
+      msg.history.push({ text: msg.text, ...(msg.blocks ? { blocks: msg.blocks } : {}), editedTs: this.nextTs() });
+    }
+    this.changed();
   }
 }

@@ -9,6 +9,8 @@ export const SLACK_DEFAULTS = {
   appId: 'A0KDEBUG01',
   botId: 'B0KDEBUG01',
   botUserId: 'U0KDEBUGBOT',
+  /** The legacy verification token Slack still puts in payloads (apps check signatures instead). */
+  verificationToken: 'legacyVerificationToken0',
 } as const;
 
 /** Fields of a slash command payload (form body over HTTP, `payload` object over Socket Mode). */
@@ -34,7 +36,7 @@ export interface SlashCommandFields {
 /** Every field Slack sends, in Slack's order, with defaults for the ones a test rarely cares about. */
 export function slashCommandFields(fields: SlashCommandFields): Record<string, string> {
   const out: Record<string, string> = {
-    token: fields.token ?? 'legacyVerificationToken0',
+    token: fields.token ?? SLACK_DEFAULTS.verificationToken,
     team_id: fields.team_id ?? SLACK_DEFAULTS.teamId,
     team_domain: fields.team_domain ?? SLACK_DEFAULTS.teamDomain,
     channel_id: fields.channel_id,

@@ -52,7 +52,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const missing = await netnsAvailable();
   if (missing) throw new Error(`the end-to-end tests run the tools in per-pod network namespaces, and ${missing}`);
   const redis = options.redisUrl ? undefined : await testRedis();
-  const slack = new SlackEmulator();
+  const slack = new SlackEmulator({ signingSecret: SIGNING_SECRET });
   await slack.start();
   for (const [id, channel] of Object.entries(options.channels))
     slack.addChannel(id, { botIsMember: channel.botIsMember ?? true, ...(channel.members ? { members: channel.members } : {}) });
@@ -73,6 +73,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const kubeconfig = join(mkdtempSync(join(tmpdir(), 'kdebug-e2e-')), 'kubeconfig');
   kube.writeKubeconfig(kubeconfig);
   const botPort = await freePort();
+  // Where clicks, submissions and events go while no Socket Mode connection is open.
+  slack.setRequestUrl(`http://127.0.0.1:${botPort}/slack/events`);
   const env: Record<string, string> = {
     SLACK_BOT_TOKEN: slack.botToken,
     SLACK_SIGNING_SECRET: SIGNING_SECRET,

@@ -30,6 +30,10 @@ export const SLACK_RATE_LIMITS: Readonly<Record<string, MethodLimit>> = {
   'files.completeUploadExternal': TIER_2,
   'usergroups.users.list': TIER_2,
   'auth.test': TIER_4,
+  'views.open': TIER_4,
+  'views.update': TIER_4,
+  'views.push': TIER_4,
+  'views.publish': TIER_4,
   // Tier 1; a few at once so that a Socket Mode client can reconnect after a `disconnect`.
   'apps.connections.open': { ...TIER_1, burst: 5 },
 };

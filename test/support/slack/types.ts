@@ -103,3 +103,58 @@ export interface SocketAck {
   envelope_id: string;
   payload?: Record<string, unknown>;
 }
+
+export type ViewType = 'modal' | 'home';
+
+interface PlainText {
+  type: 'plain_text';
+  text: string;
+  emoji?: boolean;
+}
+
+/** A view as Slack returns it from views.* and puts it in payloads. */
+export interface SlackView {
+  id: string;
+  team_id: string;
+  type: ViewType;
+  title: PlainText | null;
+  submit: PlainText | null;
+  close: PlainText | null;
+  /** As the app sent them, with the block_id/action_id Slack fills in where there was none. */
+  blocks: Array<Record<string, unknown>>;
+  private_metadata: string;
+  callback_id: string;
+  external_id: string;
+  /** Filled in view_submission payloads: `{ [block_id]: { [action_id]: { type, value | selected_option | selected_options } } }`. */
+  state: { values: Record<string, Record<string, unknown>> };
+  hash: string;
+  clear_on_close: boolean;
+  notify_on_close: boolean;
+  root_view_id: string | null;
+  previous_view_id: string | null;
+  app_id: string;
+  bot_id: string;
+}
+
+/** What a user action sent the app and what the app answered. */
+export interface Interaction {
+  /** The payload exactly as delivered (for a replay, or to look at what the app was told). */
+  payload: Record<string, unknown>;
+  /** The app's answer: its HTTP response body or its Socket Mode ack payload, parsed; undefined when empty. */
+  answer: Record<string, unknown> | undefined;
+  /** The trigger_id in the payload: views.open/push take it once, within 3 s. */
+  triggerId: string;
+  /** The response_url in the payload (message buttons only). */
+  responseUrl?: string;
+}
+
+/** How a modal ended up after a submission, from the app's response_action. */
+export interface Submission {
+  payload: Record<string, unknown>;
+  /** 'close' when the app answered nothing (the submitted view closes). */
+  action: 'close' | 'errors' | 'update' | 'push' | 'clear';
+  /** response_action 'errors': the message under each input, by block_id. */
+  errors?: Record<string, string>;
+  /** The view the user sees now ('update', 'push', or the view under a closed one). */
+  view?: SlackView;
+}
