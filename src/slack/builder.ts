@@ -4,7 +4,7 @@
 import type { KnownBlock, ModalView, PlainTextOption } from '@slack/types';
 import type { AnyCheck, CheckRegistry } from '../checks/index.js';
 import type { Inventory } from '../core/inventory.js';
-import { clip } from '../core/text.js';
+import { clip, plural } from '../core/text.js';
 
 export const BUILDER_CALLBACK = 'kdebug_builder';
 /** Block and action ids (the same for each input): what view_submission and block_suggestion carry. */
@@ -96,7 +96,7 @@ export function namespaceOptions(inventory: Inventory | undefined, typed: string
     .filter((ns) => ns.includes(typed.trim().toLowerCase()))
     .sort()
     .slice(0, 100)
-    .map((ns) => option(ns, ns, `${inventory!.namespaces[ns]!.pods.length} pods`));
+    .map((ns) => option(ns, ns, plural(inventory!.namespaces[ns]!.pods.length, 'pod')));
 }
 
 export function targetOptions(inventory: Inventory | undefined, namespace: string, typed: string): PlainTextOption[] {
