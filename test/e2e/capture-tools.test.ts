@@ -327,8 +327,10 @@ test('several MB stream through the decoder with flat memory, stopped at the siz
   expect(size).toBe(result.summary.fileBytes);
   expect(size + result.summary.droppedTrailingBytes).toBe(maxBytes);
   // Holding the capture would cost at least its size (more, as base64 text). Streaming holds a few
-  // chunks plus a constant ~2 MiB (compiled code, stream buffers) that does not grow with the capture.
-  expect(peakLive).toBeLessThan(size / 4);
+  // chunks plus a constant few MiB (code compiled on first use, stream buffers) that does not grow
+  // with the capture: measured from the lowest point, about 2 MiB when this suite runs alone and up
+  // to 7 MiB after other suites in the same jest worker (their leftovers move the floor).
+  expect(peakLive).toBeLessThan(size / 2);
   const half = Math.floor(series.length / 2);
   expect(Math.max(...series.slice(half)) - Math.max(...series.slice(1, half))).toBeLessThan(2048);
 
