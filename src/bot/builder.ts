@@ -5,10 +5,9 @@ import type { App } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { parseCommandText } from '../grammar/parse.js';
 import { escapeMrkdwn } from '../core/text.js';
-import type { InventoryStore } from '../queue/inventory-store.js';
 import { BUILDER_CALLBACK, builderCommand, builderView, FIELD, namespaceOptions, targetOptions, type ViewState } from '../slack/builder.js';
 import { paced } from '../slack/pacer.js';
-import type { CommandDeps, CommandFields, CommandIo } from './slash-command.js';
+import { mayRun, type CommandDeps, type CommandFields, type CommandIo } from './slash-command.js';
 
 export async function openBuilder(client: WebClient, triggerId: string, channel: string, deps: CommandDeps): Promise<void> {
   const view = builderView(deps.checks, { channel, defaultNamespace: deps.config.kubernetes.defaultNamespace });
@@ -16,15 +15,24 @@ export async function openBuilder(client: WebClient, triggerId: string, channel:
 }
 
 /** The modal's listeners: its options and its submission. `run` handles a command as if typed. */
-export function registerBuilder(app: App, deps: CommandDeps & { inventory?: InventoryStore }, run: (command: CommandFields, io: CommandIo) => Promise<void>): void {
+export function registerBuilder(app: App, deps: CommandDeps, run: (command: CommandFields, io: CommandIo) => Promise<void>): void {
+  // Only namespaces (and their pods) where the policy lets this user run some check are offered.
+  const mayRunSomething = async (user: string, channel: string, namespace: string) => {
+    for (const check of deps.checks.keys()) if (await mayRun({ user_id: user, channel_id: channel }, namespace, check, deps)) return true;
+    return false;
+  };
   app.options(FIELD.namespace, async ({ ack, body }) => {
     const inventory = await deps.inventory?.read().catch(() => undefined);
-    await ack({ options: namespaceOptions(inventory, body.value ?? '') });
+    const channel = (body as { view?: { private_metadata?: string } }).view?.private_metadata ?? '';
+    const offered = [];
+    for (const option of namespaceOptions(inventory, body.value ?? '')) if (await mayRunSomething(body.user.id, channel, option.value!)) offered.push(option);
+    await ack({ options: offered });
   });
   app.options(FIELD.target, async ({ ack, body }) => {
-    const state = (body as { view?: { state?: { values?: ViewState } } }).view?.state?.values ?? {};
-    const namespace = state[FIELD.namespace]?.[FIELD.namespace]?.selected_option?.value ?? deps.config.kubernetes.defaultNamespace;
-    const inventory = await deps.inventory?.read().catch(() => undefined);
+    const view = (body as { view?: { private_metadata?: string; state?: { values?: ViewState } } }).view;
+    const namespace = view?.state?.values?.[FIELD.namespace]?.[FIELD.namespace]?.selected_option?.value ?? deps.config.kubernetes.defaultNamespace;
+    const allowed = await mayRunSomething(body.user.id, view?.private_metadata ?? '', namespace);
+    const inventory = allowed ? await deps.inventory?.read().catch(() => undefined) : undefined;
     await ack({ options: targetOptions(inventory, namespace, body.value ?? '') });
   });
   app.view(BUILDER_CALLBACK, async ({ ack, body, view, client }) => {
@@ -39,11 +47,14 @@ export function registerBuilder(app: App, deps: CommandDeps & { inventory?: Inve
     await ack();
     const channel = view.private_metadata;
     const user = body.user.id;
+    // In a channel the bot is not in, an ephemeral cannot be posted: the answer goes to the user's DM with the app.
     const ephemeral = (message: string) =>
-      paced(deps.pacer, 'chat.postEphemeral', channel, () => client.chat.postEphemeral({ channel, user, text: message })).then(
-        () => undefined,
-        (err: Error) => deps.logger.warn({ err: err.message }, 'could not answer the command builder'),
-      );
+      paced(deps.pacer, 'chat.postEphemeral', channel, () => client.chat.postEphemeral({ channel, user, text: message }))
+        .catch(() => paced(deps.pacer, 'chat.postMessage', user, () => client.chat.postMessage({ channel: user, text: message })))
+        .then(
+          () => undefined,
+          (err: Error) => deps.logger.warn({ err: err.message }, 'could not answer the command builder'),
+        );
     await ephemeral(`Running \`/kdebug ${escapeMrkdwn(text)}\`: next time you can type just that.`);
     const command: CommandFields = {
       team_id: body.team?.id ?? body.user.team_id ?? '',

@@ -115,7 +115,8 @@ export async function handleSlashCommand(command: CommandFields, io: CommandIo, 
   await io.ack();
 
   const namespace = request.namespace ?? config.kubernetes.defaultNamespace;
-  if (request.target.kind === 'pod' && deps.inventory && !(command.text ?? '').includes(`pod/${request.target.name}`)) {
+  // Pod names are only suggested to someone the policy lets run this check in this namespace.
+  if (request.target.kind === 'pod' && deps.inventory && !(command.text ?? '').includes(`pod/${request.target.name}`) && (await mayRun(command, namespace, request.check, deps))) {
     const inventory = await deps.inventory.read().catch(() => undefined);
     const hint = unknownPodMessage(inventory, namespace, request.target.name, 2 * config.inventory.refreshSeconds * 1000, Date.now());
     if (hint) {
@@ -215,6 +216,12 @@ export async function handleSlashCommand(command: CommandFields, io: CommandIo, 
   }
 }
 
+/** Whether the policy lets this user run `check` in `namespace` from this channel (no side effects). */
+export async function mayRun(command: Pick<CommandFields, 'user_id' | 'channel_id'>, namespace: string, check: string, { access }: CommandDeps): Promise<boolean> {
+  const userGroups = await access.groups.groupsOf(command.user_id, access.policy.groupIds());
+  return access.policy.evaluate({ userId: command.user_id, channelId: command.channel_id, namespace, check, userGroups }).allowed;
+}
+
 /**
  * Cancel a job for a user (the /kdebug cancel command and the Cancel button): the requester, or
  * anyone the policy lets run that check in that namespace. Returns the reply for the user.
@@ -242,7 +249,7 @@ export async function cancelJob(jobId: string, userId: string, channelId: string
       () => false, // a worker took it meanwhile; the flag stops it
     );
     if (removed) {
-      await answers.write(job.id, cancelledOps(job, userId, Date.now() - job.enqueuedAt, false));
+      await answers.write(job.id, cancelledOps(job, userId, Date.now() - job.enqueuedAt, []));
       await answers.deliver(job);
       return `Cancelled job \`${jobId}\` before it started.`;
     }

@@ -157,8 +157,10 @@ async function runOnAll(
       maxPods: config.fanout.maxPods,
       maxParallel: config.fanout.maxParallel,
       // A capture's pcap per pod, in the current directory.
-      outputFor: (pod) =>
-        check.decoder ? { decoder: check.decoder, maxBytes: check.decoder.maxBytes(context), path: `kdebug-${check.name}-${pod}-${stamp}.${check.decoder.extension}` } : undefined,
+      outputFor: (pod, pods) =>
+        check.decoder
+          ? { decoder: check.decoder, maxBytes: Math.floor(check.decoder.maxBytes(context) / pods), path: `kdebug-${check.name}-${pod}-${stamp}.${check.decoder.extension}` }
+          : undefined,
       onProgress: (status) => io.progress(status),
     });
     const { comparison, pods } = compareAllPods(check, args, outcome, () => ({ ...context, now: new Date() }));

@@ -10,10 +10,11 @@ import type { MessageOp } from './outbox.js';
 export const replyOp = (message: SlackMessage): MessageOp => ({ kind: 'reply', text: message.text, blocks: message.blocks });
 export const rootOp = (message: SlackMessage): MessageOp => ({ kind: 'root', text: message.text, blocks: message.blocks });
 
-/** The answer to a cancelled job: who stopped it, and what happens to a container already added. */
-export function cancelledOps(job: DiagnosticJob, by: string, durationMs: number, containerAdded: boolean): MessageOp[] {
-  const container = containerAdded
-    ? ` The debug container ${debugContainerName(job.id)} may keep running until its own deadline (${job.timeoutSeconds} s): ephemeral containers cannot be stopped or removed.`
+/** The answer to a cancelled job: who stopped it, and what happens to the containers already added. */
+export function cancelledOps(job: DiagnosticJob, by: string, durationMs: number, podsWithContainer: readonly string[]): MessageOp[] {
+  const where = podsWithContainer.length > 1 ? ` in ${podsWithContainer.length} pods (${podsWithContainer.join(', ')})` : '';
+  const container = podsWithContainer.length
+    ? ` The debug container ${debugContainerName(job.id)}${where} may keep running until its own deadline (${job.timeoutSeconds} s): ephemeral containers cannot be stopped or removed.`
     : '';
   const text = `Cancelled by <@${by}> after ${formatElapsed(durationMs)}.${container}`;
   return [{ kind: 'reply', text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] }, rootOp(rootMessage(job, { state: 'cancelled', by, durationMs }))];

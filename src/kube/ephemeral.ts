@@ -220,7 +220,9 @@ export async function runDebugContainer(kube: KubeClients, req: DebugContainerRe
   let pod: V1Pod;
   try {
     pod = existing ? req.pod : await addContainer(kube, req, debugContainerSpec(req, targetContainer));
-    req.onProgress?.(existing ? `found debug container ${req.containerName} from an earlier attempt` : `added debug container ${req.containerName} to pod ${podName}`);
+    req.onProgress?.(
+      existing ? `found debug container ${req.containerName} in pod ${podName} from an earlier attempt` : `added debug container ${req.containerName} to pod ${podName}`,
+    );
     report(pod);
     pod = await waitUntilTerminated(kube, req, waiter, pod, report);
   } finally {

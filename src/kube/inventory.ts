@@ -45,7 +45,20 @@ export async function readInventory(core: CoreV1Api, maxPods: number, now: () =>
   let next: string | undefined;
   do {
     const page = await core.listPodForAllNamespaces({ limit: Math.min(500, maxPods - pods.length), ...(next ? { _continue: next } : {}) });
-    pods.push(...page.items);
+    // Only what the inventory reads is kept from each page (a whole pod is 10-20 kB).
+    pods.push(
+      ...page.items.map((p) => ({
+        metadata: {
+          name: p.metadata?.name,
+          namespace: p.metadata?.namespace,
+          ownerReferences: p.metadata?.ownerReferences,
+          labels: p.metadata?.labels,
+          deletionTimestamp: p.metadata?.deletionTimestamp,
+        },
+        spec: { nodeName: p.spec?.nodeName, containers: [] },
+        status: { phase: p.status?.phase },
+      })),
+    );
     next = page.metadata?._continue || undefined;
   } while (next && pods.length < maxPods);
   return inventoryOf(pods, next !== undefined, now());

@@ -21,8 +21,11 @@ export interface FanoutRun extends Omit<PodStepsRun, 'output' | 'onProgress'> {
   maxPods: number;
   /** The most pods checked at the same time (config fanout.maxParallel). */
   maxParallel: number;
-  /** Where a pod's artifact goes, for a check with an output decoder (capture). */
-  outputFor?: (pod: string) => ArtifactRequest | undefined;
+  /**
+   * Where a pod's artifact goes, for a check with an output decoder (capture): `pods` is how many
+   * pods are checked, so that their artifacts together keep within the one budget of a request.
+   */
+  outputFor?: (pod: string, pods: number) => ArtifactRequest | undefined;
   /** A pod's debug container's progress ("added debug container …"). */
   onContainerStatus?: (pod: string, status: string) => void;
   /** "3/6 pods done" as pods finish. */
@@ -86,7 +89,9 @@ export async function runOnAllPods(kube: KubeClients, run: FanoutRun): Promise<F
 
   let done = 0;
   const checkOne = async ({ pod, place }: (typeof picked)[number]): Promise<FanoutPodOutcome> => {
-    const output = run.outputFor?.(place.pod);
+    // Cancelled or shutting down: no more containers (each one stays in its pod for good).
+    run.signal?.throwIfAborted();
+    const output = run.outputFor?.(place.pod, picked.length);
     try {
       const onProgress = (status: string) => run.onContainerStatus?.(place.pod, status);
       const result = await runInListedPod(kube, { ...run, onProgress, ...(output ? { output } : {}) }, pod);
@@ -121,16 +126,28 @@ export function compareAllPods(check: AnyCheck, args: unknown, outcome: FanoutOu
   return { comparison, pods };
 }
 
-/** `fn` over `items`, at most `limit` at a time, results in the items' order. */
+/**
+ * `fn` over `items`, at most `limit` at a time, results in the items' order. When one throws, the
+ * others take no new item and are waited for, then the first error is thrown: nothing runs on
+ * after the call has returned.
+ */
 async function inParallel<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
+  let failed = false;
   const lane = async () => {
-    while (next < items.length) {
+    while (next < items.length && !failed) {
       const i = next++;
-      results[i] = await fn(items[i]!);
+      try {
+        results[i] = await fn(items[i]!);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  const lanes = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, lane));
+  const rejected = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected');
+  if (rejected) throw rejected.reason;
   return results;
 }

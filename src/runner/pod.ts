@@ -95,10 +95,27 @@ async function runSteps(kube: KubeClients, run: PodStepsRun, listed: V1Pod): Pro
       'deadline',
     );
   }
+  // Cancelled or shutting down while the pod was read: add nothing.
+  run.signal?.throwIfAborted();
   const release = isNew && run.beforeAdd ? await run.beforeAdd(listed) : undefined;
   const marker = newMarker();
   // Decoded while the log streams, straight into a file: memory stays flat.
   const decoded = run.output ? decodeToFile(run.output) : undefined;
+  // Live progress from when the container runs (an image pull is not counted, and its waiting
+  // state is not hidden) until it ends.
+  let live: NodeJS.Timeout | undefined;
+  const startLive = (status: string) => {
+    if (live || !run.liveProgress || status !== 'debug container running') return;
+    const { everyMs, describe, report } = run.liveProgress;
+    const startedAt = Date.now();
+    live = setInterval(() => {
+      try {
+        report(describe((Date.now() - startedAt) / 1000, decoded?.progress()));
+      } catch {
+        // Progress is a courtesy: a check that cannot say it never stops the run.
+      }
+    }, everyMs);
+  };
   const running = runDebugContainer(kube, {
     namespace: run.namespace,
     pod: listed,
@@ -114,15 +131,11 @@ async function runSteps(kube: KubeClients, run: PodStepsRun, listed: V1Pod): Pro
     maxLogBytes: run.maxLogBytes,
     signal: run.signal,
     logSink: decoded,
-    onProgress: run.onProgress,
+    onProgress: (status) => {
+      startLive(status);
+      run.onProgress?.(status);
+    },
   });
-  // Live progress from when the container runs until it ends.
-  let live: NodeJS.Timeout | undefined;
-  const startedAt = Date.now();
-  if (run.liveProgress) {
-    const { everyMs, describe, report } = run.liveProgress;
-    live = setInterval(() => report(describe((Date.now() - startedAt) / 1000, decoded?.progress())), everyMs);
-  }
   // A reservation only bridges the time until the container is in the pod's spec (or refused).
   const result = await running.finally(() => {
     clearInterval(live);

@@ -12,7 +12,8 @@ export const FIELD = { namespace: 'namespace', target: 'target', check: 'check',
 
 const option = (text: string, value: string, description?: string): PlainTextOption => ({
   text: { type: 'plain_text', text: clip(text, 75) },
-  value: clip(value, 150),
+  // Names are at most 63 (namespaces) or 253 characters; Slack takes 150 in a value.
+  value: value.slice(0, 150),
   ...(description ? { description: { type: 'plain_text', text: clip(description, 75) } } : {}),
 });
 
@@ -87,10 +88,11 @@ export function builderCommand(state: ViewState): string {
   const check = pick(FIELD.check)?.selected_option?.value ?? '';
   const args = (pick(FIELD.args)?.value ?? '').trim();
   const all = (pick(FIELD.all)?.selected_options ?? []).some((o) => o.value === 'all');
-  return [check, target, args, namespace ? `-n ${namespace}` : '', all ? '--all' : ''].filter(Boolean).join(' ');
+  // Flags before the free text: after a `--` in it they would be arguments.
+  return [check, target, namespace ? `-n ${namespace}` : '', all ? '--all' : '', args].filter(Boolean).join(' ');
 }
 
-/** At most 100 options (Slack's limit), those containing what was typed, workloads first. */
+/** At most 100 options (Slack's limit), those containing what was typed. */
 export function namespaceOptions(inventory: Inventory | undefined, typed: string): PlainTextOption[] {
   return Object.keys(inventory?.namespaces ?? {})
     .filter((ns) => ns.includes(typed.trim().toLowerCase()))

@@ -24,18 +24,18 @@ export function homeView(opts: {
   verdictEmoji: (finding: { check: string; verdict: string }) => string;
   now: number;
 }): HomeView {
-  const lines = opts.requests.map((r) => {
+  // One section per request: a line is never cut inside its date or link markup.
+  const requests: KnownBlock[] = opts.requests.map((r) => {
     const emoji = r.verdict ? opts.verdictEmoji({ check: r.check, verdict: r.verdict }) : (STATE_EMOJI[r.state] ?? ':grey_question:');
     const outcome = r.verdict ? `*${escapeMrkdwn(r.verdict)}*` : r.state;
     const when = `<!date^${Math.floor(r.at / 1000)}^{date_short_pretty} {time}|${new Date(r.at).toISOString()}>`;
-    return `${emoji} ${escapeMrkdwn(r.what)}: ${outcome} · ${when} · <${threadLink(opts.workspaceUrl, r.channel, r.rootTs)}|thread>`;
+    const link = `<${threadLink(opts.workspaceUrl, r.channel, r.rootTs)}|thread>`;
+    return { type: 'section', text: { type: 'mrkdwn', text: `${emoji} ${escapeMrkdwn(clip(r.what, 300))}: ${outcome} · ${when} · ${link}` } };
   });
+  const none: KnownBlock = { type: 'section', text: { type: 'mrkdwn', text: 'None yet. Type `/kdebug` in a channel to build a command, or `/kdebug help`.' } };
   const blocks: KnownBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: 'Your recent kdebug requests' } },
-    {
-      type: 'section',
-      text: { type: 'mrkdwn', text: lines.length ? clip(lines.join('\n'), 3000) : 'None yet. Type `/kdebug` in a channel to build a command, or `/kdebug help`.' },
-    },
+    ...(requests.length ? requests : [none]),
     { type: 'divider' },
     { type: 'header', text: { type: 'plain_text', text: 'What you may run' } },
     { type: 'section', text: { type: 'mrkdwn', text: clip(opts.whoami, 3000) } },

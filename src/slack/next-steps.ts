@@ -2,6 +2,7 @@
 // thread carries the next step instead of people copying commands around. A button's value is the
 // command text itself, exactly what a person could type: a click is handled as that person typing
 // it (same grammar, policy, limits and audit), so a forged value can do no more than typing can.
+import { isIP } from 'node:net';
 import type { ActionsBlock, Button } from '@slack/types';
 import { verdictClass } from '../checks/index.js';
 import type { Finding } from '../checks/types.js';
@@ -38,6 +39,13 @@ function portOf(text: string | undefined): number | undefined {
 /** What was typed after `/kdebug`. */
 const typedText = (job: JobFields) => job.commandText.replace(/^\/\S+\s*/, '');
 
+/** The typed command with a flag added, before a bare `--` (after it, a flag would be an argument). */
+function withFlag(job: JobFields, flag: string): string {
+  const text = typedText(job);
+  const end = text.search(/(^|\s)--(\s|$)/);
+  return end === -1 ? `${text} ${flag}` : `${text.slice(0, end)} ${flag}${text.slice(end)}`;
+}
+
 /** `-n prod -c app`, to aim a follow-up check at the same place. */
 function placeFlags(job: JobFields): string {
   return `-n ${job.namespace}${job.container ? ` -c ${job.container}` : ''}`;
@@ -50,11 +58,13 @@ function placeFlags(job: JobFields): string {
 export function nextSteps(job: JobFields, finding: Pick<Finding, 'check' | 'verdict' | 'facts'> | undefined, pod?: string): NextStep[] {
   const steps: NextStep[] = [{ label: 'Re-run', text: typedText(job) }];
   if (!finding || verdictClass(finding.check, finding.verdict) === 'good') return steps;
-  const here = pod ?? (job.target.kind === 'pod' ? job.target.name : undefined);
+  // `pod/NAME`: a pod picked from a workload may be newer than the bot's inventory, and this form skips its "did you mean".
+  const podName = pod ?? (job.target.kind === 'pod' ? job.target.name : undefined);
+  const here = podName ? `pod/${podName}` : undefined;
   const { check, verdict } = finding;
 
   if ((check === 'http' && verdict === 'timeout') || verdict === 'connection-refused') {
-    const port = check === 'conn' ? Number(job.positional[1]) : portOf(job.positional[0]);
+    const port = check === 'conn' && job.positional[1] ? Number(job.positional[1]) : portOf(job.positional[0]);
     if (here) steps.push({ label: 'Listening on this pod?', text: `listen ${here} ${placeFlags(job)}` });
     if (here && port) steps.push({ label: `Capture 20 s on port ${port}`, text: `capture ${here} ${placeFlags(job)} port ${port} --duration 20s` });
   }
@@ -65,10 +75,10 @@ export function nextSteps(job: JobFields, finding: Pick<Finding, 'check' | 'verd
   if (check === 'dns' && (verdict === 'nxdomain' || verdict === 'servfail') && here && job.options.server === undefined) {
     const nameservers = finding.facts.nameservers;
     const server = Array.isArray(nameservers) ? nameservers[0] : undefined;
-    if (server) steps.push({ label: `Ask the cluster DNS (${server}) directly`, text: `${typedText(job)} --server ${server}` });
+    if (server && isIP(server)) steps.push({ label: `Ask the cluster DNS (${server}) directly`, text: withFlag(job, `--server ${server}`) });
   }
   if (!job.all && job.target.kind !== 'pod' && job.target.kind !== 'selector') {
-    steps.push({ label: 'Same check on every pod (--all)', text: `${typedText(job)} --all` });
+    steps.push({ label: 'Same check on every pod (--all)', text: withFlag(job, '--all') });
   }
   return steps;
 }

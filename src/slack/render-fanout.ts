@@ -77,11 +77,13 @@ export function comparisonMessage(
   const context = [opts.sample, opts.note].filter(Boolean).join(' · ');
   if (context) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: clip(escapeMrkdwn(context), SECTION_LIMIT) }] });
 
-  const table = codeBlock(comparisonTable(comparison.rows));
-  blocks.push({
-    type: 'section',
-    text: { type: 'mrkdwn', text: table.length <= SECTION_LIMIT ? table : `${clip(table.slice(0, -3), SECTION_LIMIT - 40)}\n(table continues in the file)\`\`\`` },
-  });
+  // A table too long for one section is cut at a row; the pods it leaves out are counted.
+  const rows = comparisonTable(comparison.rows).split('\n');
+  let shown = rows.length;
+  while (shown > 1 && codeBlock(rows.slice(0, shown).join('\n')).length > SECTION_LIMIT - 60) shown -= 1;
+  const cut = rows.length - shown;
+  const table = codeBlock(rows.slice(0, shown).join('\n'));
+  blocks.push({ type: 'section', text: { type: 'mrkdwn', text: cut ? `${table}\n…and ${cut} more pods (each pod's output is below or in the file)` : table } });
   const reasons = comparison.rows.filter((r) => r.odd && r.why);
   if (reasons.length) {
     const lines = reasons.slice(0, MAX_REASONS).map((r) => `• *${escapeMrkdwn(r.pod)}*: ${escapeMrkdwn(r.why!)}`);

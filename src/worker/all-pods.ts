@@ -28,9 +28,9 @@ export async function answerAllPods(attempt: Attempt): Promise<JobOutcome> {
     beforeAdd: deps.beforeAdd,
     maxPods: deps.settings.fanout.maxPods,
     maxParallel: deps.settings.fanout.maxParallel,
-    outputFor: (pod) => artifactRequest(attempt, pod),
+    outputFor: (pod, pods) => artifactRequest(attempt, pod, pods),
     onContainerStatus: (pod, status) => {
-      if (/^(added|found) debug container/.test(status)) attempt.containerAdded();
+      if (/^(added|found) debug container/.test(status)) attempt.podsWithContainer.add(pod);
       log.debug({ pod, container: containerName, status }, 'debug container progress');
     },
     onProgress: (status) => progress.report(status),
@@ -59,7 +59,7 @@ export async function answerAllPods(attempt: Attempt): Promise<JobOutcome> {
     }
   }
   ops.push(rootOp(rootMessage(job, { state: 'compared', headline: comparison.headline, emoji: comparisonEmoji(comparison), durationMs: now() - started })));
-  const checked = run.pods.filter((p) => p.result).map((p) => p.pod);
+  const checked = [...attempt.podsWithContainer].sort();
   // The worst verdict stands for the request in the audit record and the logs.
   const worst = Object.keys(comparison.summary.byVerdict)[0];
   log.info({ pods: checked, summary: comparison.summary, container: containerName, durationMs: now() - started }, 'job done');

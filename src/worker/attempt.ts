@@ -27,15 +27,16 @@ export interface Attempt {
   ops: AnswerOp[];
   /** Files to remove once the answer is written (the outbox has read them). */
   scratch: string[];
-  /** Called when a debug container is known to be in the pod (for the cancel message). */
-  containerAdded: () => void;
+  /** Pods a debug container was added to (or found in): for the cancel message and the audit record. */
+  podsWithContainer: Set<string>;
 }
 
 /** A check's output decoder's file for this job (and pod, for `--all`), attached if it holds anything. */
-export function artifactRequest(attempt: Attempt, pod?: string): ArtifactRequest | undefined {
+export function artifactRequest(attempt: Attempt, pod?: string, pods = 1): ArtifactRequest | undefined {
   const { check, job } = attempt;
   if (!check.decoder) return undefined;
   const path = join(tmpdir(), `kdebug-${job.id}${pod ? `-${pod}` : ''}.${check.decoder.extension}`);
   attempt.scratch.push(path);
-  return { decoder: check.decoder, maxBytes: check.decoder.maxBytes(attempt.context()), path };
+  // With --all the pods share the one budget (checks.capture.maxBytes): every pcap waits in Redis until posted.
+  return { decoder: check.decoder, maxBytes: Math.floor(check.decoder.maxBytes(attempt.context()) / pods), path };
 }

@@ -44,7 +44,8 @@ export async function answerOnePod(attempt: Attempt): Promise<JobOutcome> {
       ops.push(replyOp({ text: note, blocks: [{ type: 'context', elements: [{ type: 'mrkdwn', text: note }] }] }));
     },
     onProgress: (status) => {
-      if (/^(added|found) debug container/.test(status)) attempt.containerAdded();
+      const added = /^(?:added|found) debug container \S+ (?:to|in) pod (\S+)/.exec(status);
+      if (added) attempt.podsWithContainer.add(added[1]!);
       log.info({ container: containerName, status }, 'debug container progress');
       progress.report(status);
     },

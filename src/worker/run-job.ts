@@ -87,7 +87,6 @@ export async function runJob(job: DiagnosticJob, check: AnyCheck, args: unknown,
   const deadline = job.enqueuedAt + job.timeoutSeconds * 1000;
   const containerName = debugContainerName(job.id);
   const context = (): CheckContext => ({ settings: deps.settings.checks, now: new Date(now()), secondsLeft: (deadline - now()) / 1000 });
-  let containerAdded = false;
   const attempt: Attempt = {
     job,
     check,
@@ -102,9 +101,21 @@ export async function runJob(job: DiagnosticJob, check: AnyCheck, args: unknown,
     progress: new Progress(deps, job, now),
     ops: [],
     scratch: [],
-    containerAdded: () => (containerAdded = true),
+    podsWithContainer: new Set(),
   };
-  const { ops, progress } = attempt;
+  try {
+    return await finish(attempt);
+  } finally {
+    // Read by the outbox once the answer is written, and needed no longer; a cancelled or
+    // handed-back job leaves nothing behind either.
+    await Promise.all(attempt.scratch.map((path) => rm(path, { force: true })));
+  }
+}
+
+/** Runs the attempt and writes its answer: a finding, a comparison, a failure or a cancellation. */
+async function finish(attempt: Attempt): Promise<JobOutcome> {
+  const { job, deps, log, ops, progress, now, started, containerName } = attempt;
+  const pods = () => [...attempt.podsWithContainer].sort();
   let outcome: JobOutcome;
   try {
     deps.signal?.throwIfAborted();
@@ -118,11 +129,11 @@ export async function runJob(job: DiagnosticJob, check: AnyCheck, args: unknown,
     if (deps.signal?.aborted && deps.signal.reason instanceof JobCancelled) {
       const by = deps.signal.reason.by;
       log.info({ by }, 'job cancelled');
-      ops.push(...cancelledOps(job, by, now() - started, containerAdded));
+      ops.push(...cancelledOps(job, by, now() - started, pods()));
       await progress.settle();
       await deps.answers.write(job.id, ops);
       await deps.answers.deliver(job);
-      return { status: 'cancelled', container: containerName };
+      return { status: 'cancelled', container: containerName, ...podsOf(job, pods()) };
     }
     const failure =
       err instanceof UserFacingError
@@ -135,16 +146,17 @@ export async function runJob(job: DiagnosticJob, check: AnyCheck, args: unknown,
     deps.metrics.verdicts.inc({ check: job.check, verdict: `failed:${failure.kind}` });
     if (!['internal', 'deadline', 'invalid-target', 'not-running'].includes(failure.kind)) deps.metrics.kubernetesErrors.inc({ kind: failure.kind });
     ops.push(...failedOps(job, failure.message, now() - started));
-    outcome = { status: 'failed', failure: failure.kind, container: containerName };
+    outcome = { status: 'failed', failure: failure.kind, container: containerName, ...podsOf(job, pods()) };
   }
   deps.metrics.jobDuration.observe({ check: job.check }, (now() - started) / 1000);
   await progress.settle();
-  try {
-    await deps.answers.write(job.id, ops);
-  } finally {
-    // Read by the write above, and needed no longer.
-    await Promise.all(attempt.scratch.map((path) => rm(path, { force: true })));
-  }
+  await deps.answers.write(job.id, ops);
   await deps.answers.deliver(job);
   return outcome;
+}
+
+/** For the audit record: the pod (or with --all, every pod) a debug container went into. */
+function podsOf(job: DiagnosticJob, pods: string[]): Pick<JobOutcome, 'pod' | 'pods'> {
+  if (job.all) return pods.length ? { pods } : {};
+  return pods[0] ? { pod: pods[0] } : {};
 }

@@ -184,9 +184,9 @@ test('the command builder: options from the inventory, errors stay in the modal,
   const done = await stack.slack.submitView({ viewId: modal.id, user: BOB, values: { namespace: 'prod', target: 'web-7f9c6d-b', check: 'dns', args: NAME } });
   expect(done.action).toBe('close');
   const { root, answer } = await answered(before);
-  expect(JSON.stringify(root.blocks)).toContain(`/kdebug dns web-7f9c6d-b ${NAME} -n prod`);
+  expect(JSON.stringify(root.blocks)).toContain(`/kdebug dns web-7f9c6d-b -n prod ${NAME}`);
   expect(answer.text).toMatch(/^ok: /);
-  expect(stack.slack.ephemerals(CHANNEL).map((e) => e.text)).toContain(`Running \`/kdebug dns web-7f9c6d-b ${NAME} -n prod\`: next time you can type just that.`);
+  expect(stack.slack.ephemerals(CHANNEL).map((e) => e.text)).toContain(`Running \`/kdebug dns web-7f9c6d-b -n prod ${NAME}\`: next time you can type just that.`);
 }, 60_000);
 
 test('the App Home lists the user’s requests with their verdicts, and what they may run', async () => {

@@ -193,7 +193,7 @@ test('SIGTERM past the grace period hands the running job to another worker: one
   kube.setStartDelay(50);
   expect(kdebugContainers('web-1')).toHaveLength(1);
   expect(slack.thread(CHANNEL, root.ts).filter((m) => m.text.startsWith('ok: '))).toHaveLength(1);
-  expect(second.output()).toMatch(/found debug container kdebug-[0-9a-f]{16} from an earlier attempt/);
+  expect(second.output()).toMatch(/found debug container kdebug-[0-9a-f]{16} in pod \S+ from an earlier attempt/);
   await Promise.all([bot.stop(), second.stop()]);
 });
 

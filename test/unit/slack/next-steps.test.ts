@@ -18,15 +18,15 @@ test('an http timeout or a refused connection: listen on that pod, and capture o
   });
   expect(nextSteps(http, finding('http', 'timeout'), 'web-7f9c').map((s) => s.text)).toEqual([
     'http deploy/web -n prod https://api.prod:8443/healthz',
-    'listen web-7f9c -n prod',
-    'capture web-7f9c -n prod port 8443 --duration 20s',
+    'listen pod/web-7f9c -n prod',
+    'capture pod/web-7f9c -n prod port 8443 --duration 20s',
     'http deploy/web -n prod https://api.prod:8443/healthz --all',
   ]);
   const conn = job('/kdebug conn web-0 -n prod -c app db 5432', { check: 'conn', container: 'app', positional: ['db', '5432'] });
   expect(nextSteps(conn, finding('conn', 'connection-refused'), 'web-0').map((s) => s.text)).toEqual([
     'conn web-0 -n prod -c app db 5432',
-    'listen web-0 -n prod -c app',
-    'capture web-0 -n prod -c app port 5432 --duration 20s',
+    'listen pod/web-0 -n prod -c app',
+    'capture pod/web-0 -n prod -c app port 5432 --duration 20s',
   ]);
 });
 
@@ -43,7 +43,7 @@ test('dns nxdomain: ask the resolver of the pod directly, and every pod of the w
 
 test('http with a TLS error: the certificate in detail from the same pod', () => {
   const http = job('/kdebug http web-0 -n prod https://api.prod/', { check: 'http', positional: ['https://api.prod/'] });
-  expect(nextSteps(http, finding('http', 'tls-error'), 'web-0')[1]).toEqual({ label: 'Certificate details', text: 'tls web-0 -n prod api.prod:443' });
+  expect(nextSteps(http, finding('http', 'tls-error'), 'web-0')[1]).toEqual({ label: 'Certificate details', text: 'tls pod/web-0 -n prod api.prod:443' });
 });
 
 test('buttons: one action id each, the command as the value; one too long for Slack is left out', () => {
@@ -61,4 +61,15 @@ test('buttons: one action id each, the command as the value; one too long for Sl
     ],
   });
   expect(nextStepButtons([])).toBeUndefined();
+});
+
+test('a flag added to the typed command goes before a bare --, after which it would be an argument', () => {
+  const dns = job('/kdebug dns deploy/web -n prod -- -weird.name', { target: { kind: 'deployment', name: 'web' }, positional: ['-weird.name'] });
+  expect(nextSteps(dns, finding('dns', 'nxdomain', { nameservers: ['10.96.0.10', 'not-an-ip'] }), 'web-7f9c').map((s) => s.text)).toEqual([
+    'dns deploy/web -n prod -- -weird.name',
+    'dns deploy/web -n prod --server 10.96.0.10 -- -weird.name',
+    'dns deploy/web -n prod --all -- -weird.name',
+  ]);
+  // A resolver that is not an IP address is never offered.
+  expect(nextSteps(dns, finding('dns', 'nxdomain', { nameservers: ['evil; rm -rf /'] }), 'web-7f9c').map((s) => s.label)).toEqual(['Re-run', 'Same check on every pod (--all)']);
 });
