@@ -30,6 +30,8 @@ export interface TlsArgs {
   port: number;
   /** CA bundle for `kdebug run --local` against private servers. */
   cacert?: string;
+  /** `--chain`: every certificate the server sent, in detail (not only the leaf's). */
+  chain?: boolean;
 }
 
 export type TlsVerdict =
@@ -74,7 +76,7 @@ const settings = z.strictObject({
   maxSeconds: z.number().int().min(1).max(600).default(10),
 });
 
-const USAGE = 'tls <target> <host[:port]> [--cacert FILE]';
+const USAGE = 'tls <target> <host[:port]> [--chain] [--cacert FILE]';
 const STEP_ID = 'openssl';
 const DEFAULT_PORT = 443;
 const DAY = 86_400_000;
@@ -490,7 +492,13 @@ function interpret(args: TlsArgs, results: StepResult[], context: CheckContext |
     facts.daysLeft = Math.trunc((leaf.notAfter.getTime() - now.getTime()) / DAY);
     facts.fingerprintSha256 = leaf.fingerprint256;
   }
-  if (certs.length > 0) {
+  if (certs.length > 0 && args.chain) {
+    facts.chain = certs.map((c, i) =>
+      c
+        ? `${i} ${c.subject} ← ${c.issuer} · valid ${isoSeconds(c.notBefore)} to ${isoSeconds(c.notAfter)}${c.sans.length ? ` · ${c.sans.join(', ')}` : ''} · SHA-256 ${c.fingerprint256}`
+        : `${i} (unreadable certificate)`,
+    );
+  } else if (certs.length > 0) {
     facts.chain = certs.map((c, i) => (c ? `${i} ${c.subject} ← ${c.issuer} (until ${isoDay(c.notAfter)})` : `${i} (unreadable certificate)`));
   } else if (sclient.chain.length > 0) {
     facts.chain = sclient.chain.map((c) => `${c.index} ${c.subject}${c.issuer ? ` ← ${c.issuer}` : ''}`);
@@ -554,6 +562,7 @@ export const tlsCheck: CheckDefinition<TlsArgs, z.infer<typeof settings>> = {
     '• `expiring-soon`: valid, but expires within the configured number of days',
     '• `ok`: valid, trusted, and not expiring soon',
     '',
+    '`--chain` lists every certificate the server sent in detail (names, dates, fingerprint), not only the leaf.',
     '`--cacert FILE` (only with `kdebug run --local`) trusts the CA certificates in FILE.',
     '',
     'Examples:',
@@ -564,10 +573,15 @@ export const tlsCheck: CheckDefinition<TlsArgs, z.infer<typeof settings>> = {
   capabilities: [],
   settings,
   fanout,
-  options: [{ name: 'cacert', valueName: 'FILE', description: 'Trust the CA certificates in this PEM file', localOnly: true }],
+  options: [
+    { name: 'cacert', valueName: 'FILE', description: 'Trust the CA certificates in this PEM file', localOnly: true },
+    { name: 'chain', valueName: '', description: 'Every certificate the server sent, in detail', switch: true },
+  ],
 
   parseArgs(positional, options) {
-    const option = cacertOption('tls', options);
+    const { chain, ...rest } = options ?? {};
+    if (chain !== undefined && chain !== 'yes') return withUsage('`--chain` takes no value.');
+    const option = cacertOption('tls', rest);
     if (!option.ok) return withUsage(option.message);
     const { cacert } = option;
     const given = (positional ?? []).map((p) => String(p));
@@ -575,7 +589,7 @@ export const tlsCheck: CheckDefinition<TlsArgs, z.infer<typeof settings>> = {
     if (given.length > 1) return withUsage(`One host per check (got ${given.length}).`);
     const parsed = parseTlsTarget(given[0] ?? '');
     if (!parsed.ok) return withUsage(`${parsed.message}.`);
-    return { ok: true, args: { host: parsed.host, port: parsed.port, ...(cacert !== undefined ? { cacert } : {}) } };
+    return { ok: true, args: { host: parsed.host, port: parsed.port, ...(cacert !== undefined ? { cacert } : {}), ...(chain ? { chain: true } : {}) } };
   },
 
   steps(args, context): Step[] {

@@ -40,6 +40,8 @@ export interface CheckOption {
   description: string;
   /** Only meaningful for `kdebug run --local` (e.g. a CA file on this machine); refused from Slack. */
   localOnly?: boolean;
+  /** A switch that takes no value (`--chain`); parseArgs sees it as `yes`. */
+  switch?: boolean;
 }
 
 /** good: nothing to fix (exit code 0); warning: works, but look at it; bad: broken. */

@@ -68,7 +68,7 @@ export function generalHelp(checks: CheckRegistry, options: HelpOptions = {}): s
 export function checkHelp(check: AnyCheck, options: HelpOptions = {}): string {
   const parts = [`*${check.name}*: ${check.summary}`, `\`${usageLine(check)}\``, '', check.help.trim()];
   if (check.options.length > 0) {
-    parts.push('', '*Options*', ...check.options.map((o) => `• \`--${o.name} ${o.valueName}\`: ${o.description}`));
+    parts.push('', '*Options*', ...check.options.map((o) => `• \`--${o.name}${o.switch ? '' : ` ${o.valueName}`}\`: ${o.description}`));
   }
   const verdicts = Object.keys(check.verdicts);
   if (verdicts.length > 0) parts.push('', `*Verdicts*: ${verdicts.map((v) => `\`${v}\``).join(', ')}`);

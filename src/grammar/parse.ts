@@ -244,7 +244,8 @@ export function parseTimeout(text: string, max: number = MAX_TIMEOUT_SECONDS): T
 type FlagSpec =
   | { kind: 'common'; key: 'namespace' | 'container' | 'timeout' | 'selector'; long: string; example: string }
   | { kind: 'switch'; key: 'overrideBudget' | 'all'; long: string; example: string }
-  | { kind: 'check'; key: string; long: string; example: string };
+  | { kind: 'check'; key: string; long: string; example: string }
+  | { kind: 'checkSwitch'; key: string; long: string; example: string };
 
 const COMMON_FLAGS: ReadonlyArray<{ spellings: string[]; spec: FlagSpec }> = [
   { spellings: ['-n', '--namespace'], spec: { kind: 'common', key: 'namespace', long: '--namespace', example: 'prod' } },
@@ -260,7 +261,7 @@ function flagsFor(check: AnyCheck): Map<string, FlagSpec> {
   const flags = new Map<string, FlagSpec>();
   for (const option of check.options) {
     const long = `--${option.name}`;
-    flags.set(long, { kind: 'check', key: option.name, long, example: option.valueName });
+    flags.set(long, { kind: option.switch ? 'checkSwitch' : 'check', key: option.name, long, example: option.valueName });
   }
   for (const { spellings, spec } of COMMON_FLAGS) for (const s of spellings) flags.set(s, spec);
   return flags;
@@ -383,6 +384,11 @@ function parseCheckArgs(found: Found, rest: readonly string[], opts: ParseOption
       return usage(`${inlineCode(spelling)} isn't an option of \`${key}\`.${hint}`, found);
     }
 
+    if (flag.kind === 'checkSwitch') {
+      if (eq !== -1) return usage(`${inlineCode(flag.long)} takes no value.`, found);
+      options.push([flag.key, 'yes']);
+      continue;
+    }
     if (flag.kind === 'switch') {
       if (eq !== -1) return usage(`${inlineCode(flag.long)} takes no value.`, found);
       if (local) return usage(`${inlineCode(flag.long)} is about ${flag.key === 'all' ? "a workload's pods" : "a pod's container budget"}; with --local there is no pod.`, found);

@@ -72,6 +72,7 @@ export function nextSteps(job: JobFields, finding: Pick<Finding, 'check' | 'verd
     const url = new URL(job.positional[0]!);
     steps.push({ label: 'Certificate details', text: `tls ${here} ${placeFlags(job)} ${url.hostname}:${url.port || 443}` });
   }
+  if (check === 'tls' && !job.options.chain) steps.push({ label: 'Show the full chain', text: withFlag(job, '--chain') });
   if (check === 'dns' && (verdict === 'nxdomain' || verdict === 'servfail') && here && job.options.server === undefined) {
     const nameservers = finding.facts.nameservers;
     const server = Array.isArray(nameservers) ? nameservers[0] : undefined;

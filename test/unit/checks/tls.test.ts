@@ -43,7 +43,7 @@ function headlinePattern(expected: string): RegExp {
   return new RegExp(`^${escaped}$`);
 }
 
-const usage = /Usage: `\/kdebug tls <target> <host\[:port\]> \[--cacert FILE\]`/;
+const usage = /Usage: `\/kdebug tls <target> <host\[:port\]> \[--chain\] \[--cacert FILE\]`/;
 
 describe('tlsCheck.parseArgs', () => {
   test.each<[string, string[], Record<string, string>, TlsArgs]>([
@@ -351,5 +351,26 @@ describe('tlsCheck.interpret on anything else', () => {
         expect(finding.headline).not.toMatch(/^Could not interpret/);
       }
     }
+  });
+});
+
+describe('--chain', () => {
+  test('every certificate the server sent, with its names, dates and fingerprint', () => {
+    const f = fixture('ok.json');
+    const finding = tlsCheck.interpret({ ...f.args, chain: true }, [stepOf(f)], contextOf(f));
+    expect(finding.facts.chain).toEqual([
+      expect.stringMatching(
+        /^0 CN=valid\.tls\.test ← CN=kdebug test CA · valid \d{4}-\d\d-\d\dT[\d:]+Z to \d{4}-\d\d-\d\dT[\d:]+Z · DNS:valid\.tls\.test.* · SHA-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}$/,
+      ),
+    ]);
+    // Without --chain, the short form.
+    expect(tlsCheck.interpret(f.args, [stepOf(f)], contextOf(f)).facts.chain).toEqual([
+      expect.stringMatching(/^0 CN=valid\.tls\.test ← CN=kdebug test CA \(until \d{4}-\d{2}-\d{2}\)$/),
+    ]);
+  });
+
+  test('a switch: parseArgs sees yes; any other value is refused', () => {
+    expect(tlsCheck.parseArgs(['api.prod:443'], { chain: 'yes' })).toEqual({ ok: true, args: { host: 'api.prod', port: 443, chain: true } });
+    expect(tlsCheck.parseArgs(['api.prod:443'], { chain: 'no' })).toMatchObject({ ok: false, message: expect.stringMatching(/^`--chain` takes no value\./) });
   });
 });

@@ -654,3 +654,11 @@ describe('--all and -l SELECTOR', () => {
     expect(local.kind === 'usage' && local.message).toMatch(/^`--all` is about a workload's pods; with --local there is no pod\./);
   });
 });
+
+test('a check’s switch takes no value: `tls web api:443 --chain`', async () => {
+  const { checks: real } = await import('../../../src/checks/index.js');
+  expect(parseCommandText('tls web-0 api.prod:443 --chain', real)).toMatchObject({ kind: 'request', request: { options: { chain: 'yes' }, positional: ['api.prod:443'] } });
+  const withValue = parseCommandText('tls web-0 api.prod:443 --chain=yes', real);
+  expect(withValue.kind === 'usage' && withValue.message).toMatch(/^`--chain` takes no value\./);
+  expect(checkHelp(real.get('tls')!)).toContain('• `--chain`: Every certificate the server sent, in detail');
+});

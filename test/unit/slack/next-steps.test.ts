@@ -73,3 +73,9 @@ test('a flag added to the typed command goes before a bare --, after which it wo
   // A resolver that is not an IP address is never offered.
   expect(nextSteps(dns, finding('dns', 'nxdomain', { nameservers: ['evil; rm -rf /'] }), 'web-7f9c').map((s) => s.label)).toEqual(['Re-run', 'Same check on every pod (--all)']);
 });
+
+test('a tls problem: the full chain, every certificate in detail', () => {
+  const tls = job('/kdebug tls web-0 -n prod api.prod:443', { check: 'tls', positional: ['api.prod:443'] });
+  expect(nextSteps(tls, finding('tls', 'untrusted-issuer'), 'web-0')[1]).toEqual({ label: 'Show the full chain', text: 'tls web-0 -n prod api.prod:443 --chain' });
+  expect(nextSteps({ ...tls, options: { chain: 'yes' } }, finding('tls', 'untrusted-issuer'), 'web-0').map((s) => s.label)).toEqual(['Re-run']);
+});
