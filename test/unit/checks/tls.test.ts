@@ -371,6 +371,7 @@ describe('--chain', () => {
 
   test('a switch: parseArgs sees yes; any other value is refused', () => {
     expect(tlsCheck.parseArgs(['api.prod:443'], { chain: 'yes' })).toEqual({ ok: true, args: { host: 'api.prod', port: 443, chain: true } });
-    expect(tlsCheck.parseArgs(['api.prod:443'], { chain: 'no' })).toMatchObject({ ok: false, message: expect.stringMatching(/^`--chain` takes no value\./) });
+    const refused = tlsCheck.parseArgs(['api.prod:443'], { chain: 'no' });
+    expect(refused.ok ? 'accepted' : refused.message).toMatch(/^`--chain` takes no value\./);
   });
 });
