@@ -8,6 +8,7 @@ import { statusOf } from './errors.js';
 const ZONE_LABELS = ['topology.kubernetes.io/zone', 'failure-domain.beta.kubernetes.io/zone'];
 
 /** A node's zone rarely changes: read each node once per 10 minutes at most. */
+const READS_AT_ONCE = 10;
 const TTL_MS = 10 * 60_000;
 
 export interface NodeZoneLookup {
@@ -25,23 +26,26 @@ export class NodeZones {
   async of(nodeNames: Iterable<string>): Promise<NodeZoneLookup> {
     const zones = new Map<string, string | undefined>();
     let problem: string | undefined;
-    await Promise.all(
-      [...new Set(nodeNames)].map(async (name) => {
-        let zone = this.cache.get(name);
-        if (zone === undefined) {
-          try {
-            const node = await this.core.readNode({ name });
-            const labels = node.metadata?.labels ?? {};
-            zone = ZONE_LABELS.map((l) => labels[l]).find(Boolean) ?? '';
-            this.cache.set(name, zone);
-          } catch (err) {
-            const code = statusOf(err)?.code;
-            problem ??= code === 403 ? 'zones unknown: the worker may not get nodes (RBAC)' : `zones unknown for some nodes (${code ?? (err as Error).message})`;
+    const names = [...new Set(nodeNames)];
+    // Ten reads at a time: a DaemonSet's pods can sit on hundreds of nodes.
+    for (let i = 0; i < names.length; i += READS_AT_ONCE)
+      await Promise.all(
+        names.slice(i, i + READS_AT_ONCE).map(async (name) => {
+          let zone = this.cache.get(name);
+          if (zone === undefined) {
+            try {
+              const node = await this.core.readNode({ name });
+              const labels = node.metadata?.labels ?? {};
+              zone = ZONE_LABELS.map((l) => labels[l]).find(Boolean) ?? '';
+              this.cache.set(name, zone);
+            } catch (err) {
+              const code = statusOf(err)?.code;
+              problem ??= code === 403 ? 'zones unknown: the worker may not get nodes (RBAC)' : `zones unknown for some nodes (${code ?? (err as Error).message})`;
+            }
           }
-        }
-        zones.set(name, zone || undefined);
-      }),
-    );
+          zones.set(name, zone || undefined);
+        }),
+      );
     return problem ? { zones, problem } : { zones };
   }
 }
