@@ -7,8 +7,9 @@ import { statusOf } from './errors.js';
 
 const ZONE_LABELS = ['topology.kubernetes.io/zone', 'failure-domain.beta.kubernetes.io/zone'];
 
-/** A node's zone rarely changes: read each node once per 10 minutes at most. */
+/** Nodes read at the same time. */
 const READS_AT_ONCE = 10;
+/** A node's zone rarely changes: read each node once per 10 minutes at most. */
 const TTL_MS = 10 * 60_000;
 
 export interface NodeZoneLookup {
@@ -27,7 +28,7 @@ export class NodeZones {
     const zones = new Map<string, string | undefined>();
     let problem: string | undefined;
     const names = [...new Set(nodeNames)];
-    // Ten reads at a time: a DaemonSet's pods can sit on hundreds of nodes.
+    // A few reads at a time: a DaemonSet's pods can sit on hundreds of nodes.
     for (let i = 0; i < names.length; i += READS_AT_ONCE)
       await Promise.all(
         names.slice(i, i + READS_AT_ONCE).map(async (name) => {
