@@ -86,8 +86,12 @@ test('capture: the .pcap arrives in the thread and the real tcpdump reads it', a
   const sender = createSocket('udp4');
   const timer = setInterval(() => sender.send(Buffer.from('kdebug-capture-probe'), 9999, network.podIp), 100);
   try {
-    const { root, thread } = await runCommand('capture web-0 -n prod udp port 9999 --duration 3s --timeout 30s');
+    const { root, thread } = await runCommand('capture web-0 -n prod udp port 9999 --duration 8s --timeout 30s');
     expect(root.text).toMatch(/^capture web-0 in prod: ok: /);
+    // While it ran, the root message said how far it was (paced: at most one update every 3 s).
+    const progress = slack.calls.filter((c) => c.method === 'chat.update' && c.args.ts === root.ts && /capturing: /.test(String(c.args.blocks)));
+    expect(progress.length).toBeGreaterThanOrEqual(1);
+    expect(String(progress.at(-1)!.args.blocks)).toMatch(/running \(capturing: [\d,]+ packets? so far, \d+ s left\)/);
     const withFile = thread.find((m) => m.files?.some((f) => f.name?.endsWith('.pcap')));
     expect(withFile).toBeDefined();
     const file = slack.files().find((f) => f.name?.endsWith('.pcap'))!;
