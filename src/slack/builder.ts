@@ -92,20 +92,33 @@ export function builderCommand(state: ViewState): string {
   return [check, target, namespace ? `-n ${namespace}` : '', all ? '--all' : '', args].filter(Boolean).join(' ');
 }
 
-/** At most 100 options (Slack's limit), those containing what was typed. */
-export function namespaceOptions(inventory: Inventory | undefined, typed: string): PlainTextOption[] {
-  return Object.keys(inventory?.namespaces ?? {})
-    .filter((ns) => ns.includes(typed.trim().toLowerCase()))
-    .sort()
-    .slice(0, 100)
-    .map((ns) => option(ns, ns, plural(inventory!.namespaces[ns]!.pods.length, 'pod')));
+/**
+ * What was typed, as an option of its own when the inventory does not list it: the inventory can
+ * be incomplete (no permission to list pods everywhere, a pod newer than the last refresh), and an
+ * external select only takes what is offered. The grammar checks the value on submission.
+ */
+function asTyped(typed: string, listed: readonly PlainTextOption[]): PlainTextOption[] {
+  const value = typed.trim();
+  // Only when nothing listed matches: while a listed name is being typed, it would be noise.
+  if (!value || listed.length > 0) return [];
+  return [option(value, value, 'as typed')];
 }
 
+/** At most 100 options (Slack's limit), those containing what was typed. */
+export function namespaceOptions(inventory: Inventory | undefined, typed: string): PlainTextOption[] {
+  const listed = Object.keys(inventory?.namespaces ?? {})
+    .filter((ns) => ns.includes(typed.trim().toLowerCase()))
+    .sort()
+    .map((ns) => option(ns, ns, plural(inventory!.namespaces[ns]!.pods.length, 'pod')));
+  return [...listed, ...asTyped(typed, listed)].slice(0, 100);
+}
+
+/** Workloads first, then pods (with phase and node), those containing what was typed. */
 export function targetOptions(inventory: Inventory | undefined, namespace: string, typed: string): PlainTextOption[] {
   const entry = inventory?.namespaces[namespace];
-  if (!entry) return [];
   const wanted = typed.trim().toLowerCase();
-  const workloads = entry.workloads.filter((w) => w.includes(wanted)).map((w) => option(w, w));
-  const pods = entry.pods.filter((p) => p.name.includes(wanted)).map((p) => option(p.name, p.name, [p.phase, p.node].filter(Boolean).join(' · ')));
-  return [...workloads, ...pods].slice(0, 100);
+  const workloads = (entry?.workloads ?? []).filter((w) => w.includes(wanted)).map((w) => option(w, w));
+  const pods = (entry?.pods ?? []).filter((p) => p.name.includes(wanted)).map((p) => option(p.name, p.name, [p.phase, p.node].filter(Boolean).join(' · ')));
+  const listed = [...workloads, ...pods];
+  return [...listed.slice(0, 99), ...asTyped(typed, listed)];
 }
