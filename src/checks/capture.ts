@@ -395,7 +395,7 @@ export const captureCheck: CheckDefinition<CaptureArgs, CaptureSettings> = {
     maxBytes: (context) => captureLimits({}, settingsOf(captureCheck, context)).bytes,
     create: (maxBytes) => new CaptureLogScanner({ maxBytes }),
   },
-  liveProgress(args, elapsedSeconds, decoded, context) {
+  liveProgress(args, { elapsedSeconds, decoded }, context) {
     const { durationSeconds } = captureLimits(args, settingsOf(captureCheck, context));
     const left = Math.max(0, Math.round(durationSeconds - elapsedSeconds));
     return `capturing: ${plural(decoded?.packets ?? 0, 'packet')} so far, ${left} s left`;

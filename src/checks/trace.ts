@@ -276,6 +276,11 @@ export const traceCheck: CheckDefinition<TraceArgs, z.infer<typeof settings>> = 
     return { ok: true, args: { host } };
   },
 
+  liveProgress(_args, { output }) {
+    const { hops } = parseTracerouteOutput(output ?? '');
+    const last = hops.at(-1);
+    return hops.length ? `tracing: ${plural(hops.length, 'hop')} so far, the last ${last?.address ?? '* (no answer)'}` : 'tracing: no hop yet';
+  },
   steps(args, context): Step[] {
     const { maxHops } = settingsOf(traceCheck, context);
     return [{ id: STEP_ID, argv: tracerouteArgv(args.host, maxHops) }];

@@ -32,6 +32,15 @@ export interface Finding {
   steps: StepResult[];
 }
 
+/** What a running check has done so far, for CheckDefinition.liveProgress. */
+export interface LiveProgress {
+  elapsedSeconds: number;
+  /** A check with an output decoder (capture): what the decoder has seen. */
+  decoded?: { packets: number };
+  /** A check without one: its output so far (the container's log, read again each time). */
+  output?: string;
+}
+
 /** A check-specific option such as `--server 10.0.0.10`. */
 export interface CheckOption {
   name: string;
@@ -179,9 +188,9 @@ export interface CheckDefinition<A = unknown, S extends object = object> {
   steps(args: A, context?: CheckContext): Step[];
   /**
    * One line of live progress while a long check runs (shown on the root message, within Slack's
-   * pacing): `decoded` is the output decoder's progress, when the check has one.
+   * pacing), from how long its container has run and what it has printed so far.
    */
-  liveProgress?(args: A, elapsedSeconds: number, decoded: { packets: number } | undefined, context?: CheckContext): string;
+  liveProgress?(args: A, progress: LiveProgress, context?: CheckContext): string;
   /** Turn the steps' raw output into a Finding. Must not throw on any output. */
   interpret(args: A, results: StepResult[], context?: CheckContext): Finding;
 }

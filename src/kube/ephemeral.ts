@@ -159,14 +159,14 @@ async function waitUntilTerminated(kube: KubeClients, req: DebugContainerRequest
   return pod;
 }
 
+/** A debug container's log so far (for live progress of a check whose log is not followed). */
+export async function readDebugLog(kube: KubeClients, namespace: string, pod: string, container: string, maxBytes: number): Promise<string> {
+  return kube.core.readNamespacedPodLog({ name: pod, namespace, container, limitBytes: maxBytes });
+}
+
 async function readLog(kube: KubeClients, req: DebugContainerRequest): Promise<string> {
   try {
-    return await kube.core.readNamespacedPodLog({
-      name: req.pod.metadata!.name!,
-      namespace: req.namespace,
-      container: req.containerName,
-      limitBytes: req.maxLogBytes,
-    });
+    return await readDebugLog(kube, req.namespace, req.pod.metadata!.name!, req.containerName, req.maxLogBytes);
   } catch (err) {
     throw explainApiError(err, { action: `read the log of debug container ${req.containerName}`, namespace: req.namespace, apiServer: kube.server });
   }

@@ -4,10 +4,10 @@
 // while the container runs.
 import { unprivilegedCheckNames } from '../checks/index.js';
 import type { V1Pod } from '@kubernetes/client-node';
-import type { Step, StepResult } from '../checks/types.js';
+import type { LiveProgress, Step, StepResult } from '../checks/types.js';
 import type { Target } from '../core/target.js';
 import type { KubeClients } from '../kube/client.js';
-import { runDebugContainer } from '../kube/ephemeral.js';
+import { readDebugLog, runDebugContainer } from '../kube/ephemeral.js';
 import { UserFacingError } from '../core/errors.js';
 import { explainApiError } from '../kube/errors.js';
 import { resolveTarget } from '../kube/target.js';
@@ -36,7 +36,7 @@ export interface PodRun {
    * Live progress of a long check while its container runs, every `everyMs` (capture: packets so
    * far, seconds left): given the seconds since the container started and what the decoder has seen.
    */
-  liveProgress?: { everyMs: number; describe: (elapsedSeconds: number, decoded: { packets: number } | undefined) => string; report: (line: string) => void };
+  liveProgress?: { everyMs: number; describe: (progress: LiveProgress) => string; report: (line: string) => void };
   /** Told which pod a workload target resolved to, before the container is added. */
   onPodPicked?: (note: string) => Promise<void> | void;
   /**
@@ -108,12 +108,21 @@ async function runSteps(kube: KubeClients, run: PodStepsRun, listed: V1Pod): Pro
     if (live || !run.liveProgress || status !== 'debug container running') return;
     const { everyMs, describe, report } = run.liveProgress;
     const startedAt = Date.now();
+    let reading = false;
     live = setInterval(() => {
-      try {
-        report(describe((Date.now() - startedAt) / 1000, decoded?.progress()));
-      } catch {
+      if (reading) return;
+      reading = true;
+      // Without a decoder following the log, the output so far is read again (one request a tick).
+      const output = decoded ? Promise.resolve(undefined) : readDebugLog(kube, run.namespace, pod, run.containerName, run.maxLogBytes).catch(() => undefined);
+      void output
+        .then((text) =>
+          report(
+            describe({ elapsedSeconds: (Date.now() - startedAt) / 1000, ...(decoded ? { decoded: decoded.progress() } : {}), ...(text !== undefined ? { output: text } : {}) }),
+          ),
+        )
         // Progress is a courtesy: a check that cannot say it never stops the run.
-      }
+        .catch(() => undefined)
+        .finally(() => (reading = false));
     }, everyMs);
   };
   const running = runDebugContainer(kube, {

@@ -35,7 +35,7 @@ export async function answerOnePod(attempt: Attempt): Promise<JobOutcome> {
       ? {
           liveProgress: {
             everyMs: LIVE_PROGRESS_MS,
-            describe: (elapsed, decoded) => check.liveProgress!(args, elapsed, decoded, context()),
+            describe: (done) => check.liveProgress!(args, done, context()),
             report: (line) => progress.report(line),
           },
         }

@@ -1,4 +1,4 @@
-// The `--all` runner on its own (runOnAllPods), through the real client-node against the Kubernetes
+// The `--all` runner on its own (runOnAllPods), and a check's live progress, through the real client-node against the Kubernetes
 // emulator: how many pods it checks at once, the spread sample past the cap, progress as pods
 // finish, pods that cannot be checked, nodes whose zone cannot be read, and a cancelled run.
 import { mkdtempSync } from 'node:fs';
@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
 import { createKubeClients, type KubeClients } from '../../src/kube/client.js';
 import { runOnAllPods, type FanoutRun } from '../../src/runner/fanout.js';
+import { runInPod } from '../../src/runner/pod.js';
 import { KubeEmulator } from '../support/kube-emulator.js';
 
 let kube: KubeEmulator;
@@ -115,4 +116,16 @@ test('a cancelled run stops, and rejects with the reason rather than a row per p
   const running = runOnAllPods(clients, run({ steps: [{ id: 'nap', argv: ['sleep', '5'] }], signal: controller.signal }));
   setTimeout(() => controller.abort(new Error('cancelled by U0BOB')), 500);
   await expect(running).rejects.toThrow('cancelled by U0BOB');
+}, 30_000);
+
+test('live progress of a check without a decoder reads its output so far while the container runs', async () => {
+  const seen: Array<{ elapsedSeconds: number; output?: string }> = [];
+  await runInPod(clients, {
+    ...run({ steps: [{ id: 'slow', argv: ['sh', '-c', 'echo hop-1; sleep 2; echo hop-2; sleep 1'] }] }),
+    target: { kind: 'pod', name: 'web-abc12-a' },
+    liveProgress: { everyMs: 300, describe: (progress) => JSON.stringify(progress), report: (line) => seen.push(JSON.parse(line) as { elapsedSeconds: number; output?: string }) },
+  });
+  // Partway through, the output held the first line but not yet the second.
+  expect(seen.some((p) => p.output?.includes('hop-1') && !p.output.includes('hop-2'))).toBe(true);
+  expect(seen.at(-1)!.elapsedSeconds).toBeGreaterThan(1.5);
 }, 30_000);

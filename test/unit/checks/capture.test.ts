@@ -681,7 +681,7 @@ describe('pcap summary', () => {
 
 test('live progress: packets so far and seconds left of the capture’s own duration', () => {
   const check = captureCheck;
-  expect(check.liveProgress!({ durationSeconds: 20 }, 6.4, { packets: 1 })).toBe('capturing: 1 packet so far, 14 s left');
-  expect(check.liveProgress!({}, 40, { packets: 1234 })).toBe('capturing: 1,234 packets so far, 0 s left');
-  expect(check.liveProgress!({ durationSeconds: 10 }, 0, undefined)).toBe('capturing: 0 packets so far, 10 s left');
+  expect(check.liveProgress!({ durationSeconds: 20 }, { elapsedSeconds: 6.4, decoded: { packets: 1 } })).toBe('capturing: 1 packet so far, 14 s left');
+  expect(check.liveProgress!({}, { elapsedSeconds: 40, decoded: { packets: 1234 } })).toBe('capturing: 1,234 packets so far, 0 s left');
+  expect(check.liveProgress!({ durationSeconds: 10 }, { elapsedSeconds: 0 })).toBe('capturing: 0 packets so far, 10 s left');
 });

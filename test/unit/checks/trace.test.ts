@@ -251,3 +251,13 @@ describe('traceCheck.interpret on anything else', () => {
     }
   });
 });
+
+test('live progress: the hops found so far in the output printed so far', () => {
+  const { output } = fixture('incomplete.json');
+  const lines = output.split('\n');
+  const partial = (n: number) => `${lines.slice(0, n + 1).join('\n')}\n`;
+  expect(traceCheck.liveProgress!({ host: '203.0.113.99' }, { elapsedSeconds: 1, output: partial(0) })).toBe('tracing: no hop yet');
+  expect(traceCheck.liveProgress!({ host: '203.0.113.99' }, { elapsedSeconds: 1, output: partial(2) })).toBe('tracing: 2 hops so far, the last 198.51.100.2');
+  expect(traceCheck.liveProgress!({ host: '203.0.113.99' }, { elapsedSeconds: 9, output: partial(4) })).toBe('tracing: 4 hops so far, the last * (no answer)');
+  expect(traceCheck.liveProgress!({ host: '203.0.113.99' }, { elapsedSeconds: 0 })).toBe('tracing: no hop yet');
+});
