@@ -5,7 +5,7 @@ import type { App } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { parseCommandText } from '../grammar/parse.js';
 import { escapeMrkdwn } from '../core/text.js';
-import { BUILDER_CALLBACK, builderCommand, builderView, FIELD, namespaceOptions, targetOptions, type ViewState } from '../slack/builder.js';
+import { BUILDER_CALLBACK, builderCommand, builderView, FIELD, namespaceOptions, PREVIEW_ACTION, targetOptions, type ViewState } from '../slack/builder.js';
 import { paced } from '../slack/pacer.js';
 import { mayRun, type CommandDeps, type CommandFields, type CommandIo } from './slash-command.js';
 
@@ -34,6 +34,17 @@ export function registerBuilder(app: App, deps: CommandDeps, run: (command: Comm
     const allowed = await mayRunSomething(body.user.id, view?.private_metadata ?? '', namespace);
     const inventory = allowed ? await deps.inventory?.read().catch(() => undefined) : undefined;
     await ack({ options: targetOptions(inventory, namespace, body.value ?? '') });
+  });
+  // The equivalent typed command, shown in the modal, so people learn the syntax.
+  app.action(PREVIEW_ACTION, async ({ ack, body, client }) => {
+    await ack();
+    const view = (body as { view?: { id: string; hash: string; private_metadata: string; state: { values: ViewState } } }).view;
+    if (!view) return;
+    const command = builderCommand(view.state.values);
+    const updated = builderView(deps.checks, { channel: view.private_metadata, defaultNamespace: deps.config.kubernetes.defaultNamespace, command });
+    await paced(deps.pacer, 'views.update', undefined, () => client.views.update({ view_id: view.id, hash: view.hash, view: updated })).catch((err: Error) =>
+      deps.logger.warn({ err: err.message }, 'could not show the command in the builder'),
+    );
   });
   app.view(BUILDER_CALLBACK, async ({ ack, body, view, client }) => {
     const text = builderCommand(view.state.values);

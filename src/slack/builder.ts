@@ -7,6 +7,8 @@ import type { Inventory } from '../core/inventory.js';
 import { clip, plural } from '../core/text.js';
 
 export const BUILDER_CALLBACK = 'kdebug_builder';
+/** The modal's "Show the command" button. */
+export const PREVIEW_ACTION = 'kdebug_builder_preview';
 /** Block and action ids (the same for each input): what view_submission and block_suggestion carry. */
 export const FIELD = { namespace: 'namespace', target: 'target', check: 'check', args: 'args', all: 'all' } as const;
 
@@ -18,7 +20,7 @@ const option = (text: string, value: string, description?: string): PlainTextOpt
 });
 
 /** The modal; `channel` (where the command was typed) rides in private_metadata to where the result goes. */
-export function builderView(checks: CheckRegistry, opts: { channel: string; defaultNamespace: string }): ModalView {
+export function builderView(checks: CheckRegistry, opts: { channel: string; defaultNamespace: string; command?: string }): ModalView {
   const checkOptions = [...checks].map(([key, check]: [string, AnyCheck]) => option(key, key, check.summary));
   const blocks: KnownBlock[] = [
     {
@@ -64,7 +66,23 @@ export function builderView(checks: CheckRegistry, opts: { channel: string; defa
         options: [{ text: { type: 'plain_text', text: 'Every pod of the workload (--all)' }, value: 'all' }],
       },
     },
-    { type: 'context', elements: [{ type: 'mrkdwn', text: 'kdebug shows the same command as you would type it, so next time `/kdebug dns deploy/web -n prod` is enough.' }] },
+    {
+      type: 'actions',
+      block_id: 'preview',
+      elements: [{ type: 'button', action_id: PREVIEW_ACTION, text: { type: 'plain_text', text: 'Show the command' } }],
+    },
+    {
+      type: 'context',
+      block_id: 'command',
+      elements: [
+        {
+          type: 'mrkdwn',
+          text: opts.command
+            ? `The same as typing \`/kdebug ${clip(opts.command.replace(/`/g, "'"), 2900)}\``
+            : 'Every choice here is a command you could type; *Show the command* shows it, so next time typing it is enough.',
+        },
+      ],
+    },
   ];
   return {
     type: 'modal',

@@ -176,6 +176,10 @@ test('the command builder: options from the inventory, errors stay in the modal,
   const targets = (await stack.slack.requestOptions({ viewId: modal.id, actionId: 'target', value: 'web', user: BOB })) as { options: Array<{ value: string }> };
   expect(targets.options.map((o) => o.value)).toEqual(['deployment/web', 'web-7f9c6d-a', 'web-7f9c6d-b']);
 
+  // "Show the command": the modal shows what the choices so far would be as a typed command.
+  await stack.slack.clickButton({ viewId: modal.id, user: BOB, actionId: 'kdebug_builder_preview', values: { target: 'deployment/web', args: NAME } });
+  const shown = await stack.slack.waitFor(() => JSON.stringify(stack.slack.openModal(BOB)?.blocks ?? []).match(/The same as typing `([^`]+)`/)?.[1], 10_000, 'command shown');
+  expect(shown).toBe(`/kdebug dns deployment/web -n prod ${NAME}`);
   const wrong = await stack.slack.submitView({ viewId: modal.id, user: BOB, values: { namespace: 'prod', target: 'web-7f9c6d-b', check: 'dns', args: '--server bogus' } });
   expect(wrong.action).toBe('errors');
   expect(wrong.errors?.args).toMatch(/bogus/);

@@ -86,6 +86,8 @@ interface MessageButton {
 }
 interface ViewButton {
   viewId: string;
+  /** What the user has filled in so far (by action_id), sent as the view's state like Slack does. */
+  values?: Record<string, InputValue>;
 }
 interface ButtonClick {
   user: string;
@@ -500,7 +502,8 @@ export class SlackEmulator {
     if ('viewId' in opts) {
       const view = this.visibleView(opts.viewId, opts.user);
       const { blockId, element } = findElement(view.blocks, opts.actionId, ['button'], `view ${view.id}`, view.id);
-      const payload = { ...base, container: { type: 'view', view_id: view.id }, view, actions: [action(blockId, element)] };
+      const values = submittedState(view.blocks, opts.values ?? {}, (actionId) => this.offeredOptions.get(`${view.id}/${actionId}`) ?? [], false);
+      const payload = { ...base, container: { type: 'view', view_id: view.id }, view: { ...view, state: { values } }, actions: [action(blockId, element)] };
       return { payload, answer: await this.deliver('interactive', payload), triggerId };
     }
     const msg = this.message(opts.channel, opts.messageTs);

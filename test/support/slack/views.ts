@@ -77,6 +77,8 @@ export function submittedState(
   blocks: Array<Record<string, unknown>>,
   picked: Record<string, InputValue>,
   offered: (actionId: string) => Record<string, unknown>[],
+  /** A submission needs every required input; a button clicked in the view sees them as they are. */
+  requireFilled = true,
 ): Record<string, Record<string, unknown>> {
   const values: Record<string, Record<string, unknown>> = {};
   const unknown = new Set(Object.keys(picked));
@@ -87,7 +89,7 @@ export function submittedState(
     unknown.delete(actionId);
     const state = inputState(block.element, picked[actionId], offered(actionId), label);
     const empty = state.value === null || state.selected_option === null || (Array.isArray(state.selected_options) && state.selected_options.length === 0);
-    if (empty && block.optional !== true) throw new Error(`Slack would not submit: "${label}" is required`);
+    if (empty && block.optional !== true && requireFilled) throw new Error(`Slack would not submit: "${label}" is required`);
     (values[String(block.block_id)] ??= {})[actionId] = state;
   }
   if (unknown.size > 0) throw new Error(`the view has no input with action_id ${[...unknown].join(', ')}`);

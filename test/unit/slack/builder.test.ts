@@ -55,5 +55,7 @@ test('the modal: inputs with one id each, the channel in private_metadata, withi
   expect(view.private_metadata).toBe('C0INCIDENT');
   expect(view.title.text.length).toBeLessThanOrEqual(24);
   const ids = view.blocks.flatMap((b) => ('block_id' in b && b.block_id ? [b.block_id] : []));
-  expect(ids).toEqual(['namespace', 'target', 'check', 'args', 'all']);
+  expect(ids).toEqual(['namespace', 'target', 'check', 'args', 'all', 'preview', 'command']);
+  const shown = builderView(checks, { channel: 'C0INCIDENT', defaultNamespace: 'prod', command: 'dns web-0 -n prod' });
+  expect(JSON.stringify(shown.blocks.at(-1))).toContain('The same as typing `/kdebug dns web-0 -n prod`');
 });
