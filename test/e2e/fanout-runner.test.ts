@@ -129,3 +129,17 @@ test('live progress of a check without a decoder reads its output so far while t
   expect(seen.some((p) => p.output?.includes('hop-1') && !p.output.includes('hop-2'))).toBe(true);
   expect(seen.at(-1)!.elapsedSeconds).toBeGreaterThan(1.5);
 }, 30_000);
+
+test('a pod whose namespace Pod Security refuses the container is a row with that reason', async () => {
+  kube.addNamespace('locked', { 'pod-security.kubernetes.io/enforce': 'baseline' });
+  kube.addWorkload('deployment', { namespace: 'locked', name: 'api', matchLabels: { app: 'api' } });
+  const rs = kube.addReplicaSet({ namespace: 'locked', deployment: 'api', hash: 'f00d1' });
+  for (const name of ['api-f00d1-a', 'api-f00d1-b']) await kube.addPod({ namespace: 'locked', name, owner: rs, nodeName: 'n1', containers: [{ name: 'app', image: 'app:1' }] });
+  // NET_RAW (what capture needs) is beyond "baseline".
+  const outcome = await runOnAllPods(clients, run({ namespace: 'locked', target: { kind: 'deployment', name: 'api' }, capabilities: ['NET_RAW'] }));
+  expect(outcome.pods.map((p) => [p.pod, p.skipped])).toEqual([
+    ['api-f00d1-a', 'refused by Pod Security'],
+    ['api-f00d1-b', 'refused by Pod Security'],
+  ]);
+  expect(outcome.pods[0]!.detail).toMatch(/^Pod Security Admission refused the debug container in namespace locked \(policy "baseline:latest"\)/);
+}, 30_000);
