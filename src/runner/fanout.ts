@@ -8,7 +8,7 @@ import type { AnyCheck } from '../checks/index.js';
 import type { CheckContext } from '../checks/types.js';
 import { UserFacingError } from '../core/errors.js';
 import { firstLine } from '../core/text.js';
-import type { Target } from '../core/target.js';
+import { describeTarget, type Target } from '../core/target.js';
 import type { KubeClients } from '../kube/client.js';
 import { explainApiError } from '../kube/errors.js';
 import { isRunning, podState, replicaSetOf, targetPods } from '../kube/target.js';
@@ -34,7 +34,7 @@ export interface FanoutRun extends Omit<PodStepsRun, 'output' | 'onProgress'> {
 
 export interface FanoutPodOutcome extends FanoutPod {
   result?: PodRunResult;
-  /** Why the pod was not checked, short enough for a table cell ("over budget"). */
+  /** Why the pod was not checked, short enough for a table cell ("over its container budget"). */
   skipped?: string;
   /** The whole message behind `skipped`, for the attached output. */
   detail?: string;
@@ -67,7 +67,7 @@ function shortReason(err: UserFacingError): string {
 
 export async function runOnAllPods(kube: KubeClients, run: FanoutRun): Promise<FanoutOutcome> {
   const listed = await targetPods(kube.core, kube.apps, run.namespace, run.target).catch((err: unknown) => {
-    throw explainApiError(err, { action: `list the pods of ${run.target.kind} ${run.target.name}`, namespace: run.namespace, apiServer: kube.server });
+    throw explainApiError(err, { action: `list the pods of ${describeTarget(run.target)}`, namespace: run.namespace, apiServer: kube.server });
   });
   const { zones, problem } = await kube.nodeZones.of(listed.flatMap((p) => (p.spec?.nodeName ? [p.spec.nodeName] : [])));
   const placed = listed.map((pod) => {

@@ -5,6 +5,7 @@ import { rm } from 'node:fs/promises';
 import type { AnyCheck } from '../checks/index.js';
 import type { CheckContext } from '../checks/types.js';
 import { debugContainerName } from '../core/debug-container.js';
+import { describeTarget } from '../core/target.js';
 import { UserFacingError } from '../core/errors.js';
 import { cancelledOps, failedOps } from '../delivery/answer-ops.js';
 import type { AnswerSink } from '../delivery/answer-sink.js';
@@ -119,7 +120,7 @@ async function finish(attempt: Attempt): Promise<JobOutcome> {
   let outcome: JobOutcome;
   try {
     deps.signal?.throwIfAborted();
-    progress.report(`finding ${job.target.kind} ${job.target.name}`);
+    progress.report(job.target.kind === 'selector' ? `finding the pods of ${describeTarget(job.target)}` : `finding ${job.target.kind} ${job.target.name}`);
     outcome = job.all ? await answerAllPods(attempt) : await answerOnePod(attempt);
   } catch (err) {
     if (deps.signal?.aborted && deps.signal.reason instanceof JobHandedBack) {
