@@ -1,6 +1,6 @@
-// Each user's recent requests, for their App Home: the bot records a request when it is queued; its
-// outcome is read from the job queue (the worker's return value) when the Home tab is drawn, so
-// nothing else has to keep a second copy of the state.
+// Each user's recent requests, for their App Home: the bot records a request when it is queued and
+// the worker its outcome when it ends (kept as long as the history: the job queue forgets finished
+// jobs after a day); a request still in flight is looked up in the job queue.
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { DiagnosticQueue } from './diagnostic-queue.js';
@@ -23,11 +23,21 @@ const entrySchema = z.object({
 
 export type HistoryEntry = z.infer<typeof entrySchema>;
 
-export interface RecentRequest extends HistoryEntry {
-  /** queued, running, done, failed, cancelled, or unknown (the queue no longer keeps it). */
+/** How a request ended, as the worker records it. */
+export interface RequestOutcome {
+  /** done, failed or cancelled. */
   state: string;
   verdict?: string;
+  /** `--all`: the comparison's headline ("2 of 6 pods fail (nxdomain), …"). */
+  headline?: string;
 }
+
+export interface RecentRequest extends HistoryEntry, Partial<Omit<RequestOutcome, 'state'>> {
+  /** queued, running, done, failed, cancelled, or unknown (neither recorded nor in the queue). */
+  state: string;
+}
+
+const outcomeSchema = z.object({ state: z.string(), verdict: z.string().optional(), headline: z.string().optional() });
 
 export class RequestHistory {
   constructor(
@@ -37,6 +47,10 @@ export class RequestHistory {
 
   private key(teamId: string, userId: string): string {
     return `${this.prefix}:history:${teamId}:${userId}`;
+  }
+
+  async recordOutcome(jobId: string, outcome: RequestOutcome): Promise<void> {
+    await this.redis.set(`${this.prefix}:outcome:${jobId}`, JSON.stringify(outcome), 'EX', HISTORY_TTL_SECONDS);
   }
 
   async record(teamId: string, userId: string, entry: HistoryEntry): Promise<void> {
@@ -60,8 +74,11 @@ export class RequestHistory {
         return [];
       }
     });
+    const outcomes = entries.length ? await this.redis.mget(...entries.map((e) => `${this.prefix}:outcome:${e.jobId}`)) : [];
     return Promise.all(
-      entries.map(async (entry) => {
+      entries.map(async (entry, i) => {
+        const recorded = parseOutcome(outcomes[i]);
+        if (recorded) return { ...entry, ...recorded };
         const job = await queue.job(entry.jobId).catch(() => undefined);
         if (!job) return { ...entry, state: 'unknown' };
         const result = job.returnvalue as { status?: string; verdict?: string } | null | undefined;
@@ -71,5 +88,15 @@ export class RequestHistory {
         return { ...entry, state: job.processedOn ? 'running' : 'queued' };
       }),
     );
+  }
+}
+
+function parseOutcome(text: string | null | undefined): RequestOutcome | undefined {
+  if (!text) return undefined;
+  try {
+    const parsed = outcomeSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
   }
 }

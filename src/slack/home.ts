@@ -27,7 +27,8 @@ export function homeView(opts: {
   // One section per request: a line is never cut inside its date or link markup.
   const requests: KnownBlock[] = opts.requests.map((r) => {
     const emoji = r.verdict ? opts.verdictEmoji({ check: r.check, verdict: r.verdict }) : (STATE_EMOJI[r.state] ?? ':grey_question:');
-    const outcome = r.verdict ? `*${escapeMrkdwn(r.verdict)}*` : r.state;
+    // --all: the comparison's headline says more than its worst verdict.
+    const outcome = r.headline ? escapeMrkdwn(clip(r.headline, 300)) : r.verdict ? `*${escapeMrkdwn(r.verdict)}*` : r.state;
     const when = `<!date^${Math.floor(r.at / 1000)}^{date_short_pretty} {time}|${new Date(r.at).toISOString()}>`;
     const link = `<${threadLink(opts.workspaceUrl, r.channel, r.rootTs)}|thread>`;
     return { type: 'section', text: { type: 'mrkdwn', text: `${emoji} ${escapeMrkdwn(clip(r.what, 300))}: ${outcome} · ${when} · ${link}` } };

@@ -63,5 +63,5 @@ export async function answerAllPods(attempt: Attempt): Promise<JobOutcome> {
   // The worst verdict stands for the request in the audit record and the logs.
   const worst = Object.keys(comparison.summary.byVerdict)[0];
   log.info({ pods: checked, summary: comparison.summary, container: containerName, durationMs: now() - started }, 'job done');
-  return { status: 'done', ...(worst ? { verdict: worst } : {}), pods: checked, container: containerName };
+  return { status: 'done', ...(worst ? { verdict: worst } : {}), headline: comparison.headline, pods: checked, container: containerName };
 }

@@ -39,6 +39,8 @@ export interface JobOutcome {
   pod?: string;
   /** `--all`: every pod a container was added to or found in. */
   pods?: string[];
+  /** `--all`: the comparison's headline. */
+  headline?: string;
   container?: string;
 }
 

@@ -10,6 +10,7 @@ import { startDeliveryWorker } from '../delivery/delivery-queue.js';
 import type { KubeClients } from '../kube/client.js';
 import { readInventory } from '../kube/inventory.js';
 import { InventoryStore } from '../queue/inventory-store.js';
+import { RequestHistory } from '../queue/history.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { diagnosticJobSchema, QUEUE_NAME, validateJob, type DiagnosticJob } from '../queue/job.js';
@@ -67,6 +68,7 @@ export function startWorker({ config, checks, kube, redis, slack, pacer, logger,
   const deliveryWorker = startDeliveryWorker({ redisUrl: config.redis.url, prefix, outbox, slack, logger, metrics, pacer });
 
   const stopInventory = refreshInventory(config, kube, redis, logger);
+  const history = new RequestHistory(redis, prefix);
   const running = new Map<string, AbortController>();
   const cancellations = new Cancellations(redis, prefix);
   // A cancellation reaches whichever worker runs the job.
@@ -149,6 +151,14 @@ export function startWorker({ config, checks, kube, redis, slack, pacer, logger,
           },
           logger,
         });
+        // For the requester's Home tab, kept as long as their history.
+        await history
+          .recordOutcome(job.id, {
+            state: outcome.status === 'recovered' ? 'done' : outcome.status,
+            ...(outcome.verdict ? { verdict: outcome.verdict } : {}),
+            ...(outcome.headline ? { headline: outcome.headline } : {}),
+          })
+          .catch((err: Error) => logger.warn({ err: err.message, jobId: job.id }, 'could not record the outcome for the Home tab'));
         if (outcome.status !== 'recovered') {
           await audit.record(
             auditEntryForJob(
@@ -198,6 +208,7 @@ export function startWorker({ config, checks, kube, redis, slack, pacer, logger,
 
   async function busy(job: DiagnosticJob, message: string): Promise<JobOutcome> {
     await answerWithFailure(job, message);
+    await history.recordOutcome(job.id, { state: 'failed' }).catch(() => undefined);
     await audit.record(auditEntryForJob(job, { status: 'failed', failure: 'busy' }));
     return { status: 'failed', failure: 'busy' };
   }

@@ -202,6 +202,10 @@ test('the App Home lists the user’s requests with their verdicts, and what the
   expect(text).toMatch(/dns deployment\/web in prod: \*nxdomain\*/);
   expect(text).toContain(`/archives/${CHANNEL}/p`);
   expect(text).toContain('`oncall`');
+  // An --all request shows its comparison's headline.
+  await stack.slack.openAppHome(ALICE);
+  const alice = await stack.slack.waitFor(() => stack.slack.homeView(ALICE), 10_000, "Alice's home view");
+  expect(JSON.stringify(alice.blocks)).toMatch(/dns deployment\/web --all in prod: 1 of 2 pods fails \(nxdomain\)/);
 });
 
 test('buttons keep working after the bot restarts, now over Socket Mode', async () => {
