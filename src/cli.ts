@@ -22,6 +22,7 @@ import { Cancellations } from './queue/cancel.js';
 import { DiagnosticQueue } from './queue/diagnostic-queue.js';
 import { RequestHistory } from './queue/history.js';
 import { InventoryStore } from './queue/inventory-store.js';
+import { ClusterRegistry } from './queue/clusters.js';
 import { connectRedis, RedisUnavailableError } from './queue/redis.js';
 import type { BotApp } from './bot/app.js';
 import { paced, SlackPacer } from './slack/pacer.js';
@@ -124,7 +125,21 @@ async function start(role: Role, config: Config, logger: Logger): Promise<Runnin
     const cancellations = new Cancellations(redis, config.redis.keyPrefix);
     const history = new RequestHistory(redis, config.redis.keyPrefix);
     const inventory = new InventoryStore(redis, config.redis.keyPrefix, config.inventory.refreshSeconds);
-    bot = createBotApp({ config, checks, queue, logger, metrics, access: { policy, groups, limits, audit }, cancellations, answers: answers.sink, pacer, history, inventory });
+    const clusters = new ClusterRegistry(redis, config.redis.keyPrefix, config.cluster.heartbeatSeconds);
+    bot = createBotApp({
+      config,
+      checks,
+      queue,
+      logger,
+      metrics,
+      access: { policy, groups, limits, audit },
+      cancellations,
+      answers: answers.sink,
+      pacer,
+      history,
+      inventory,
+      clusters,
+    });
     readiness.slack = () => bot!.slackProblem();
     await bot.start();
     const transport = slackTransport(config);

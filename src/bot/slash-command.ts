@@ -25,6 +25,8 @@ import { paced, type SlackPacer } from '../slack/pacer.js';
 import { describeJob, rootMessage } from '../slack/render.js';
 import type { RequestHistory } from '../queue/history.js';
 import type { InventoryStore } from '../queue/inventory-store.js';
+import type { ClusterRegistry } from '../queue/clusters.js';
+import { clustersMessage } from '../slack/clusters.js';
 import { unknownPodMessage } from './unknown-pod.js';
 
 export interface CommandDeps {
@@ -43,6 +45,8 @@ export interface CommandDeps {
   history?: RequestHistory;
   /** What the cluster holds, from the workers (the command builder, "did you mean"). */
   inventory?: InventoryStore;
+  /** Which clusters have live workers (`/kdebug clusters`). */
+  clusters?: ClusterRegistry;
 }
 
 /** Who may do what (policy and user groups), how often (limits), and the record of it (audit). */
@@ -78,6 +82,16 @@ export async function handleSlashCommand(command: CommandFields, io: CommandIo, 
     // whoami's text carries Slack mentions and links, already escaped where needed.
     await io.respond({ response_type: 'ephemeral', text: access.policy.whoami(command.user_id, command.channel_id, groups, { checkNames: [...checks.keys()] }) });
     metrics.requests.inc({ check: '', outcome: 'whoami' });
+    return;
+  }
+  if (/^\s*clusters\s*$/i.test(command.text ?? '') && deps.clusters) {
+    await io.ack();
+    const text = await deps.clusters.list().then(
+      (clusters) => clustersMessage(clusters, Date.now()),
+      () => 'Could not read the clusters right now (Redis is unavailable). Try again in a minute.',
+    );
+    await io.respond({ response_type: 'ephemeral', text }).catch((e: Error) => logger.warn({ err: e.message }, 'response_url failed'));
+    metrics.requests.inc({ check: '', outcome: 'clusters' });
     return;
   }
   const limits = { maxTimeoutSeconds: config.jobs.maxTimeoutSeconds };

@@ -127,6 +127,18 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    cluster: z
+      .object({
+        /** The cluster this worker serves, as `/kdebug clusters` names it. Env: KDEBUG_CLUSTER_NAME. */
+        name: z
+          .string()
+          .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'a DNS label, e.g. prod-eu')
+          .default('default'),
+        /** Workers report to the bot this often (seconds); one missing four beats in a row counts as gone. */
+        heartbeatSeconds: z.number().int().min(1).max(300).default(15),
+      })
+      .strict()
+      .prefault({}),
     fanout: z
       .object({
         /** `--all` checks at most this many pods of a workload; past it, a sample spread over nodes. */

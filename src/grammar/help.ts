@@ -51,6 +51,7 @@ export function generalHelp(checks: CheckRegistry, options: HelpOptions = {}): s
     '*Usage*',
     `\`${GENERAL_USAGE}\``,
     '`/kdebug help <check>`: details of one check',
+    '`/kdebug whoami`: what you may run where · `/kdebug clusters`: the clusters whose workers are alive',
     '',
     '*Checks*',
     checkLines.length > 0 ? checkLines.join('\n') : 'No checks are installed.',

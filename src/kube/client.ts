@@ -1,6 +1,6 @@
 // The Kubernetes clients the worker uses, from one kubeconfig.
 import { createHash } from 'node:crypto';
-import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
 import { ConfigError } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { NodeZones } from './node-zones.js';
@@ -17,6 +17,8 @@ export interface KubeClients {
   podWatches: PodWatches;
   /** Nodes' zones, for `--all`. */
   nodeZones: NodeZones;
+  /** The API server's version (`/version`, readable without any permission), e.g. "v1.33.1". */
+  serverVersion(): Promise<string | undefined>;
 }
 
 /** An explicit kubeconfig path wins; otherwise in-cluster inside a pod, else ~/.kube/config. */
@@ -43,6 +45,14 @@ export function createKubeClients(config: Config, onRetry?: RetryPolicy['onRetry
     server: kc.getCurrentCluster()?.server ?? '(no cluster)',
     podWatches: new PodWatches(kc, core),
     nodeZones: new NodeZones(core),
+    serverVersion: () =>
+      kc
+        .makeApiClient(VersionApi)
+        .getCode()
+        .then(
+          (info) => info.gitVersion,
+          () => undefined,
+        ),
   };
 }
 

@@ -11,6 +11,8 @@ import type { KubeClients } from '../kube/client.js';
 import { readInventory } from '../kube/inventory.js';
 import { InventoryStore } from '../queue/inventory-store.js';
 import { RequestHistory } from '../queue/history.js';
+import { ClusterRegistry } from '../queue/clusters.js';
+import { hostname } from 'node:os';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { diagnosticJobSchema, QUEUE_NAME, validateJob, type DiagnosticJob } from '../queue/job.js';
@@ -68,6 +70,7 @@ export function startWorker({ config, checks, kube, redis, slack, pacer, logger,
   const deliveryWorker = startDeliveryWorker({ redisUrl: config.redis.url, prefix, outbox, slack, logger, metrics, pacer });
 
   const stopInventory = refreshInventory(config, kube, redis, logger);
+  const stopHeartbeat = heartbeat(config, kube, redis, logger);
   const history = new RequestHistory(redis, prefix);
   const running = new Map<string, AbortController>();
   const cancellations = new Cancellations(redis, prefix);
@@ -237,6 +240,7 @@ export function startWorker({ config, checks, kube, redis, slack, pacer, logger,
       }
       clearTimeout(timer);
       stopInventory();
+      stopHeartbeat();
       // Answers already written keep their place in the delivery queue for any worker.
       await (
         await unsubscribe.catch(() => undefined)
@@ -270,6 +274,29 @@ function refreshInventory(config: Config, kube: KubeClients, redis: Redis, logge
   };
   void refresh();
   const timer = setInterval(() => void refresh(), refreshSeconds * 1000);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** Tells the bot, through Redis, that this worker serves its cluster (for `/kdebug clusters`). */
+function heartbeat(config: Config, kube: KubeClients, redis: Redis, logger: Logger): () => void {
+  const { name, heartbeatSeconds } = config.cluster;
+  const registry = new ClusterRegistry(redis, config.redis.keyPrefix, heartbeatSeconds);
+  const worker = `${hostname()}-${process.pid}`;
+  let version: string | undefined;
+  let warned = false;
+  const beat = async () => {
+    try {
+      version ??= await kube.serverVersion();
+      await registry.beat(name, worker, version);
+      warned = false;
+    } catch (err) {
+      if (!warned) logger.warn({ err: (err as Error).message }, 'could not report this worker as alive');
+      warned = true;
+    }
+  };
+  void beat();
+  const timer = setInterval(() => void beat(), heartbeatSeconds * 1000);
   timer.unref();
   return () => clearInterval(timer);
 }

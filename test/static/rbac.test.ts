@@ -230,7 +230,8 @@ function kubeCallSites(file: string): Array<{ permission?: string; problem?: str
       const method = node.expression.name.text;
       if (method === 'makeApiClient') {
         const api = node.arguments[0]?.getText(sf);
-        if (api !== 'CoreV1Api' && api !== 'AppsV1Api') out.push({ problem: `makeApiClient(${api}): a new API group`, where: where(node) });
+        // VersionApi reads /version, which every client may read without any RBAC rule.
+        if (api !== 'CoreV1Api' && api !== 'AppsV1Api' && api !== 'VersionApi') out.push({ problem: `makeApiClient(${api}): a new API group`, where: where(node) });
       } else if (API_METHODS.has(method)) {
         const permission = API_CALL_PERMISSIONS[method];
         out.push(permission ? { permission, where: where(node) } : { problem: `${method} is not in API_CALL_PERMISSIONS`, where: where(node) });
