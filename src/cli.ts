@@ -20,6 +20,7 @@ import { GroupMembership, slackGroupLister } from './policy/user-groups.js';
 import { createAnswers, type Answers } from './delivery/answer-sink.js';
 import { Cancellations } from './queue/cancel.js';
 import { DiagnosticQueue } from './queue/diagnostic-queue.js';
+import { DEFAULT_CLUSTER } from './queue/job.js';
 import { RequestHistory } from './queue/history.js';
 import { InventoryStore } from './queue/inventory-store.js';
 import { ClusterRegistry } from './queue/clusters.js';
@@ -58,7 +59,8 @@ interface Running {
   worker?: RunningWorker;
   policy?: PolicyStore;
   answers?: Answers;
-  queue: DiagnosticQueue;
+  /** Every cluster's queue this process opened, to close them. */
+  queues: Map<string, DiagnosticQueue>;
   redis: Redis;
   health: HealthServer;
 }
@@ -70,7 +72,14 @@ async function start(role: Role, config: Config, logger: Logger): Promise<Runnin
   const botModule = runsBot ? await import('./bot/app.js') : undefined;
   const redis = await connectRedis(config.redis.url);
   const metrics = new Metrics();
-  const queue = new DiagnosticQueue(redis, config.redis.keyPrefix, config.queue.keepCompletedSeconds);
+  // This process's cluster's queue (a worker takes its jobs from it); the bot reaches every cluster's.
+  const queue = new DiagnosticQueue(redis, config.redis.keyPrefix, config.queue.keepCompletedSeconds, config.cluster.name);
+  const queues = new Map<string, DiagnosticQueue>([[config.cluster.name, queue]]);
+  const queueFor = (cluster: string): DiagnosticQueue => {
+    let found = queues.get(cluster);
+    if (!found) queues.set(cluster, (found = new DiagnosticQueue(redis, config.redis.keyPrefix, config.queue.keepCompletedSeconds, cluster)));
+    return found;
+  };
   metrics.onScrape(async () => {
     for (const [state, count] of Object.entries(await queue.counts())) metrics.queueDepth.set({ state }, count);
   });
@@ -86,7 +95,12 @@ async function start(role: Role, config: Config, logger: Logger): Promise<Runnin
   const pacer = new SlackPacer(redis, config.redis.keyPrefix);
   const limits = {
     rate: new RateLimiter(redis, config.redis.keyPrefix, config.limits.rate),
-    slots: new RunningSlots(redis, config.redis.keyPrefix, config.limits.concurrency),
+    // The running cap is per cluster: each cluster has its own pods and workers.
+    slots: new RunningSlots(
+      redis,
+      config.cluster.name === DEFAULT_CLUSTER ? config.redis.keyPrefix : `${config.redis.keyPrefix}:${config.cluster.name}`,
+      config.limits.concurrency,
+    ),
     podBudget: new PodBudget(redis, config.redis.keyPrefix, config.limits.podBudget),
     dedupe: new InFlightDedupe(redis, config.redis.keyPrefix, config.limits.dedupe),
   };
@@ -130,6 +144,7 @@ async function start(role: Role, config: Config, logger: Logger): Promise<Runnin
       config,
       checks,
       queue,
+      queueFor,
       logger,
       metrics,
       access: { policy, groups, limits, audit },
@@ -147,7 +162,7 @@ async function start(role: Role, config: Config, logger: Logger): Promise<Runnin
   }
   const health = await startHealthServer(config.health.port, readiness, metrics);
   logger.info({ port: health.port }, 'health endpoints on /healthz, /readyz, /metrics');
-  return { bot, worker, policy, answers, queue, redis, health };
+  return { bot, worker, policy, answers, queues, redis, health };
 }
 
 /**
@@ -161,7 +176,7 @@ async function stop(running: Running, config: Config, logger: Logger): Promise<v
   await running.worker?.stop(config.shutdown.graceSeconds * 1000).catch((err: Error) => logger.warn({ err: err.message }, 'worker stop failed'));
   running.policy?.close();
   await running.answers?.close().catch(() => undefined);
-  await running.queue.close().catch(() => undefined);
+  await Promise.all([...running.queues.values()].map((q) => q.close().catch(() => undefined)));
   await running.health.close();
   running.redis.disconnect();
   logger.info('stopped');

@@ -145,7 +145,10 @@ export function createBotApp(deps: CommandDeps): BotApp {
     try {
       workspaceUrl ??= (await client.auth.test()).url ?? 'https://slack.com/';
       const teamId = (event as { view?: { team_id?: string } }).view?.team_id ?? (await client.auth.test()).team_id ?? '';
-      const [requests, groups] = await Promise.all([deps.history.recent(teamId, event.user, deps.queue), deps.access.groups.groupsOf(event.user, deps.access.policy.groupIds())]);
+      const [requests, groups] = await Promise.all([
+        deps.history.recent(teamId, event.user, (cluster) => deps.queueFor?.(cluster) ?? deps.queue),
+        deps.access.groups.groupsOf(event.user, deps.access.policy.groupIds()),
+      ]);
       const whoami = deps.access.policy.whoami(event.user, undefined, groups, { checkNames: [...deps.checks.keys()] });
       const view = homeView({ requests, whoami, workspaceUrl, verdictEmoji, now: Date.now() });
       await paced(deps.pacer, 'views.publish', event.user, () => client.views.publish({ user_id: event.user, view }));

@@ -15,7 +15,7 @@ import type { InFlightDedupe } from '../policy/dedupe.js';
 import type { RateLimiter } from '../policy/rate-limit.js';
 import type { PolicyStore } from '../policy/store.js';
 import type { GroupMembership } from '../policy/user-groups.js';
-import { diagnosticJobSchema, jobIdFor, type DiagnosticJob } from '../queue/job.js';
+import { DEFAULT_CLUSTER, diagnosticJobSchema, jobIdFor, type DiagnosticJob } from '../queue/job.js';
 import type { Cancellations } from '../queue/cancel.js';
 import { cancelledOps } from '../delivery/answer-ops.js';
 import type { AnswerSink } from '../delivery/answer-sink.js';
@@ -26,13 +26,17 @@ import { describeJob, rootMessage } from '../slack/render.js';
 import type { RequestHistory } from '../queue/history.js';
 import type { InventoryStore } from '../queue/inventory-store.js';
 import type { ClusterRegistry } from '../queue/clusters.js';
+import { formatDuration } from '../core/duration.js';
 import { clustersMessage } from '../slack/clusters.js';
 import { unknownPodMessage } from './unknown-pod.js';
 
 export interface CommandDeps {
   config: Config;
   checks: CheckRegistry;
+  /** Claims Slack commands once (the claim does not depend on the cluster). */
   queue: DiagnosticQueue;
+  /** Each cluster's job queue; without it, every job goes to `queue`. */
+  queueFor?: (cluster: string) => DiagnosticQueue;
   logger: Logger;
   metrics: Metrics;
   access: AccessControl;
@@ -129,6 +133,13 @@ export async function handleSlashCommand(command: CommandFields, io: CommandIo, 
   await io.ack();
 
   const namespace = request.namespace ?? config.kubernetes.defaultNamespace;
+  const cluster = request.cluster ?? config.cluster.channels[command.channel_id] ?? config.cluster.name;
+  const unavailable = await clusterProblem(cluster, deps);
+  if (unavailable) {
+    count('no-worker');
+    await io.respond({ response_type: 'ephemeral', text: unavailable }).catch((e: Error) => logger.warn({ err: e.message }, 'response_url failed'));
+    return;
+  }
   // Pod names are only suggested to someone the policy lets run this check in this namespace.
   if (request.target.kind === 'pod' && deps.inventory && !(command.text ?? '').includes(`pod/${request.target.name}`) && (await mayRun(command, namespace, request.check, deps))) {
     const inventory = await deps.inventory.read().catch(() => undefined);
@@ -157,6 +168,7 @@ export async function handleSlashCommand(command: CommandFields, io: CommandIo, 
     check: request.check,
     target: request.target,
     namespace,
+    ...(cluster !== DEFAULT_CLUSTER ? { cluster } : {}),
     ...(request.container ? { container: request.container } : {}),
     timeoutSeconds,
     positional: request.positional,
@@ -207,11 +219,19 @@ export async function handleSlashCommand(command: CommandFields, io: CommandIo, 
   // for its turn in the channel's budget (a busy channel: a second per message) is not taken from it.
   job.enqueuedAt = Date.now();
   try {
-    await queue.enqueue(job);
+    await (deps.queueFor?.(cluster) ?? queue).enqueue(job);
     await admission.enqueued();
     count('enqueued');
     await deps.history
-      ?.record(job.requestedBy.teamId, job.requestedBy.userId, { jobId: job.id, check: job.check, what: describeJob(job), channel: command.channel_id, rootTs, at: job.enqueuedAt })
+      ?.record(job.requestedBy.teamId, job.requestedBy.userId, {
+        jobId: job.id,
+        check: job.check,
+        what: describeJob(job),
+        channel: command.channel_id,
+        rootTs,
+        at: job.enqueuedAt,
+        ...(job.cluster ? { cluster: job.cluster } : {}),
+      })
       .catch((err: Error) => log.warn({ err: err.message }, 'could not record the request for the Home tab'));
     log.info({ check: job.check, target: job.target, namespace: job.namespace }, 'job enqueued');
   } catch (err) {
@@ -240,9 +260,39 @@ export async function mayRun(command: Pick<CommandFields, 'user_id' | 'channel_i
  * Cancel a job for a user (the /kdebug cancel command and the Cancel button): the requester, or
  * anyone the policy lets run that check in that namespace. Returns the reply for the user.
  */
+/**
+ * Why a command for this cluster would only wait, or undefined: a cluster whose workers all stopped
+ * reporting, or one no worker ever reported (except the bot's own default, as before clusters).
+ */
+async function clusterProblem(cluster: string, { clusters, config }: CommandDeps): Promise<string | undefined> {
+  if (!clusters) return undefined;
+  const known = await clusters.list().catch(() => undefined);
+  if (!known) return undefined;
+  const status = known.find((c) => c.name === cluster);
+  if (status && status.liveWorkers > 0) return undefined;
+  if (status) {
+    const since = formatDuration(Math.max(1, Math.round((Date.now() - status.lastSeen) / 1000)));
+    return `No worker for cluster \`${cluster}\` has been seen for ${since}, so nothing was started. Check its kdebug worker Deployment, or pick another cluster with \`--cluster\` (\`/kdebug clusters\` lists them).`;
+  }
+  if (cluster === config.cluster.name) return undefined;
+  const names = known.map((c) => `\`${c.name}\``).join(', ');
+  return `No worker has ever reported for cluster \`${cluster}\`, so nothing was started. ${names ? `Clusters: ${names}.` : 'No cluster has reported yet.'} \`/kdebug clusters\` shows which are alive.`;
+}
+
+/** The job with this id, in whichever cluster's queue holds it. */
+async function findJob(jobId: string, { queue, queueFor, clusters, config }: CommandDeps) {
+  if (!queueFor) return queue.job(jobId);
+  const names = new Set([config.cluster.name, DEFAULT_CLUSTER, ...((await clusters?.list().catch(() => [])) ?? []).map((c) => c.name)]);
+  for (const name of names) {
+    const job = await queueFor(name).job(jobId);
+    if (job) return job;
+  }
+  return undefined;
+}
+
 export async function cancelJob(jobId: string, userId: string, channelId: string, deps: CommandDeps): Promise<string> {
-  const { queue, cancellations, access, answers, logger, metrics } = deps;
-  const bullJob = await queue.job(jobId);
+  const { cancellations, access, answers, logger, metrics } = deps;
+  const bullJob = await findJob(jobId, deps);
   const parsed = diagnosticJobSchema.safeParse(bullJob?.data);
   if (!bullJob || !parsed.success) return `There's no job \`${jobId}\` (finished jobs are forgotten after a day). The id is under the command's root message.`;
   const job = parsed.data;

@@ -96,7 +96,7 @@ export async function runCommand(argv: string[], io: Io, env: NodeJS.ProcessEnv 
     } else {
       const request = parsed.request;
       const namespace = request.namespace ?? config.kubernetes.defaultNamespace;
-      const kube = createKubeClients(config);
+      const kube = createKubeClients(config, undefined, request.cluster);
       const result = await runInPod(kube, {
         namespace,
         target: request.target,
@@ -141,7 +141,7 @@ async function runOnAll(
   const deadline = Date.now() + timeoutSeconds * 1000;
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   try {
-    const kube = createKubeClients(config);
+    const kube = createKubeClients(config, undefined, request.cluster);
     const outcome = await runOnAllPods(kube, {
       namespace,
       target: request.target,

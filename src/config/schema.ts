@@ -136,6 +136,8 @@ export const configSchema = z
           .default('default'),
         /** Workers report to the bot this often (seconds); one missing four beats in a row counts as gone. */
         heartbeatSeconds: z.number().int().min(1).max(300).default(15),
+        /** The bot: a channel's default cluster, by channel id (else `name`). */
+        channels: z.record(z.string().regex(/^[CGD][A-Z0-9]{2,20}$/, 'a Slack channel id'), z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/)).default({}),
       })
       .strict()
       .prefault({}),

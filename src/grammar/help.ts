@@ -28,6 +28,7 @@ const commonFlags = ({ maxTimeoutSeconds = MAX_TIMEOUT_SECONDS }: HelpOptions): 
     '• `-c CONTAINER`, `--container CONTAINER`: whose network to share when the pod has several containers',
     `• \`--timeout 30s\`: how long the check may run, from ${formatDuration(MIN_TIMEOUT_SECONDS)} to ${formatDuration(maxTimeoutSeconds)} (\`45\`, \`30s\`, \`2m\`, \`1m30s\`)`,
     '• `--all`: every pod of the workload (`deploy/`, `sts/`, `ds/`), not just one; `-l SELECTOR`, `--selector SELECTOR`: every pod with these labels (`app=web,tier!=db`)',
+    "• `--cluster NAME`: the cluster to run in, when kdebug serves several (`/kdebug clusters` lists them; default: the channel's)",
     '• `-h`, `--help`: this help',
     '• `--`: everything after it is an argument, even if it starts with `-`',
     'Flags go anywhere after the check name, as `-n prod`, `-n=prod`, `--namespace prod` or `--namespace=prod`.',

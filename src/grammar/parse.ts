@@ -25,6 +25,8 @@ export interface DiagnosticRequest {
   overrideBudget?: boolean;
   /** `--all` (or `-l`): run on every pod of the workload or selector and compare them. */
   all?: boolean;
+  /** `--cluster NAME`: which cluster's workers run it. */
+  cluster?: string;
   /** Arguments after the target, as typed; the worker re-validates them with check.parseArgs. */
   positional: string[];
   /** Check-specific options by option name (`--server 10.0.0.10` → `{ server: '10.0.0.10' }`). */
@@ -40,7 +42,7 @@ export type ParseResult =
   | { kind: 'help'; check?: string }
   | { kind: 'usage'; message: string };
 
-export type LocalRequest = Omit<DiagnosticRequest, 'target' | 'namespace' | 'container' | 'all'>;
+export type LocalRequest = Omit<DiagnosticRequest, 'target' | 'namespace' | 'container' | 'all' | 'cluster'>;
 
 export interface ParseOptions {
   /** No target, and options marked localOnly (files on this machine) are allowed. */
@@ -242,7 +244,7 @@ export function parseTimeout(text: string, max: number = MAX_TIMEOUT_SECONDS): T
 // Parsing
 
 type FlagSpec =
-  | { kind: 'common'; key: 'namespace' | 'container' | 'timeout' | 'selector'; long: string; example: string }
+  | { kind: 'common'; key: 'namespace' | 'container' | 'timeout' | 'selector' | 'cluster'; long: string; example: string }
   | { kind: 'switch'; key: 'overrideBudget' | 'all'; long: string; example: string }
   | { kind: 'check'; key: string; long: string; example: string }
   | { kind: 'checkSwitch'; key: string; long: string; example: string };
@@ -254,6 +256,7 @@ const COMMON_FLAGS: ReadonlyArray<{ spellings: string[]; spec: FlagSpec }> = [
   { spellings: ['--override-budget'], spec: { kind: 'switch', key: 'overrideBudget', long: '--override-budget', example: '' } },
   { spellings: ['--all'], spec: { kind: 'switch', key: 'all', long: '--all', example: '' } },
   { spellings: ['-l', '--selector'], spec: { kind: 'common', key: 'selector', long: '--selector', example: 'app=web' } },
+  { spellings: ['--cluster'], spec: { kind: 'common', key: 'cluster', long: '--cluster', example: 'prod-eu' } },
 ];
 
 /** Every spelling this check accepts, mapped to what it means. Common flags win over a clashing check option. */
@@ -433,7 +436,7 @@ function parseCheckArgs(found: Found, rest: readonly string[], opts: ParseOption
       if (problem) return usage(problem, found);
       selector = value;
     } else {
-      const problem = kubeNameProblem(value, 'label', flag.key === 'namespace' ? 'namespace' : 'container name');
+      const problem = kubeNameProblem(value, 'label', flag.key === 'namespace' ? 'namespace' : flag.key === 'cluster' ? 'cluster name' : 'container name');
       if (problem) return usage(problem, found);
       request[flag.key] = value;
     }

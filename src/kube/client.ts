@@ -21,8 +21,11 @@ export interface KubeClients {
   serverVersion(): Promise<string | undefined>;
 }
 
-/** An explicit kubeconfig path wins; otherwise in-cluster inside a pod, else ~/.kube/config. */
-export function createKubeClients(config: Config, onRetry?: RetryPolicy['onRetry']): KubeClients {
+/**
+ * An explicit kubeconfig path wins; otherwise in-cluster inside a pod, else ~/.kube/config.
+ * `context` (kdebug run --cluster) picks one of the kubeconfig's contexts instead of its current one.
+ */
+export function createKubeClients(config: Config, onRetry?: RetryPolicy['onRetry'], context?: string): KubeClients {
   const kc = new KubeConfig();
   reuseConnections(kc);
   try {
@@ -32,6 +35,11 @@ export function createKubeClients(config: Config, onRetry?: RetryPolicy['onRetry
     throw new ConfigError(
       `cannot load the kubeconfig ${config.kubernetes.kubeconfig || '(default)'}: ${(err as Error).message.split('\n')[0]}; set KUBECONFIG to a valid file, or run kdebug in a pod with a service account`,
     );
+  }
+  if (context !== undefined) {
+    const names = kc.getContexts().map((c) => c.name);
+    if (!names.includes(context)) throw new ConfigError(`no context ${context} in the kubeconfig (it has: ${names.join(', ') || 'none'}); --cluster names a kubeconfig context`);
+    kc.setCurrentContext(context);
   }
   if (!kc.getCurrentCluster()) {
     throw new ConfigError('no Kubernetes cluster configured: set KUBECONFIG to a kubeconfig with a current context, or run kdebug in a pod with a service account');

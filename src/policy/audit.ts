@@ -46,6 +46,8 @@ export interface AuditRecord {
   command: string;
   jobId?: string;
   check?: string;
+  /** The cluster it ran in, when not the default one. */
+  cluster?: string;
   /** The target as asked for: "pod/web-7f9c", "deployment/web". */
   target?: string;
   /** The pod it resolved to (worker records). */
@@ -164,6 +166,7 @@ export interface AuditJob {
   check: string;
   target: { kind: string; name: string };
   namespace: string;
+  cluster?: string;
   commandText: string;
   requestedBy: { teamId: string; userId: string; userName?: string };
   reply: { channel: string };
@@ -234,6 +237,7 @@ export function auditEntryForJob(
     jobId: job.id,
     check: job.check,
     target: `${job.target.kind}/${job.target.name}`,
+    ...(job.cluster ? { cluster: job.cluster } : {}),
     namespace: job.namespace,
     ...(result.pod !== undefined ? { pod: result.pod } : {}),
     ...(result.pods !== undefined ? { pods: result.pods } : {}),

@@ -1,7 +1,7 @@
 // The producer side: claims a Slack command once (Slack may deliver it again) and enqueues its job.
 import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { diagnosticJobSchema, QUEUE_NAME, type DiagnosticJob } from './job.js';
+import { DEFAULT_CLUSTER, diagnosticJobSchema, queueNameFor, type DiagnosticJob } from './job.js';
 
 export class DiagnosticQueue {
   private readonly queue: Queue;
@@ -10,8 +10,9 @@ export class DiagnosticQueue {
     private readonly redis: Redis,
     private readonly prefix: string,
     keepCompletedSeconds: number,
+    cluster: string = DEFAULT_CLUSTER,
   ) {
-    this.queue = new Queue(QUEUE_NAME, {
+    this.queue = new Queue(queueNameFor(cluster), {
       connection: redis,
       prefix,
       defaultJobOptions: {

@@ -4,6 +4,7 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { DiagnosticQueue } from './diagnostic-queue.js';
+import { DEFAULT_CLUSTER } from './job.js';
 
 /** How many requests the Home tab lists. */
 export const HISTORY_LENGTH = 20;
@@ -19,6 +20,8 @@ const entrySchema = z.object({
   rootTs: z.string(),
   /** Epoch ms when it was queued. */
   at: z.number(),
+  /** Where it ran, when not the default cluster. */
+  cluster: z.string().optional(),
 });
 
 export type HistoryEntry = z.infer<typeof entrySchema>;
@@ -64,7 +67,7 @@ export class RequestHistory {
   }
 
   /** Newest first, each with what became of it. */
-  async recent(teamId: string, userId: string, queue: DiagnosticQueue): Promise<RecentRequest[]> {
+  async recent(teamId: string, userId: string, queueFor: (cluster: string) => DiagnosticQueue): Promise<RecentRequest[]> {
     const raw = await this.redis.lrange(this.key(teamId, userId), 0, HISTORY_LENGTH - 1);
     const entries = raw.flatMap((text) => {
       try {
@@ -79,7 +82,9 @@ export class RequestHistory {
       entries.map(async (entry, i) => {
         const recorded = parseOutcome(outcomes[i]);
         if (recorded) return { ...entry, ...recorded };
-        const job = await queue.job(entry.jobId).catch(() => undefined);
+        const job = await queueFor(entry.cluster ?? DEFAULT_CLUSTER)
+          .job(entry.jobId)
+          .catch(() => undefined);
         if (!job) return { ...entry, state: 'unknown' };
         const result = job.returnvalue as { status?: string; verdict?: string } | null | undefined;
         if (job.finishedOn && result?.status)

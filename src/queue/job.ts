@@ -7,6 +7,13 @@ import { DNS1123_LABEL, DNS1123_SUBDOMAIN, labelSelectorProblem } from '../core/
 import { TARGET_KINDS } from '../core/target.js';
 
 export const QUEUE_NAME = 'diagnostics';
+/** The cluster of a one-cluster installation, and of jobs that name none. */
+export const DEFAULT_CLUSTER = 'default';
+
+/** Each cluster's workers take jobs from a queue of its own; "default" keeps the original name. */
+export function queueNameFor(cluster: string): string {
+  return cluster === DEFAULT_CLUSTER ? QUEUE_NAME : `${QUEUE_NAME}-${cluster}`;
+}
 
 const text = (max: number) => z.string().max(max);
 
@@ -24,6 +31,8 @@ export const diagnosticJobSchema = z
         path: ['name'],
       }),
     namespace: z.string().regex(DNS1123_LABEL).max(63),
+    /** The cluster whose workers run it (`--cluster`, the channel's default); absent: "default". */
+    cluster: z.string().regex(DNS1123_LABEL).max(63).optional(),
     container: z.string().regex(DNS1123_LABEL).max(63).optional(),
     timeoutSeconds: z.number().int().min(1).max(3600),
     positional: z.array(text(2048)).max(32),

@@ -27,10 +27,10 @@ export function verdictEmoji(finding: Pick<Finding, 'check' | 'verdict'>): strin
   return VERDICT_EMOJI[verdictClass(finding.check, finding.verdict)];
 }
 
-/** "dns deployment/web in prod", "dns deployment/web --all in prod" */
-export function describeJob(job: Pick<DiagnosticJob, 'check' | 'target' | 'namespace' | 'all'>): string {
+/** "dns deployment/web in prod", "dns deployment/web --all in prod", "dns web-0 in prod-us/prod" */
+export function describeJob(job: Pick<DiagnosticJob, 'check' | 'target' | 'namespace' | 'all' | 'cluster'>): string {
   const all = job.all && job.target.kind !== 'selector' ? ' --all' : '';
-  return `${job.check} ${describeTarget(job.target)}${all} in ${job.namespace}`;
+  return `${job.check} ${describeTarget(job.target)}${all} in ${job.cluster ? `${job.cluster}/` : ''}${job.namespace}`;
 }
 
 export type RootStatus =

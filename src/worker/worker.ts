@@ -15,7 +15,7 @@ import { ClusterRegistry } from '../queue/clusters.js';
 import { hostname } from 'node:os';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { diagnosticJobSchema, QUEUE_NAME, validateJob, type DiagnosticJob } from '../queue/job.js';
+import { DEFAULT_CLUSTER, diagnosticJobSchema, queueNameFor, validateJob, type DiagnosticJob } from '../queue/job.js';
 import type { DiagnosticQueue } from '../queue/diagnostic-queue.js';
 import { createRedis } from '../queue/redis.js';
 import { auditEntryForJob, type AuditLog } from '../policy/audit.js';
@@ -80,7 +80,7 @@ export function startWorker({ config, checks, kube, redis, slack, pacer, logger,
   });
   unsubscribe.catch((err: Error) => logger.error({ err: err.message }, 'cannot listen for cancellations'));
   const worker = new Worker<unknown, JobOutcome>(
-    QUEUE_NAME,
+    queueNameFor(config.cluster.name),
     async (bullJob, token) => {
       const validated = validateJob(bullJob.data, checks);
       if (!validated.ok) {
@@ -90,6 +90,11 @@ export function startWorker({ config, checks, kube, redis, slack, pacer, logger,
         throw new Error(`invalid job: ${validated.reason}`);
       }
       const { job, check, args } = validated;
+      // Each cluster's workers take only their queue's jobs; one for another cluster here is a misrouted job.
+      if ((job.cluster ?? DEFAULT_CLUSTER) !== config.cluster.name) {
+        logger.error({ bullJobId: bullJob.id, cluster: job.cluster }, 'rejected a job for another cluster');
+        throw new Error(`invalid job: it is for cluster ${job.cluster ?? DEFAULT_CLUSTER}, this worker serves ${config.cluster.name}`);
+      }
       if (bullJob.processedOn) metrics.queueWait.observe(Math.max(0, bullJob.processedOn - bullJob.timestamp) / 1000);
       const controller = new AbortController();
       running.set(job.id, controller);

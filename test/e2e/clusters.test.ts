@@ -1,55 +1,113 @@
-// `/kdebug clusters` end to end: two Kubernetes emulators, a worker on each (its cluster named by
-// KDEBUG_CLUSTER_NAME), one bot; the workers' heartbeats through Redis tell the bot which clusters
-// have a live worker and which Kubernetes version each talks to.
-import { mkdtempSync } from 'node:fs';
+// Many clusters, one bot, end to end: two Kubernetes emulators, a worker on each (its cluster named
+// by KDEBUG_CLUSTER_NAME, its jobs from its cluster's queue), one bot. The workers' heartbeats
+// through Redis tell the bot which clusters have a live worker; `--cluster` and the channel's
+// default route a command to the right one; a cluster without a live worker is answered at once.
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeEmulator } from '../support/kube-emulator.js';
 import type { RoleProcess } from '../support/processes.js';
+import type { StoredMessage } from '../support/slack-emulator.js';
 import { startStack, type Stack } from '../support/stack.js';
 
-const CHANNEL = 'C0CLUSTERS';
+const EU_CHANNEL = 'C0PRODEU';
+const OTHER_CHANNEL = 'C0OTHER';
 let stack: Stack;
-let otherKube: KubeEmulator;
+let usKube: KubeEmulator;
+let bot: RoleProcess;
+let euWorker: RoleProcess;
 let usWorker: RoleProcess;
 
 beforeAll(async () => {
-  stack = await startStack({ channels: { [CHANNEL]: {} }, pods: [], env: { KDEBUG_CLUSTER_HEARTBEAT_SECONDS: '1' } });
-  otherKube = new KubeEmulator();
-  await otherKube.start();
-  const kubeconfig = join(mkdtempSync(join(tmpdir(), 'kdebug-clusters-')), 'kubeconfig');
-  otherKube.writeKubeconfig(kubeconfig);
-  const bot = stack.start('bot');
-  const euWorker = stack.start('worker', { KDEBUG_CLUSTER_NAME: 'prod-eu' });
-  usWorker = stack.start('worker', { KDEBUG_CLUSTER_NAME: 'prod-us', KUBECONFIG: kubeconfig });
+  // prod-eu is the stack's emulator, with pod web-0; prod-us another one, with pod api-0.
+  stack = await startStack({
+    channels: { [EU_CHANNEL]: {}, [OTHER_CHANNEL]: {} },
+    pods: [{ namespace: 'prod', name: 'web-0', containers: [{ name: 'app', image: 'web:1' }] }],
+    env: { KDEBUG_CLUSTER_HEARTBEAT_SECONDS: '1', KDEBUG_JOBS_DEFAULT_TIMEOUT_SECONDS: '30' },
+  });
+  usKube = new KubeEmulator();
+  await usKube.start();
+  await usKube.addPod({ namespace: 'prod', name: 'api-0', containers: [{ name: 'app', image: 'api:1' }] });
+  const dir = mkdtempSync(join(tmpdir(), 'kdebug-clusters-'));
+  usKube.writeKubeconfig(join(dir, 'kubeconfig'));
+  // The bot: commands in the eu channel go to prod-eu unless they say otherwise.
+  writeFileSync(join(dir, 'bot.yaml'), `cluster:\n  channels:\n    ${EU_CHANNEL}: prod-eu\n`);
+  bot = stack.start('bot', { KDEBUG_CONFIG: join(dir, 'bot.yaml') });
+  euWorker = stack.start('worker', { KDEBUG_CLUSTER_NAME: 'prod-eu' });
+  usWorker = stack.start('worker', { KDEBUG_CLUSTER_NAME: 'prod-us', KUBECONFIG: join(dir, 'kubeconfig') });
   await Promise.all([bot, euWorker, usWorker].map((p) => p.waitForOutput(/"msg":"(bot|worker) started"/)));
+  // Both clusters reported.
+  for (const deadline = Date.now() + 10_000; !/prod-eu`: 1 worker alive[^\n]*\n[^\n]*prod-us`: 1 worker alive/.test(await clusters());) {
+    if (Date.now() > deadline) throw new Error(`both clusters never listed as alive: ${await clusters()}`);
+  }
 }, 60_000);
 
 afterAll(async () => {
   await stack?.stop();
-  await otherKube?.stop();
+  await usKube?.stop();
 });
 
-async function clusters(): Promise<string> {
-  const { responseUrl } = await stack.command('clusters', { channel: CHANNEL, user: 'U0SRE' });
-  const reply = await stack.slack.waitFor(() => stack.slack.responses(responseUrl)[0], 10_000, 'clusters reply');
+afterEach(() => {
+  const state = expect.getState();
+  if (state.assertionCalls !== state.numPassingAsserts)
+    process.stderr.write(`--- bot ---\n${bot.output()}\n--- eu worker ---\n${euWorker.output()}\n--- us worker ---\n${usWorker.output()}\n`);
+});
+
+async function ephemeralAnswer(text: string, channel = OTHER_CHANNEL): Promise<string> {
+  const { responseUrl } = await stack.command(text, { channel, user: 'U0SRE' });
+  const reply = await stack.slack.waitFor(() => stack.slack.responses(responseUrl)[0], 10_000, `answer to ${text}`);
   return String(reply.body.text);
 }
 
-test('each cluster with its live workers and Kubernetes version; a stopped worker shows as gone', async () => {
-  let text = '';
-  for (const deadline = Date.now() + 10_000; !/prod-eu.*\n.*prod-us/.test(text);) {
-    if (Date.now() > deadline) throw new Error(`both clusters never listed: ${text}`);
-    text = await clusters();
-  }
+const clusters = () => ephemeralAnswer('clusters');
+
+/** Runs a command; resolves with its root message once final. */
+async function run(text: string, channel: string): Promise<StoredMessage> {
+  const before = stack.roots(channel).length;
+  await stack.command(text, { channel, user: 'U0SRE' });
+  return stack.slack.waitFor(
+    () => {
+      const root = stack.roots(channel)[before];
+      return root && !/: (queued|running)/.test(root.text) ? root : undefined;
+    },
+    60_000,
+    `final root for ${text}`,
+  );
+}
+
+const kdebugContainers = (kube: KubeEmulator, pod: string) => (kube.getPod('prod', pod)?.spec.ephemeralContainers ?? []).filter((c) => c.name.startsWith('kdebug-')).length;
+
+test('/kdebug clusters lists each cluster with its live workers and the Kubernetes version they talk to', async () => {
+  const text = await clusters();
   expect(text).toMatch(/^Clusters whose kdebug workers report here \(2 clusters\):\n/);
   expect(text).toMatch(/• `prod-eu`: 1 worker alive, Kubernetes v1\.33\.1, last seen \ds ago/);
   expect(text).toMatch(/• `prod-us`: 1 worker alive, Kubernetes v1\.33\.1, last seen \ds ago/);
+});
 
+test('--cluster sends a command to that cluster, and the channel default to its own', async () => {
+  const us = await run('listen api-0 -n prod --cluster prod-us', OTHER_CHANNEL);
+  expect(us.text).toMatch(/^listen api-0 in prod-us\/prod: /);
+  expect(us.text).not.toMatch(/failed/);
+  expect(kdebugContainers(usKube, 'api-0')).toBe(1);
+  // The eu channel's default cluster is prod-eu.
+  const eu = await run('listen web-0 -n prod', EU_CHANNEL);
+  expect(eu.text).toMatch(/^listen web-0 in prod-eu\/prod: /);
+  expect(kdebugContainers(stack.kube, 'web-0')).toBe(1);
+  // The audit records name the cluster.
+  expect(usWorker.output()).toMatch(/"audit":true[^\n]*"cluster":"prod-us"/);
+}, 90_000);
+
+test('a cluster no worker ever reported, and one whose workers stopped, are answered at once', async () => {
+  const before = stack.roots(OTHER_CHANNEL).length;
+  expect(await ephemeralAnswer('listen api-0 -n prod --cluster staging')).toBe(
+    'No worker has ever reported for cluster `staging`, so nothing was started. Clusters: `prod-eu`, `prod-us`. `/kdebug clusters` shows which are alive.',
+  );
   await usWorker.stop();
   // Four missed beats (1 s each) and the worker counts as gone.
   await new Promise((resolve) => setTimeout(resolve, 5500));
-  text = await clusters();
-  expect(text).toMatch(/• `prod-eu`: 1 worker alive/);
-  expect(text).toMatch(/• `prod-us`: no live worker, last seen \ds ago \(Kubernetes v1\.33\.1\): its jobs wait until one is back/);
+  expect(await clusters()).toMatch(/• `prod-us`: no live worker, last seen \ds ago \(Kubernetes v1\.33\.1\): its jobs wait until one is back/);
+  expect(await ephemeralAnswer('listen api-0 -n prod --cluster prod-us')).toMatch(
+    /^No worker for cluster `prod-us` has been seen for \ds, so nothing was started\. Check its kdebug worker Deployment, or pick another cluster with `--cluster`/,
+  );
+  expect(stack.roots(OTHER_CHANNEL)).toHaveLength(before);
 }, 60_000);

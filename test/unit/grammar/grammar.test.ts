@@ -258,7 +258,10 @@ describe('usage errors', () => {
     ['dns web --timout 30s', ['Did you mean `--timeout`?']],
     [
       'dns web --zzzzzz 1',
-      ["`--zzzzzz` isn't an option of `dns`.", 'Options: `--server`, `-n`, `--namespace`, `-c`, `--container`, `--timeout`, `--override-budget`, `--all`, `-l`, `--selector`.'],
+      [
+        "`--zzzzzz` isn't an option of `dns`.",
+        'Options: `--server`, `-n`, `--namespace`, `-c`, `--container`, `--timeout`, `--override-budget`, `--all`, `-l`, `--selector`, `--cluster`.',
+      ],
     ],
     ['tls web api.example.com --server 1.1.1.1', ["`--server` isn't an option of `tls`.", '`--sni`']],
     ['dns web -x', ["`-x` isn't an option of `dns`."]],
@@ -661,4 +664,9 @@ test('a check’s switch takes no value: `tls web api:443 --chain`', async () =>
   const withValue = parseCommandText('tls web-0 api.prod:443 --chain=yes', real);
   expect(withValue.kind === 'usage' && withValue.message).toMatch(/^`--chain` takes no value\./);
   expect(checkHelp(real.get('tls')!)).toContain('• `--chain`: Every certificate the server sent, in detail');
+});
+
+test('--cluster picks the cluster; its name is a DNS label', () => {
+  expect(requestOf('dns web-0 -n prod --cluster prod-us')).toMatchObject({ cluster: 'prod-us', target: { kind: 'pod', name: 'web-0' } });
+  expect(usageOf('dns web-0 --cluster Prod-US')).toMatch(/^Kubernetes names are lower-case: did you mean `prod-us`\?/);
 });
