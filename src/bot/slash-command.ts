@@ -298,7 +298,7 @@ export async function cancelJob(jobId: string, userId: string, channelId: string
   const job = parsed.data;
   if (job.requestedBy.userId !== userId) {
     const groups = await access.groups.groupsOf(userId, access.policy.groupIds());
-    const verdict = access.policy.evaluate({ userId, channelId, namespace: job.namespace, check: job.check, userGroups: groups });
+    const verdict = access.policy.evaluate({ userId, channelId, namespace: job.namespace, check: job.check, userGroups: groups, ...(job.cluster ? { cluster: job.cluster } : {}) });
     if (!verdict.allowed) return `Only <@${job.requestedBy.userId}>, or someone allowed to run \`${job.check}\` in \`${job.namespace}\`, can cancel job \`${jobId}\`.`;
   }
   const state = await bullJob.getState();

@@ -10,6 +10,7 @@ import type { GroupMembership } from './user-groups.js';
 /** The job fields admission needs (structurally a DiagnosticJob). */
 export interface AdmissionJob extends DedupeJob {
   id: string;
+  cluster?: string;
 }
 
 export interface AdmissionDeps {
@@ -45,7 +46,14 @@ export type Admission =
 export async function admit(deps: AdmissionDeps, command: AuditCommand, job: AdmissionJob, receivedAt: number = Date.now()): Promise<Admission> {
   const base = { jobId: job.id, check: job.check, target: `${job.target.kind}/${job.target.name}`, namespace: job.namespace, startedAt: receivedAt };
   const userGroups = await deps.groups.groupsOf(job.requestedBy.userId, deps.policy.groupIds());
-  const verdict = deps.policy.evaluate({ userId: job.requestedBy.userId, channelId: command.channel_id, namespace: job.namespace, check: job.check, userGroups });
+  const verdict = deps.policy.evaluate({
+    userId: job.requestedBy.userId,
+    channelId: command.channel_id,
+    namespace: job.namespace,
+    check: job.check,
+    userGroups,
+    ...(job.cluster ? { cluster: job.cluster } : {}),
+  });
   if (!verdict.allowed) {
     const policy = { allowed: false, ...(verdict.rule !== undefined ? { rule: verdict.rule } : {}), reason: verdict.reason };
     await deps.audit.record(auditEntryForCommand(command, 'refused', { ...base, policy }));

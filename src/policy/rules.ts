@@ -40,6 +40,8 @@ export interface PolicyRule {
   everyone: boolean;
   onlyIn?: readonly string[];
   namespaces: readonly string[];
+  /** Absent: every cluster. */
+  clusters?: readonly string[];
   checks: readonly string[];
   limits: { rate?: RateLimit; allowBudgetOverride?: boolean };
   reason?: string;
@@ -73,6 +75,8 @@ export interface PolicyRequest {
   namespace: string;
   /** The check's registry key, e.g. "dns". */
   check: string;
+  /** The cluster it runs in; absent: "default" (one cluster). */
+  cluster?: string;
   /** The user's Slack user groups among those the policy names (see GroupMembership). */
   userGroups: readonly string[];
 }
@@ -144,6 +148,7 @@ function compile(file: PolicyFile, source: string): Policy {
       everyone: r.everyone,
       ...(r.onlyIn ? { onlyIn: r.onlyIn } : {}),
       namespaces: r.namespaces,
+      ...(r.clusters ? { clusters: r.clusters } : {}),
       checks: r.checks,
       limits: r.limits ?? {},
       ...(r.reason !== undefined ? { reason: r.reason } : {}),
@@ -237,6 +242,7 @@ export function matchingRule(policy: Policy, request: PolicyRequest): PolicyRule
       appliesTo(rule, request.userId, request.channelId, request.userGroups) &&
       appliesHere(rule, request.channelId) &&
       coversNamespace(policy, rule, request.namespace) &&
+      (!rule.clusters || rule.clusters.some((pattern) => globMatches(pattern, request.cluster ?? 'default'))) &&
       coversCheck(policy, rule, request.check),
   );
 }
@@ -252,7 +258,8 @@ export function evaluate(policy: Policy, request: PolicyRequest): Verdict {
     };
   }
   if (rule) {
-    const reason = `rule "${rule.name}" refuses ${request.check} in ${request.namespace}${rule.reason ? `: ${rule.reason}` : ''}`;
+    const where = request.cluster ? `${request.cluster}/${request.namespace}` : request.namespace;
+    const reason = `rule "${rule.name}" refuses ${request.check} in ${where}${rule.reason ? `: ${rule.reason}` : ''}`;
     return { allowed: false, rule: rule.name, reason, contact: rule.contact ?? policy.contact };
   }
   const hints: string[] = [];
@@ -262,9 +269,10 @@ export function evaluate(policy: Policy, request: PolicyRequest): Verdict {
 }
 
 /** The refusal as the user reads it (Slack mrkdwn; pass the text through escapeMrkdwn before sending). */
-export function refusalText(verdict: Extract<Verdict, { allowed: false }>, request: { check: string; namespace: string }): string {
+export function refusalText(verdict: Extract<Verdict, { allowed: false }>, request: { check: string; namespace: string; cluster?: string }): string {
   const ask = verdict.contact ? ` Ask ${verdict.contact} if you need it.` : '';
-  return `You can't run \`${request.check}\` in namespace \`${request.namespace}\`: ${verdict.reason}.${ask}`;
+  const cluster = request.cluster ? ` of cluster \`${request.cluster}\`` : '';
+  return `You can't run \`${request.check}\` in namespace \`${request.namespace}\`${cluster}: ${verdict.reason}.${ask}`;
 }
 
 /** Every user group id the policy names: resolve the user's membership of these only. */

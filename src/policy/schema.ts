@@ -61,6 +61,8 @@ export const ruleSchema = z
     onlyIn: z.array(placeId).min(1).optional(),
     // What: the rule covers a request when both its namespace and its check are listed.
     namespaces: z.array(namespacePattern).min(1, 'list at least one namespace (or "*")'),
+    /** Which clusters (names or globs like prod-*); absent: every cluster. */
+    clusters: z.array(namespacePattern).min(1, 'list at least one cluster (or leave clusters out for every cluster)').optional(),
     checks: z.array(checkPattern).min(1, 'list at least one check (or "*")'),
     limits: ruleLimitsSchema.optional(),
     /** Deny rules: the sentence shown to the user after the rule's name. */

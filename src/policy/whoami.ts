@@ -71,7 +71,7 @@ export function whoami(policy: Policy, userId: string, channelId: string | undef
   rules.forEach((rule) => {
     const verb = rule.effect === 'allow' ? 'allow' : 'deny';
     lines.push(
-      `• ${code(rule.name)}${describePlace(rule, channelId)}: ${verb} ${describeChecks(policy, rule, options.checkNames)} in ${describeNamespaces(policy, rule)}${describeLimits(policy, rule)}`,
+      `• ${code(rule.name)}${describePlace(rule, channelId)}: ${verb} ${describeChecks(policy, rule, options.checkNames)} in ${describeNamespaces(policy, rule)}${rule.clusters ? ` of cluster${rule.clusters.length > 1 ? 's' : ''} ${rule.clusters.map(code).join(', ')}` : ''}${describeLimits(policy, rule)}`,
     );
   });
   if (groups.length) lines.push(`Your groups in this policy: ${groups.map(code).join(', ')}.`);

@@ -30,9 +30,22 @@ beforeAll(async () => {
   await usKube.addPod({ namespace: 'prod', name: 'api-0', containers: [{ name: 'app', image: 'api:1' }] });
   const dir = mkdtempSync(join(tmpdir(), 'kdebug-clusters-'));
   usKube.writeKubeconfig(join(dir, 'kubeconfig'));
-  // The bot: commands in the eu channel go to prod-eu unless they say otherwise.
+  // The bot: commands in the eu channel go to prod-eu unless they say otherwise. The policy: the SRE
+  // may run anything anywhere, U0EUDEV only in prod-eu.
   writeFileSync(join(dir, 'bot.yaml'), `cluster:\n  channels:\n    ${EU_CHANNEL}: prod-eu\n`);
-  bot = stack.start('bot', { KDEBUG_CONFIG: join(dir, 'bot.yaml') });
+  writeFileSync(
+    join(dir, 'policy.yaml'),
+    [
+      'version: 1',
+      'contact: "#sre"',
+      'defaults: { rate: { requests: 1000, windowSeconds: 60 } }',
+      'rules:',
+      '  - { name: sre, users: [U0SRE], namespaces: ["*"], checks: ["*"] }',
+      '  - { name: eu-devs, users: [U0EUDEV], namespaces: ["*"], checks: ["*"], clusters: [prod-eu] }',
+      '',
+    ].join('\n'),
+  );
+  bot = stack.start('bot', { KDEBUG_CONFIG: join(dir, 'bot.yaml'), KDEBUG_POLICY_PATH: join(dir, 'policy.yaml') });
   euWorker = stack.start('worker', { KDEBUG_CLUSTER_NAME: 'prod-eu' });
   usWorker = stack.start('worker', { KDEBUG_CLUSTER_NAME: 'prod-us', KUBECONFIG: join(dir, 'kubeconfig') });
   await Promise.all([bot, euWorker, usWorker].map((p) => p.waitForOutput(/"msg":"(bot|worker) started"/)));
@@ -53,8 +66,8 @@ afterEach(() => {
     process.stderr.write(`--- bot ---\n${bot.output()}\n--- eu worker ---\n${euWorker.output()}\n--- us worker ---\n${usWorker.output()}\n`);
 });
 
-async function ephemeralAnswer(text: string, channel = OTHER_CHANNEL): Promise<string> {
-  const { responseUrl } = await stack.command(text, { channel, user: 'U0SRE' });
+async function ephemeralAnswer(text: string, channel = OTHER_CHANNEL, user = 'U0SRE'): Promise<string> {
+  const { responseUrl } = await stack.command(text, { channel, user });
   const reply = await stack.slack.waitFor(() => stack.slack.responses(responseUrl)[0], 10_000, `answer to ${text}`);
   return String(reply.body.text);
 }
@@ -96,6 +109,15 @@ test('--cluster sends a command to that cluster, and the channel default to its 
   // The audit records name the cluster.
   expect(usWorker.output()).toMatch(/"audit":true[^\n]*"cluster":"prod-us"/);
 }, 90_000);
+
+test('the policy can name clusters: a rule for prod-eu does not open prod-us', async () => {
+  expect(await ephemeralAnswer('listen api-0 -n prod --cluster prod-us', OTHER_CHANNEL, 'U0EUDEV')).toMatch(
+    /^You can't run `listen` in namespace `prod` of cluster `prod-us`: no rule allows it/,
+  );
+  const eu = await ephemeralAnswer('whoami', OTHER_CHANNEL, 'U0EUDEV');
+  expect(eu).toContain('`eu-devs`: allow');
+  expect(eu).toContain('of cluster `prod-eu`');
+});
 
 test('a cluster no worker ever reported, and one whose workers stopped, are answered at once', async () => {
   const before = stack.roots(OTHER_CHANNEL).length;

@@ -12,6 +12,7 @@ import {
   type Verdict,
 } from '../../../src/policy/rules.js';
 import { DEFAULT_POLICY_PATH } from '../../../src/policy/store.js';
+import { whoami } from '../../../src/policy/whoami.js';
 import { ALICE, BOB, DM, INCIDENTS, PAY, policy, PRIVATE, req, SRE, STAGING } from './fixture.js';
 
 function refused(verdict: Verdict): Extract<Verdict, { allowed: false }> {
@@ -247,4 +248,33 @@ describe('parsePolicy', () => {
 test('fixture sanity', () => {
   const names = policy.rules.map((r) => r.name);
   expect(names).toEqual(['no-prod-capture-outside-private', 'sre-capture', 'sre', 'payments', 'staging-channel', 'rule 6']);
+});
+
+describe('clusters', () => {
+  const p = parsePolicy(
+    [
+      'version: 1',
+      'contact: "#sre"',
+      'rules:',
+      `  - { name: eu-only, users: [${BOB}], namespaces: ["*"], checks: [dns], clusters: ["prod-eu*"] }`,
+      `  - { name: anywhere, users: [${ALICE}], namespaces: ["*"], checks: [dns] }`,
+    ].join('\n'),
+  );
+  const request = (user: string, cluster?: string) => ({ userId: user, channelId: 'C0ANY', namespace: 'prod', check: 'dns', userGroups: [], ...(cluster ? { cluster } : {}) });
+
+  test('a rule that names clusters covers only those (globs too); a rule without clusters covers every one', () => {
+    expect(evaluate(p, request(BOB, 'prod-eu-1'))).toMatchObject({ allowed: true, rule: 'eu-only' });
+    const refusal = refused(evaluate(p, request(BOB, 'prod-us')));
+    expect(refusal.rule).toBeUndefined();
+    expect(refusalText(refusal, { check: 'dns', namespace: 'prod', cluster: 'prod-us' })).toMatch(
+      /^You can't run `dns` in namespace `prod` of cluster `prod-us`: no rule allows it/,
+    );
+    // The default cluster of a one-cluster installation is "default".
+    expect(evaluate(p, request(BOB)).allowed).toBe(false);
+    expect(evaluate(p, request(ALICE, 'prod-us'))).toMatchObject({ allowed: true, rule: 'anywhere' });
+  });
+
+  test('whoami says which clusters a rule is for', () => {
+    expect(whoami(p, BOB, 'C0ANY', [])).toContain('• `eu-only`: allow `dns` in any namespace except system ones of cluster `prod-eu*`');
+  });
 });
