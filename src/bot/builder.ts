@@ -9,39 +9,64 @@ import { BUILDER_CALLBACK, builderCommand, builderView, FIELD, namespaceOptions,
 import { paced } from '../slack/pacer.js';
 import { mayRun, type CommandDeps, type CommandFields, type CommandIo } from './slash-command.js';
 
+/** The cluster a channel's commands go to when they name none. */
+const defaultClusterOf = (channel: string, { config }: CommandDeps) => config.cluster.channels[channel] ?? config.cluster.name;
+
+/** The builder's choices of cluster: those with a live worker (none to choose from with one). */
+async function liveClusters(deps: CommandDeps): Promise<string[]> {
+  const clusters = (await deps.clusters?.list().catch(() => [])) ?? [];
+  return clusters.filter((c) => c.liveWorkers > 0).map((c) => c.name);
+}
+
 export async function openBuilder(client: WebClient, triggerId: string, channel: string, deps: CommandDeps): Promise<void> {
-  const view = builderView(deps.checks, { channel, defaultNamespace: deps.config.kubernetes.defaultNamespace });
+  const clusters = await liveClusters(deps);
+  const view = builderView(deps.checks, { channel, defaultNamespace: deps.config.kubernetes.defaultNamespace, clusters, defaultCluster: defaultClusterOf(channel, deps) });
   await paced(deps.pacer, 'views.open', undefined, () => client.views.open({ trigger_id: triggerId, view }));
 }
+
+type BuilderViewPayload = { id: string; hash: string; private_metadata: string; state?: { values?: ViewState } };
+
+/** The cluster picked in the modal, else the channel's. */
+const clusterOf = (view: BuilderViewPayload | undefined, deps: CommandDeps) =>
+  view?.state?.values?.[FIELD.cluster]?.[FIELD.cluster]?.selected_option?.value ?? defaultClusterOf(view?.private_metadata ?? '', deps);
 
 /** The modal's listeners: its options and its submission. `run` handles a command as if typed. */
 export function registerBuilder(app: App, deps: CommandDeps, run: (command: CommandFields, io: CommandIo) => Promise<void>): void {
   // Only namespaces (and their pods) where the policy lets this user run some check are offered.
-  const mayRunSomething = async (user: string, channel: string, namespace: string) => {
-    for (const check of deps.checks.keys()) if (await mayRun({ user_id: user, channel_id: channel }, namespace, check, deps)) return true;
+  const mayRunSomething = async (user: string, channel: string, namespace: string, cluster: string) => {
+    for (const check of deps.checks.keys()) if (await mayRun({ user_id: user, channel_id: channel }, namespace, check, deps, cluster)) return true;
     return false;
   };
   app.options(FIELD.namespace, async ({ ack, body }) => {
-    const inventory = await deps.inventory?.read().catch(() => undefined);
-    const channel = (body as { view?: { private_metadata?: string } }).view?.private_metadata ?? '';
+    const view = (body as { view?: BuilderViewPayload }).view;
+    const cluster = clusterOf(view, deps);
+    const inventory = await deps.inventory?.read(cluster).catch(() => undefined);
     const offered = [];
-    for (const option of namespaceOptions(inventory, body.value ?? '')) if (await mayRunSomething(body.user.id, channel, option.value!)) offered.push(option);
+    for (const option of namespaceOptions(inventory, body.value ?? ''))
+      if (await mayRunSomething(body.user.id, view?.private_metadata ?? '', option.value!, cluster)) offered.push(option);
     await ack({ options: offered });
   });
   app.options(FIELD.target, async ({ ack, body }) => {
-    const view = (body as { view?: { private_metadata?: string; state?: { values?: ViewState } } }).view;
+    const view = (body as { view?: BuilderViewPayload }).view;
+    const cluster = clusterOf(view, deps);
     const namespace = view?.state?.values?.[FIELD.namespace]?.[FIELD.namespace]?.selected_option?.value ?? deps.config.kubernetes.defaultNamespace;
-    const allowed = await mayRunSomething(body.user.id, view?.private_metadata ?? '', namespace);
-    const inventory = allowed ? await deps.inventory?.read().catch(() => undefined) : undefined;
+    const allowed = await mayRunSomething(body.user.id, view?.private_metadata ?? '', namespace, cluster);
+    const inventory = allowed ? await deps.inventory?.read(cluster).catch(() => undefined) : undefined;
     await ack({ options: targetOptions(inventory, namespace, body.value ?? '') });
   });
   // The equivalent typed command, shown in the modal, so people learn the syntax.
   app.action(PREVIEW_ACTION, async ({ ack, body, client }) => {
     await ack();
-    const view = (body as { view?: { id: string; hash: string; private_metadata: string; state: { values: ViewState } } }).view;
+    const view = (body as { view?: BuilderViewPayload }).view;
     if (!view) return;
-    const command = builderCommand(view.state.values);
-    const updated = builderView(deps.checks, { channel: view.private_metadata, defaultNamespace: deps.config.kubernetes.defaultNamespace, command });
+    const command = builderCommand(view.state?.values ?? {});
+    const updated = builderView(deps.checks, {
+      channel: view.private_metadata,
+      defaultNamespace: deps.config.kubernetes.defaultNamespace,
+      command,
+      clusters: await liveClusters(deps),
+      defaultCluster: clusterOf(view, deps),
+    });
     await paced(deps.pacer, 'views.update', undefined, () => client.views.update({ view_id: view.id, hash: view.hash, view: updated })).catch((err: Error) =>
       deps.logger.warn({ err: err.message }, 'could not show the command in the builder'),
     );

@@ -141,8 +141,13 @@ export async function handleSlashCommand(command: CommandFields, io: CommandIo, 
     return;
   }
   // Pod names are only suggested to someone the policy lets run this check in this namespace.
-  if (request.target.kind === 'pod' && deps.inventory && !(command.text ?? '').includes(`pod/${request.target.name}`) && (await mayRun(command, namespace, request.check, deps))) {
-    const inventory = await deps.inventory.read().catch(() => undefined);
+  if (
+    request.target.kind === 'pod' &&
+    deps.inventory &&
+    !(command.text ?? '').includes(`pod/${request.target.name}`) &&
+    (await mayRun(command, namespace, request.check, deps, cluster))
+  ) {
+    const inventory = await deps.inventory.read(cluster).catch(() => undefined);
     const hint = unknownPodMessage(inventory, namespace, request.target.name, 2 * config.inventory.refreshSeconds * 1000, Date.now());
     if (hint) {
       count('usage');
@@ -251,9 +256,22 @@ export async function handleSlashCommand(command: CommandFields, io: CommandIo, 
 }
 
 /** Whether the policy lets this user run `check` in `namespace` from this channel (no side effects). */
-export async function mayRun(command: Pick<CommandFields, 'user_id' | 'channel_id'>, namespace: string, check: string, { access }: CommandDeps): Promise<boolean> {
+export async function mayRun(
+  command: Pick<CommandFields, 'user_id' | 'channel_id'>,
+  namespace: string,
+  check: string,
+  { access }: CommandDeps,
+  cluster?: string,
+): Promise<boolean> {
   const userGroups = await access.groups.groupsOf(command.user_id, access.policy.groupIds());
-  return access.policy.evaluate({ userId: command.user_id, channelId: command.channel_id, namespace, check, userGroups }).allowed;
+  return access.policy.evaluate({
+    userId: command.user_id,
+    channelId: command.channel_id,
+    namespace,
+    check,
+    userGroups,
+    ...(cluster && cluster !== DEFAULT_CLUSTER ? { cluster } : {}),
+  }).allowed;
 }
 
 /**

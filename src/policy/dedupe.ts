@@ -19,6 +19,8 @@ export interface DedupeSubject {
   options?: Readonly<Record<string, string>>;
   /** `--all`: every pod of the target, a different request from one of its pods. */
   all?: boolean;
+  /** The same request in another cluster is another request. */
+  cluster?: string;
 }
 
 /** A short stable hash of everything that makes a request distinct. */
@@ -36,6 +38,7 @@ export function dedupeKey(subject: DedupeSubject): string {
     options,
     // Only when set, so the keys of requests in flight across an upgrade stay the same.
     ...(subject.all ? ['all'] : []),
+    ...(subject.cluster ? [`cluster:${subject.cluster}`] : []),
   ]);
   return createHash('sha256').update(canonical).digest('hex').slice(0, 32);
 }
@@ -50,6 +53,7 @@ export interface DedupeJob {
   options: Readonly<Record<string, string>>;
   requestedBy: { teamId: string; userId: string };
   all?: boolean;
+  cluster?: string;
 }
 
 /** The dedupe subject of a job: bot and worker use it alike. */
@@ -64,6 +68,7 @@ export function dedupeSubjectForJob(job: DedupeJob): DedupeSubject {
     positional: job.positional,
     options: job.options,
     ...(job.all ? { all: true } : {}),
+    ...(job.cluster ? { cluster: job.cluster } : {}),
   };
 }
 

@@ -1,7 +1,9 @@
-// The inventory in Redis: one JSON value, written by whichever worker refreshed last, read by the
-// bot. It expires when no worker has refreshed it for a while, so the bot never offers a stale world.
+// The inventory in Redis: one JSON value per cluster, written by whichever of its workers refreshed
+// last, read by the bot. It expires when no worker has refreshed it for a while, so the bot never
+// offers a stale world.
 import type { Redis } from 'ioredis';
 import type { Inventory } from '../core/inventory.js';
+import { DEFAULT_CLUSTER } from './job.js';
 
 export class InventoryStore {
   constructor(
@@ -11,17 +13,18 @@ export class InventoryStore {
     private readonly refreshSeconds: number,
   ) {}
 
-  private get key(): string {
-    return `${this.prefix}:inventory`;
+  /** The default cluster keeps the key it had before clusters. */
+  key(cluster: string): string {
+    return cluster === DEFAULT_CLUSTER ? `${this.prefix}:inventory` : `${this.prefix}:inventory:${cluster}`;
   }
 
-  async write(inventory: Inventory): Promise<void> {
-    await this.redis.set(this.key, JSON.stringify(inventory), 'EX', Math.max(1, 3 * this.refreshSeconds));
+  async write(cluster: string, inventory: Inventory): Promise<void> {
+    await this.redis.set(this.key(cluster), JSON.stringify(inventory), 'EX', Math.max(1, 3 * this.refreshSeconds));
   }
 
-  /** The latest inventory, or undefined when none is fresh (no worker, or no permission to list pods). */
-  async read(): Promise<Inventory | undefined> {
-    const text = await this.redis.get(this.key);
+  /** A cluster's latest inventory, or undefined when none is fresh (no worker, or no permission to list pods). */
+  async read(cluster: string): Promise<Inventory | undefined> {
+    const text = await this.redis.get(this.key(cluster));
     if (!text) return undefined;
     try {
       return JSON.parse(text) as Inventory;

@@ -10,7 +10,7 @@ export const BUILDER_CALLBACK = 'kdebug_builder';
 /** The modal's "Show the command" button. */
 export const PREVIEW_ACTION = 'kdebug_builder_preview';
 /** Block and action ids (the same for each input): what view_submission and block_suggestion carry. */
-export const FIELD = { namespace: 'namespace', target: 'target', check: 'check', args: 'args', all: 'all' } as const;
+export const FIELD = { cluster: 'cluster', namespace: 'namespace', target: 'target', check: 'check', args: 'args', all: 'all' } as const;
 
 const option = (text: string, value: string, description?: string): PlainTextOption => ({
   text: { type: 'plain_text', text: clip(text, 75) },
@@ -20,9 +20,25 @@ const option = (text: string, value: string, description?: string): PlainTextOpt
 });
 
 /** The modal; `channel` (where the command was typed) rides in private_metadata to where the result goes. */
-export function builderView(checks: CheckRegistry, opts: { channel: string; defaultNamespace: string; command?: string }): ModalView {
+export function builderView(
+  checks: CheckRegistry,
+  opts: { channel: string; defaultNamespace: string; command?: string; clusters?: readonly string[]; defaultCluster?: string },
+): ModalView {
   const checkOptions = [...checks].map(([key, check]: [string, AnyCheck]) => option(key, key, check.summary));
+  const clusterOptions = (opts.clusters ?? []).map((name) => option(name, name));
+  const initialCluster = clusterOptions.find((o) => o.value === opts.defaultCluster) ?? clusterOptions[0];
   const blocks: KnownBlock[] = [
+    // Only when there is a choice: one cluster needs no question.
+    ...(clusterOptions.length > 1
+      ? [
+          {
+            type: 'input',
+            block_id: FIELD.cluster,
+            label: { type: 'plain_text', text: 'Cluster' },
+            element: { type: 'static_select', action_id: FIELD.cluster, options: clusterOptions, ...(initialCluster ? { initial_option: initialCluster } : {}) },
+          } as KnownBlock,
+        ]
+      : []),
     {
       type: 'input',
       block_id: FIELD.namespace,
@@ -106,8 +122,9 @@ export function builderCommand(state: ViewState): string {
   const check = pick(FIELD.check)?.selected_option?.value ?? '';
   const args = (pick(FIELD.args)?.value ?? '').trim();
   const all = (pick(FIELD.all)?.selected_options ?? []).some((o) => o.value === 'all');
+  const cluster = pick(FIELD.cluster)?.selected_option?.value;
   // Flags before the free text: after a `--` in it they would be arguments.
-  return [check, target, namespace ? `-n ${namespace}` : '', all ? '--all' : '', args].filter(Boolean).join(' ');
+  return [check, target, namespace ? `-n ${namespace}` : '', cluster ? `--cluster ${cluster}` : '', all ? '--all' : '', args].filter(Boolean).join(' ');
 }
 
 /**

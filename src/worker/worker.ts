@@ -268,8 +268,8 @@ function refreshInventory(config: Config, kube: KubeClients, redis: Redis, logge
   let warned = false;
   const refresh = async () => {
     try {
-      if ((await redis.set(`${prefix}:inventory:refreshing`, '1', 'EX', Math.max(1, refreshSeconds - 1), 'NX')) !== 'OK') return;
-      await store.write(await readInventory(kube.core, maxPods));
+      if ((await redis.set(`${store.key(config.cluster.name)}:refreshing`, '1', 'EX', Math.max(1, refreshSeconds - 1), 'NX')) !== 'OK') return;
+      await store.write(config.cluster.name, await readInventory(kube.core, maxPods));
       warned = false;
     } catch (err) {
       // Without it the command builder offers no options and nothing else changes: one warning, not one a minute.

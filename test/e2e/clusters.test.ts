@@ -110,6 +110,30 @@ test('--cluster sends a command to that cluster, and the channel default to its 
   expect(usWorker.output()).toMatch(/"audit":true[^\n]*"cluster":"prod-us"/);
 }, 90_000);
 
+test('the command builder asks which cluster when several are alive, and runs there', async () => {
+  await stack.command('', { channel: OTHER_CHANNEL, user: 'U0SRE' });
+  const modal = await stack.slack.waitFor(() => stack.slack.openModal('U0SRE'), 10_000, 'modal');
+  const select = modal.blocks[0] as { block_id: string; element: { options: Array<{ value: string }> } };
+  expect(select.block_id).toBe('cluster');
+  expect(select.element.options.map((o) => o.value)).toEqual(['prod-eu', 'prod-us']);
+  // What is typed is offered too, so the options requests below make these values submittable.
+  await stack.slack.requestOptions({ viewId: modal.id, actionId: 'namespace', value: 'prod', user: 'U0SRE' });
+  await stack.slack.requestOptions({ viewId: modal.id, actionId: 'target', value: 'api-0', user: 'U0SRE' });
+  const before = stack.roots(OTHER_CHANNEL).length;
+  const submitted = await stack.slack.submitView({ viewId: modal.id, user: 'U0SRE', values: { cluster: 'prod-us', namespace: 'prod', target: 'api-0', check: 'listen' } });
+  expect(submitted.action).toBe('close');
+  const root = await stack.slack.waitFor(
+    () => {
+      const r = stack.roots(OTHER_CHANNEL)[before];
+      return r && !/: (queued|running)/.test(r.text) ? r : undefined;
+    },
+    60_000,
+    'the built command',
+  );
+  expect(root.text).toMatch(/^listen api-0 in prod-us\/prod: /);
+  expect(JSON.stringify(root.blocks)).toContain('/kdebug listen api-0 -n prod --cluster prod-us');
+}, 90_000);
+
 test('the policy can name clusters: a rule for prod-eu does not open prod-us', async () => {
   expect(await ephemeralAnswer('listen api-0 -n prod --cluster prod-us', OTHER_CHANNEL, 'U0EUDEV')).toMatch(
     /^You can't run `listen` in namespace `prod` of cluster `prod-us`: no rule allows it/,

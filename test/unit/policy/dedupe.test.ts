@@ -106,3 +106,9 @@ test('--all is a request of its own: not the same as one pod of the workload', (
   expect(dedupeKey(dedupeSubjectForJob(all))).not.toBe(dedupeKey(dedupeSubjectForJob(j)));
   expect(dedupeKey(dedupeSubjectForJob({ ...all, options: {} }))).toBe(dedupeKey(dedupeSubjectForJob(all)));
 });
+
+test('the same request for another cluster is another request', () => {
+  const j = { check: 'dns', target: { kind: 'pod', name: 'web-0' }, namespace: 'prod', positional: [], options: {}, requestedBy: { teamId: 'T1', userId: 'U0BOB' } };
+  expect(dedupeKey(dedupeSubjectForJob({ ...j, cluster: 'prod-us' }))).not.toBe(dedupeKey(dedupeSubjectForJob({ ...j, cluster: 'prod-eu' })));
+  expect(dedupeKey(dedupeSubjectForJob({ ...j, cluster: 'prod-us' }))).not.toBe(dedupeKey(dedupeSubjectForJob(j)));
+});

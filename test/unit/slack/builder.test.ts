@@ -59,3 +59,16 @@ test('the modal: inputs with one id each, the channel in private_metadata, withi
   const shown = builderView(checks, { channel: 'C0INCIDENT', defaultNamespace: 'prod', command: 'dns web-0 -n prod' });
   expect(JSON.stringify(shown.blocks.at(-1))).toContain('The same as typing `/kdebug dns web-0 -n prod`');
 });
+
+test('with more than one cluster alive, the modal asks which (the channel’s first) and the command says it', () => {
+  const view = builderView(checks, { channel: 'C0INCIDENT', defaultNamespace: 'prod', clusters: ['prod-eu', 'prod-us'], defaultCluster: 'prod-us' });
+  expect(view.blocks[0]).toMatchObject({ type: 'input', block_id: 'cluster', element: { type: 'static_select', initial_option: { value: 'prod-us' } } });
+  expect(builderView(checks, { channel: 'C0INCIDENT', defaultNamespace: 'prod', clusters: ['prod-eu'] }).blocks[0]).toMatchObject({ block_id: 'namespace' });
+  const state: ViewState = {
+    cluster: { cluster: { selected_option: { value: 'prod-us' } } },
+    namespace: { namespace: { selected_option: { value: 'prod' } } },
+    target: { target: { selected_option: { value: 'api-0' } } },
+    check: { check: { selected_option: { value: 'listen' } } },
+  };
+  expect(builderCommand(state)).toBe('listen api-0 -n prod --cluster prod-us');
+});
