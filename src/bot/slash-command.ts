@@ -275,10 +275,6 @@ export async function mayRun(
 }
 
 /**
- * Cancel a job for a user (the /kdebug cancel command and the Cancel button): the requester, or
- * anyone the policy lets run that check in that namespace. Returns the reply for the user.
- */
-/**
  * Why a command for this cluster would only wait, or undefined: a cluster whose workers all stopped
  * reporting, or one no worker ever reported (except the bot's own default, as before clusters).
  */
@@ -308,6 +304,10 @@ async function findJob(jobId: string, { queue, queueFor, clusters, config }: Com
   return undefined;
 }
 
+/**
+ * Cancel a job for a user (the /kdebug cancel command and the Cancel button): the requester, or
+ * anyone the policy lets run that check in that namespace. Returns the reply for the user.
+ */
 export async function cancelJob(jobId: string, userId: string, channelId: string, deps: CommandDeps): Promise<string> {
   const { cancellations, access, answers, logger, metrics } = deps;
   const bullJob = await findJob(jobId, deps);
