@@ -18,6 +18,7 @@ import { RunningSlots } from './policy/running-slots.js';
 import { PolicyStore, resolvePolicyPath } from './policy/store.js';
 import { GroupMembership, slackGroupLister } from './policy/user-groups.js';
 import { createAnswers, type Answers } from './delivery/answer-sink.js';
+import { startDeliveryWorker } from './delivery/delivery-queue.js';
 import { Cancellations } from './queue/cancel.js';
 import { DiagnosticQueue } from './queue/diagnostic-queue.js';
 import { DEFAULT_CLUSTER } from './queue/job.js';
@@ -59,6 +60,8 @@ interface Running {
   worker?: RunningWorker;
   policy?: PolicyStore;
   answers?: Answers;
+  /** The bot's delivery worker, when it runs one. */
+  deliveries?: { close(): Promise<void> };
   /** Every cluster's queue this process opened, to close them. */
   queues: Map<string, DiagnosticQueue>;
   redis: Redis;
@@ -90,7 +93,9 @@ async function start(role: Role, config: Config, logger: Logger): Promise<Runnin
   let bot: BotApp | undefined;
   let policy: PolicyStore | undefined;
   let answers: Answers | undefined;
-  const slack = createWebClient(config);
+  let deliveries: { close(): Promise<void> } | undefined;
+  // A worker without Slack credentials (say, in another cluster) has no client: the bot delivers its answers.
+  const slack = config.secrets.botToken ? createWebClient(config) : undefined;
   // Every Slack call of every process waits for its turn in one budget per method and channel.
   const pacer = new SlackPacer(redis, config.redis.keyPrefix);
   const limits = {
@@ -108,8 +113,8 @@ async function start(role: Role, config: Config, logger: Logger): Promise<Runnin
   // (a job's slot, a refusal's reply): the JSON log line, the record of record, is written at once.
   const auditClient = {
     chat: {
-      postMessage: (args: Parameters<typeof slack.chat.postMessage>[0] & { channel: string }) => {
-        paced(pacer, 'chat.postMessage', args.channel, () => slack.chat.postMessage(args)).catch((err: unknown) => {
+      postMessage: (args: { channel: string; text: string; unfurl_links?: boolean; unfurl_media?: boolean }) => {
+        paced(pacer, 'chat.postMessage', args.channel, () => slack!.chat.postMessage(args)).catch((err: unknown) => {
           const code = (err as { data?: { error?: string } })?.data?.error ?? (err as Error)?.message ?? String(err);
           logger.warn({ auditChannel: args.channel, err: code }, 'could not post the audit record in the audit channel');
         });
@@ -117,25 +122,33 @@ async function start(role: Role, config: Config, logger: Logger): Promise<Runnin
       },
     },
   };
-  const audit = new AuditLog({ logger, ...(config.policy.auditChannel ? { slack: { client: auditClient, channel: config.policy.auditChannel } } : {}) });
+  // Without a Slack client, audit records go to the log only.
+  const audit = new AuditLog({ logger, ...(config.policy.auditChannel && slack ? { slack: { client: auditClient, channel: config.policy.auditChannel } } : {}) });
   if (workerModules) {
     const [{ createKubeClients }, { startWorker }] = workerModules;
     const kube = createKubeClients(config, (err, attempt) => {
       metrics.kubernetesErrors.inc({ kind: 'retried' });
       logger.warn({ err: (err as Error).message, attempt }, 'Kubernetes API call failed; retrying');
     });
-    worker = startWorker({ config, checks, kube, redis, slack, pacer, logger, metrics, limits, audit, queue });
+    worker = startWorker({ config, checks, kube, redis, ...(slack ? { slack } : {}), pacer, logger, metrics, limits, audit, queue });
     readiness.queue = () => worker!.problem();
     logger.info({ kubernetes: kube.server, concurrency: config.queue.concurrency }, 'worker started');
   }
   if (botModule) {
     const { createBotApp } = botModule;
+    // requireSecretsFor makes sure the bot has its token.
+    const botSlack = slack!;
     policy = new PolicyStore({ path: resolvePolicyPath(config.policy.path), logger, knownChecks: checks.keys() });
     const groupClient = {
-      usergroups: { users: { list: (args: { usergroup: string; team_id?: string }) => paced(pacer, 'usergroups.users.list', undefined, () => slack.usergroups.users.list(args)) } },
+      usergroups: {
+        users: { list: (args: { usergroup: string; team_id?: string }) => paced(pacer, 'usergroups.users.list', undefined, () => botSlack.usergroups.users.list(args)) },
+      },
     };
     const groups = new GroupMembership({ list: slackGroupLister(groupClient), ttlSeconds: config.policy.groupCacheSeconds, logger });
     answers = createAnswers(redis, config.redis.keyPrefix, config.queue.keepCompletedSeconds);
+    // The bot delivers answers too: those of workers without Slack credentials (another cluster's)
+    // wait for it. In one process with a worker, the worker's deliveries already run.
+    if (!worker) deliveries = startDeliveryWorker({ redisUrl: config.redis.url, prefix: config.redis.keyPrefix, outbox: answers.outbox, slack: botSlack, logger, metrics, pacer });
     const cancellations = new Cancellations(redis, config.redis.keyPrefix);
     const history = new RequestHistory(redis, config.redis.keyPrefix);
     const inventory = new InventoryStore(redis, config.redis.keyPrefix, config.inventory.refreshSeconds);
@@ -162,7 +175,7 @@ async function start(role: Role, config: Config, logger: Logger): Promise<Runnin
   }
   const health = await startHealthServer(config.health.port, readiness, metrics);
   logger.info({ port: health.port }, 'health endpoints on /healthz, /readyz, /metrics');
-  return { bot, worker, policy, answers, queues, redis, health };
+  return { bot, worker, policy, answers, deliveries, queues, redis, health };
 }
 
 /**
@@ -175,6 +188,7 @@ async function stop(running: Running, config: Config, logger: Logger): Promise<v
   await running.bot?.stop().catch((err: Error) => logger.warn({ err: err.message }, 'bot stop failed'));
   await running.worker?.stop(config.shutdown.graceSeconds * 1000).catch((err: Error) => logger.warn({ err: err.message }, 'worker stop failed'));
   running.policy?.close();
+  await running.deliveries?.close().catch(() => undefined);
   await running.answers?.close().catch(() => undefined);
   await Promise.all([...running.queues.values()].map((q) => q.close().catch(() => undefined)));
   await running.health.close();

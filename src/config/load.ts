@@ -160,6 +160,8 @@ export function slackTransport(config: Config): 'socket' | 'http' {
 /** The secrets each role needs; a missing one stops start-up with a line that says where to find it. */
 export function requireSecretsFor(role: Role, config: Config): void {
   const { botToken, signingSecret, appToken } = config.secrets;
+  // A worker may run without Slack credentials (another cluster's, say): the bot delivers its answers.
+  if (role === 'worker' && !botToken) return;
   if (!botToken) {
     throw new ConfigError('SLACK_BOT_TOKEN is not set; set it to the Bot User OAuth Token (xoxb-…) from your Slack app\'s "OAuth & Permissions" page');
   }

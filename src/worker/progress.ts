@@ -32,7 +32,8 @@ export class Progress {
   }
 
   report(detail: string): void {
-    if (this.closed) return;
+    // Without a Slack client of its own (a worker with no credentials) a job shows no progress.
+    if (this.closed || !this.deps.thread) return;
     this.pending = detail;
     this.schedule();
   }
@@ -52,8 +53,8 @@ export class Progress {
     const detail = this.pending;
     if (this.closed || detail === undefined) return;
     this.pending = undefined;
-    this.inFlight = this.deps.thread
-      .updateRootIfFree(rootMessage(this.job, { state: 'running', detail }))
+    this.inFlight = this.deps
+      .thread!.updateRootIfFree(rootMessage(this.job, { state: 'running', detail }))
       .then(
         (sent) => {
           if (!sent) this.deps.logger.debug({ jobId: this.job.id }, 'progress update dropped: no chat.update slot free');

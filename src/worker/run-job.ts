@@ -64,8 +64,8 @@ export interface JobDeps {
   kube: KubeClients;
   /** Checks the pod's container budget before a container is added (see PodRun.beforeAdd). */
   beforeAdd?: PodRun['beforeAdd'];
-  /** For progress updates of the root message only. */
-  thread: JobThread;
+  /** For progress updates of the root message only; a worker without Slack credentials has none. */
+  thread?: JobThread;
   answers: AnswerSink;
   settings: JobSettings;
   logger: Logger;

@@ -37,9 +37,11 @@ export interface WorkerDeps {
   redis: Redis;
   /**
    * Without hidden retries (see WEB_CLIENT_OPTIONS): deliveries are retried by their queue,
-   * honouring Retry-After, and progress updates are best effort.
+   * honouring Retry-After, and progress updates are best effort. None when the worker has no Slack
+   * credentials: its answers wait in the outbox for the bot's process to deliver them, and its jobs
+   * show no live progress.
    */
-  slack: WebClient;
+  slack?: WebClient;
   /** Slack's budgets, shared by every process: answers wait for their turn, progress only takes a free slot. */
   pacer?: SlackPacer;
   logger: Logger;
@@ -67,7 +69,7 @@ export interface RunningWorker {
 export function startWorker({ config, checks, kube, redis, slack, pacer, logger, metrics, limits, audit, queue }: WorkerDeps): RunningWorker {
   const prefix = config.redis.keyPrefix;
   const { sink: answers, outbox, close: closeAnswers } = createAnswers(redis, prefix, config.queue.keepCompletedSeconds);
-  const deliveryWorker = startDeliveryWorker({ redisUrl: config.redis.url, prefix, outbox, slack, logger, metrics, pacer });
+  const deliveryWorker = slack ? startDeliveryWorker({ redisUrl: config.redis.url, prefix, outbox, slack, logger, metrics, pacer }) : undefined;
 
   const stopInventory = refreshInventory(config, kube, redis, logger);
   const stopHeartbeat = heartbeat(config, kube, redis, logger);
@@ -148,7 +150,7 @@ export function startWorker({ config, checks, kube, redis, slack, pacer, logger,
           metrics,
           answers,
           signal: controller.signal,
-          thread: new JobThread(slack, job.reply.channel, job.reply.rootTs, metrics, pacer),
+          ...(slack ? { thread: new JobThread(slack, job.reply.channel, job.reply.rootTs, metrics, pacer) } : {}),
           settings: {
             image: config.kubernetes.debugImage,
             imagePullPolicy: config.kubernetes.imagePullPolicy,
@@ -250,7 +252,7 @@ export function startWorker({ config, checks, kube, redis, slack, pacer, logger,
       await (
         await unsubscribe.catch(() => undefined)
       )?.();
-      await deliveryWorker.close();
+      await deliveryWorker?.close();
       await closeAnswers();
     },
   };

@@ -47,7 +47,8 @@ beforeAll(async () => {
   );
   bot = stack.start('bot', { KDEBUG_CONFIG: join(dir, 'bot.yaml'), KDEBUG_POLICY_PATH: join(dir, 'policy.yaml') });
   euWorker = stack.start('worker', { KDEBUG_CLUSTER_NAME: 'prod-eu' });
-  usWorker = stack.start('worker', { KDEBUG_CLUSTER_NAME: 'prod-us', KUBECONFIG: join(dir, 'kubeconfig') });
+  // prod-us's worker holds no Slack credentials: the bot's process delivers its answers.
+  usWorker = stack.start('worker', { KDEBUG_CLUSTER_NAME: 'prod-us', KUBECONFIG: join(dir, 'kubeconfig'), SLACK_BOT_TOKEN: '' });
   await Promise.all([bot, euWorker, usWorker].map((p) => p.waitForOutput(/"msg":"(bot|worker) started"/)));
   // Both clusters reported.
   for (const deadline = Date.now() + 10_000; !/prod-eu`: 1 worker alive[^\n]*\n[^\n]*prod-us`: 1 worker alive/.test(await clusters());) {
@@ -108,6 +109,10 @@ test('--cluster sends a command to that cluster, and the channel default to its 
   expect(kdebugContainers(stack.kube, 'web-0')).toBe(1);
   // The audit records name the cluster.
   expect(usWorker.output()).toMatch(/"audit":true[^\n]*"cluster":"prod-us"/);
+  // prod-us's worker has no Slack token: its answer reached Slack through the bot's deliveries.
+  const usJob = /job `([0-9a-f]{16})`/.exec(JSON.stringify(us.blocks))![1]!;
+  expect(usWorker.output()).not.toMatch(/results delivered/);
+  expect(bot.output()).toMatch(new RegExp(`"jobId":"${usJob}"[^\n]*"msg":"results delivered"`));
 }, 90_000);
 
 test('the command builder asks which cluster when several are alive, and runs there', async () => {

@@ -106,9 +106,11 @@ describe('secrets per role', () => {
     expect(configError(() => requireSecretsFor('bot', base({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xoxb-wrong' })))).toMatch(/must be an app-level token/);
   });
 
-  test('the worker needs only the bot token', () => {
+  test('the worker needs at most the bot token, and none at all (the bot then delivers its answers)', () => {
     expect(() => requireSecretsFor('worker', base({ SLACK_BOT_TOKEN: 'xoxb-1' }))).not.toThrow();
     expect(configError(() => requireSecretsFor('worker', base({ SLACK_BOT_TOKEN: 'xoxp-user' })))).toMatch(/must be a bot token/);
+    expect(() => requireSecretsFor('worker', base({}))).not.toThrow();
+    expect(configError(() => requireSecretsFor('bot', base({})))).toMatch(/^SLACK_BOT_TOKEN is not set/);
   });
 });
 
