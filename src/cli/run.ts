@@ -3,15 +3,15 @@
 // 2 for bad usage.
 import { randomBytes } from 'node:crypto';
 import { checks, type AnyCheck } from '../checks/index.js';
-import type { CheckContext, Finding } from '../checks/types.js';
+import type { CheckContext, Finding, Step } from '../checks/types.js';
 import { parseTokens, type DiagnosticRequest } from '../grammar/parse.js';
 import { checkHelp, generalHelp } from '../grammar/help.js';
 import { defaultTimeoutFor, loadConfig } from '../config/load.js';
 import { runLocal } from '../runner/local.js';
-import { runInPod } from '../runner/pod.js';
+import { runInPod, type PodStepsRun } from '../runner/pod.js';
 import { compareAllPods, runOnAllPods } from '../runner/fanout.js';
 import type { Config } from '../config/schema.js';
-import { describeTarget } from '../core/target.js';
+import { describeTarget, type Target } from '../core/target.js';
 import { createKubeClients } from '../kube/client.js';
 import { UserFacingError } from '../core/errors.js';
 import { debugContainerName } from '../core/debug-container.js';
@@ -95,20 +95,11 @@ export async function runCommand(argv: string[], io: Io, env: NodeJS.ProcessEnv 
       finding = check.interpret(args.args, results, { ...context, now: new Date() });
     } else {
       const request = parsed.request;
-      const namespace = request.namespace ?? config.kubernetes.defaultNamespace;
       const kube = createKubeClients(config, undefined, request.cluster);
+      const run = podRun(request, check, steps, config, timeoutSeconds);
+      const { namespace } = run;
       const result = await runInPod(kube, {
-        namespace,
-        target: request.target,
-        container: request.container,
-        containerName: debugContainerName(randomBytes(8).toString('hex')),
-        image: config.kubernetes.debugImage,
-        imagePullPolicy: config.kubernetes.imagePullPolicy,
-        capabilities: check.capabilities,
-        steps,
-        timeoutSeconds,
-        deadline: Date.now() + timeoutSeconds * 1000,
-        maxLogBytes: config.kubernetes.maxLogBytes,
+        ...run,
         ...(output ? { output } : {}),
         onPodPicked: (text) => io.progress(text),
         onProgress: (status) => io.progress(status),
@@ -137,23 +128,13 @@ async function runOnAll(
   { config, timeoutSeconds, context, json }: { config: Config; timeoutSeconds: number; context: CheckContext; json: boolean },
   io: Io,
 ): Promise<number> {
-  const namespace = request.namespace ?? config.kubernetes.defaultNamespace;
-  const deadline = Date.now() + timeoutSeconds * 1000;
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const run = podRun(request, check, check.steps(args, context), config, timeoutSeconds);
+  const { namespace } = run;
   try {
     const kube = createKubeClients(config, undefined, request.cluster);
     const outcome = await runOnAllPods(kube, {
-      namespace,
-      target: request.target,
-      container: request.container,
-      containerName: debugContainerName(randomBytes(8).toString('hex')),
-      image: config.kubernetes.debugImage,
-      imagePullPolicy: config.kubernetes.imagePullPolicy,
-      capabilities: check.capabilities,
-      steps: check.steps(args, context),
-      timeoutSeconds,
-      deadline,
-      maxLogBytes: config.kubernetes.maxLogBytes,
+      ...run,
       maxPods: config.fanout.maxPods,
       maxParallel: config.fanout.maxParallel,
       // A capture's pcap per pod, in the current directory.
@@ -179,4 +160,21 @@ async function runOnAll(
     else io.err(`kdebug run: ${failure.message}\n`);
     return 1;
   }
+}
+
+/** What a terminal run gives its pod (or pods): a debug container of its own, deadline from now. */
+function podRun(request: DiagnosticRequest, check: AnyCheck, steps: Step[], config: Config, timeoutSeconds: number): PodStepsRun & { target: Target } {
+  return {
+    namespace: request.namespace ?? config.kubernetes.defaultNamespace,
+    target: request.target,
+    ...(request.container ? { container: request.container } : {}),
+    containerName: debugContainerName(randomBytes(8).toString('hex')),
+    image: config.kubernetes.debugImage,
+    imagePullPolicy: config.kubernetes.imagePullPolicy,
+    capabilities: check.capabilities,
+    steps,
+    timeoutSeconds,
+    deadline: Date.now() + timeoutSeconds * 1000,
+    maxLogBytes: config.kubernetes.maxLogBytes,
+  };
 }

@@ -6,7 +6,7 @@ import type { KnownBlock } from '@slack/types';
 import type { FanoutComparison, FanoutRow } from '../checks/fanout/compare.js';
 import type { Finding } from '../checks/types.js';
 import { clip, escapeMrkdwn } from '../core/text.js';
-import { transcript, type RenderedFinding } from './render.js';
+import { codeBlock, transcript, type RenderedFinding } from './render.js';
 
 const SECTION_LIMIT = 3000;
 /** The odd pods' reasons listed under the table; more are in the table and the file. */
@@ -61,10 +61,6 @@ export function allOutputs(pods: readonly PodOutput[]): string {
       return p.finding ? `${head}\n\n${transcript(p.finding.steps)}` : head;
     })
     .join('\n\n');
-}
-
-function codeBlock(text: string): string {
-  return `\`\`\`${escapeMrkdwn(text).replace(/```/g, 'ʼʼʼ')}\`\`\``;
 }
 
 export function comparisonMessage(

@@ -108,7 +108,7 @@ export function transcript(steps: readonly StepResult[]): string {
 }
 
 /** Code blocks cannot contain their own fence; a look-alike keeps the text readable. */
-function codeBlock(text: string): string {
+export function codeBlock(text: string): string {
   return `\`\`\`${escapeMrkdwn(text).replace(/```/g, 'ʼʼʼ')}\`\`\``;
 }
 

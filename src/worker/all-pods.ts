@@ -7,25 +7,13 @@ import { compareAllPods, runOnAllPods } from '../runner/fanout.js';
 import { nextStepButtons, nextSteps } from '../slack/next-steps.js';
 import { comparisonEmoji, comparisonMessage } from '../slack/render-fanout.js';
 import { rootMessage } from '../slack/render.js';
-import { artifactRequest, type Attempt } from './attempt.js';
+import { artifactRequest, podRun, type Attempt } from './attempt.js';
 import type { JobOutcome } from './run-job.js';
 
 export async function answerAllPods(attempt: Attempt): Promise<JobOutcome> {
   const { job, check, args, deps, log, ops, progress, context, containerName, now, started } = attempt;
   const run = await runOnAllPods(deps.kube, {
-    namespace: job.namespace,
-    target: job.target,
-    container: job.container,
-    containerName,
-    image: deps.settings.image,
-    imagePullPolicy: deps.settings.imagePullPolicy,
-    capabilities: check.capabilities,
-    steps: check.steps(args, context()),
-    timeoutSeconds: job.timeoutSeconds,
-    deadline: attempt.deadline,
-    maxLogBytes: deps.settings.maxLogBytes,
-    signal: deps.signal,
-    beforeAdd: deps.beforeAdd,
+    ...podRun(attempt),
     maxPods: deps.settings.fanout.maxPods,
     maxParallel: deps.settings.fanout.maxParallel,
     outputFor: (pod, pods) => artifactRequest(attempt, pod, pods),

@@ -6,7 +6,9 @@ import type { CheckContext } from '../checks/types.js';
 import type { AnswerOp } from '../delivery/outbox.js';
 import type { Logger } from '../observability/logger.js';
 import type { DiagnosticJob } from '../queue/job.js';
+import type { Target } from '../core/target.js';
 import type { ArtifactRequest } from '../runner/decoded-log.js';
+import type { PodStepsRun } from '../runner/pod.js';
 import type { Progress } from './progress.js';
 import type { JobDeps } from './run-job.js';
 
@@ -29,6 +31,26 @@ export interface Attempt {
   scratch: string[];
   /** Pods a debug container was added to (or found in): for the cancel message and the audit record. */
   podsWithContainer: Set<string>;
+}
+
+/** What a job's pods are run with, one pod or all of them: target, image, steps, deadline, budget. */
+export function podRun(attempt: Attempt): PodStepsRun & { target: Target } {
+  const { job, check, args, deps, containerName, context } = attempt;
+  return {
+    namespace: job.namespace,
+    target: job.target,
+    ...(job.container ? { container: job.container } : {}),
+    containerName,
+    image: deps.settings.image,
+    imagePullPolicy: deps.settings.imagePullPolicy,
+    capabilities: check.capabilities,
+    steps: check.steps(args, context()),
+    timeoutSeconds: job.timeoutSeconds,
+    deadline: attempt.deadline,
+    maxLogBytes: deps.settings.maxLogBytes,
+    ...(deps.signal ? { signal: deps.signal } : {}),
+    ...(deps.beforeAdd ? { beforeAdd: deps.beforeAdd } : {}),
+  };
 }
 
 /** A check's output decoder's file for this job (and pod, for `--all`), attached if it holds anything. */

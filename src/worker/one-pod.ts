@@ -5,7 +5,7 @@ import { replyOp, rootOp } from '../delivery/answer-ops.js';
 import { runInPod } from '../runner/pod.js';
 import { nextStepButtons, nextSteps } from '../slack/next-steps.js';
 import { findingMessage, rootMessage } from '../slack/render.js';
-import { artifactRequest, type Attempt } from './attempt.js';
+import { artifactRequest, podRun, type Attempt } from './attempt.js';
 import type { JobOutcome } from './run-job.js';
 
 /** How often a long check's live progress is read (the root message shows it at most every 3 s). */
@@ -16,19 +16,7 @@ export async function answerOnePod(attempt: Attempt): Promise<JobOutcome> {
   const { job, check, args, deps, log, ops, progress, context, containerName, now, started } = attempt;
   const output = artifactRequest(attempt);
   const result = await runInPod(deps.kube, {
-    namespace: job.namespace,
-    target: job.target,
-    container: job.container,
-    containerName,
-    image: deps.settings.image,
-    imagePullPolicy: deps.settings.imagePullPolicy,
-    capabilities: check.capabilities,
-    steps: check.steps(args, context()),
-    timeoutSeconds: job.timeoutSeconds,
-    deadline: attempt.deadline,
-    maxLogBytes: deps.settings.maxLogBytes,
-    signal: deps.signal,
-    beforeAdd: deps.beforeAdd,
+    ...podRun(attempt),
     ...(output ? { output } : {}),
     // A long check (capture) says how far it is; the root message shows it within Slack's pacing.
     ...(check.liveProgress
