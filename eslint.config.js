@@ -26,7 +26,7 @@ const LAYERS = [
   ['slack'], // renderers and the Web API adapter
   ['delivery'],
   ['worker', 'bot'], // the two roles
-  ['cli'], // with src/cli.ts, the top: may import anything in src/
+  ['cli', 'playground'], // with src/cli.ts, the top: `kdebug run` and `kdebug playground` (the emulators, a Slack stand-in page)
 ];
 
 /** Node modules that do I/O: checks/ only builds commands and interprets their output. */

@@ -62,7 +62,7 @@ function ask(child, request) {
 
 async function emulator() {
   register('./support/ts-hooks.mjs', import.meta.url);
-  const { SlackEmulator } = await import('../test/support/slack-emulator.ts');
+  const { SlackEmulator } = await import('../src/playground/slack-emulator.ts');
   const slack = new SlackEmulator();
   await slack.start();
   process.on('message', (m) => {

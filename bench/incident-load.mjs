@@ -28,14 +28,14 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 register('./support/ts-hooks.mjs', import.meta.url);
-const { SlackEmulator } = await import('../test/support/slack-emulator.ts');
-const { RateLimiter } = await import('../test/support/slack/rate-limits.ts');
-const { KubeEmulator } = await import('../test/support/kube-emulator.ts');
-const { DnsServer } = await import('../test/support/dns-server.ts');
-const { netnsAvailable } = await import('../test/support/netns.ts');
+const { SlackEmulator } = await import('../src/playground/slack-emulator.ts');
+const { RateLimiter } = await import('../src/playground/slack/rate-limits.ts');
+const { KubeEmulator } = await import('../src/playground/kube-emulator.ts');
+const { DnsServer } = await import('../src/playground/dns-server.ts');
+const { netnsAvailable } = await import('../src/playground/netns.ts');
 const { startRole } = await import('../test/support/processes.ts');
 const { freePort, testRedis } = await import('../test/support/redis.ts');
-const { sendSlashCommand } = await import('../test/support/slack-signing.ts');
+const { sendSlashCommand } = await import('../src/playground/slack-signing.ts');
 
 const { values: opts } = parseArgs({ options: { jobs: { type: 'string', default: '100' }, limits: { type: 'string', default: 'on' }, profile: { type: 'string' } } });
 const JOBS = Number(opts.jobs);

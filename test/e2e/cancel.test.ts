@@ -1,7 +1,7 @@
 // Cancellation: `/kdebug cancel <id>` and the Cancel button stop a job on whichever replica runs
 // it (or take it off the queue before it runs), and the thread says it was cancelled.
 import type { RoleProcess } from '../support/processes.js';
-import type { StoredMessage } from '../support/slack-emulator.js';
+import type { StoredMessage } from '../../src/playground/slack-emulator.js';
 import { jobIdOf, startStack, type Stack } from '../support/stack.js';
 
 const CHANNEL = 'C0CANCEL';

@@ -31,8 +31,8 @@ import { DecodedLog } from '../../src/runner/decoded-log.js';
 import { newMarker, scriptCommand, splitOutput } from '../../src/runner/script.js';
 import type { JobThread } from '../../src/slack/web.js';
 import type { JobOutcome } from '../../src/worker/run-job.js';
-import type { KubeEmulator } from '../support/kube-emulator.js';
-import { createPodNetwork, netnsAvailable, type PodNetwork } from '../support/netns.js';
+import type { KubeEmulator } from '../../src/playground/kube-emulator.js';
+import { createPodNetwork, netnsAvailable, type PodNetwork } from '../../src/playground/netns.js';
 
 const execFileAsync = promisify(execFile);
 // A way to force a full collection without starting node with --expose-gc.
@@ -453,7 +453,7 @@ describe('the worker, through the Kubernetes emulator: the outbox gets a .pcap o
       import('../../src/checks/index.js'),
       import('../../src/observability/logger.js'),
       import('../../src/observability/metrics.js'),
-      import('../support/kube-emulator.js'),
+      import('../../src/playground/kube-emulator.js'),
       import('../../src/kube/client.js'),
       import('../../src/config/load.js'),
     ]);

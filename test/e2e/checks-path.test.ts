@@ -8,11 +8,11 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { testCerts, type CertKind } from '../support/certs.js';
-import type { PodNetwork } from '../support/netns.js';
-import type { StoredMessage } from '../support/slack-emulator.js';
+import { testCerts, type CertKind } from '../../src/playground/certs.js';
+import type { PodNetwork } from '../../src/playground/netns.js';
+import type { StoredMessage } from '../../src/playground/slack-emulator.js';
 import { startStack, type Stack } from '../support/stack.js';
-import { startHttpServer, startHttpsServer, startSilentServer, type Listening } from '../support/web-servers.js';
+import { startHttpServer, startHttpsServer, startSilentServer, type Listening } from '../../src/playground/web-servers.js';
 
 const run = promisify(execFile);
 const CHANNEL = 'C0CHECKS';

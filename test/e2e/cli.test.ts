@@ -3,7 +3,7 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { freePort, testRedis, type TestRedis } from '../support/redis.js';
-import { SlackEmulator } from '../support/slack-emulator.js';
+import { SlackEmulator } from '../../src/playground/slack-emulator.js';
 
 const run = promisify(execFile);
 const CLI = 'dist/cli.js';

@@ -5,9 +5,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KubeEmulator } from '../support/kube-emulator.js';
+import { KubeEmulator } from '../../src/playground/kube-emulator.js';
 import type { RoleProcess } from '../support/processes.js';
-import type { StoredMessage } from '../support/slack-emulator.js';
+import type { StoredMessage } from '../../src/playground/slack-emulator.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 const EU_CHANNEL = 'C0PRODEU';

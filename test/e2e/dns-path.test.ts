@@ -6,10 +6,10 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { QUEUE_NAME, type DiagnosticJob } from '../../src/queue/job.js';
-import type { DnsServer } from '../support/dns-server.js';
+import type { DnsServer } from '../../src/playground/dns-server.js';
 import type { RoleProcess } from '../support/processes.js';
-import type { StoredMessage } from '../support/slack-emulator.js';
-import { sendSlashCommand } from '../support/slack-signing.js';
+import type { StoredMessage } from '../../src/playground/slack-emulator.js';
+import { sendSlashCommand } from '../../src/playground/slack-signing.js';
 import { SIGNING_SECRET, startStack, type Stack } from '../support/stack.js';
 
 const CHANNEL = 'C0INCIDENT';

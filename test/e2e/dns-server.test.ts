@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { dnsCheck } from '../../src/checks/dns.js';
 import type { Finding, StepResult } from '../../src/checks/types.js';
-import { DnsServer } from '../support/dns-server.js';
+import { DnsServer } from '../../src/playground/dns-server.js';
 
 /** Run a command; stdout and stderr land in one string in arrival order, like a container log. */
 function run(argv: string[]): Promise<{ exitCode: number | null; output: string }> {

@@ -8,7 +8,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { createKubeClients, type KubeClients } from '../../src/kube/client.js';
 import { runOnAllPods, type FanoutRun } from '../../src/runner/fanout.js';
 import { runInPod } from '../../src/runner/pod.js';
-import { KubeEmulator } from '../support/kube-emulator.js';
+import { KubeEmulator } from '../../src/playground/kube-emulator.js';
 
 let kube: KubeEmulator;
 let clients: KubeClients;

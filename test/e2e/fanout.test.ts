@@ -4,9 +4,9 @@
 // answers with ONE threaded reply. The pods sit on emulated nodes in two zones; the failures are
 // made by the pods' own resolvers, so the comparison has to find what the failing pods share.
 import { execFile } from 'node:child_process';
-import type { AddPodOptions, KubeObject } from '../support/kube-emulator.js';
+import type { AddPodOptions, KubeObject } from '../../src/playground/kube-emulator.js';
 import type { RoleProcess } from '../support/processes.js';
-import type { StoredMessage } from '../support/slack-emulator.js';
+import type { StoredMessage } from '../../src/playground/slack-emulator.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 const CHANNEL = 'C0FANOUT';

@@ -2,7 +2,7 @@
 // worker killed (SIGKILL) at random points, again and again. Every accepted command must end in
 // exactly one answer in its thread, and every job must add at most one ephemeral container.
 import type { RoleProcess } from '../support/processes.js';
-import type { StoredMessage } from '../support/slack-emulator.js';
+import type { StoredMessage } from '../../src/playground/slack-emulator.js';
 import { jobIdOf, startStack, type Stack } from '../support/stack.js';
 
 const CHANNEL = 'C0FAULTS';

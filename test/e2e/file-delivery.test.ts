@@ -21,7 +21,7 @@ import { SlackPacer } from '../../src/slack/pacer.js';
 import { postUpload } from '../../src/slack/upload.js';
 import { JobThread } from '../../src/slack/web.js';
 import { testRedis, type TestRedis } from '../support/redis.js';
-import { SlackEmulator } from '../support/slack-emulator.js';
+import { SlackEmulator } from '../../src/playground/slack-emulator.js';
 
 let slack: SlackEmulator;
 let client: WebClient;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { RoleProcess } from '../support/processes.js';
-import type { StoredMessage } from '../support/slack-emulator.js';
+import type { StoredMessage } from '../../src/playground/slack-emulator.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 const CHANNEL = 'C0BUTTONS';

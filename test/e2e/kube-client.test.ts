@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
 import { createKubeClients } from '../../src/kube/client.js';
-import { KubeEmulator } from '../support/kube-emulator.js';
+import { KubeEmulator } from '../../src/playground/kube-emulator.js';
 
 let dir: string;
 let kube: KubeEmulator;

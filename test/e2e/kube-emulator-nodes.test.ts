@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ApiException, AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { DEFAULT_NODE, KubeEmulator, type KubeObject } from '../support/kube-emulator.js';
+import { DEFAULT_NODE, KubeEmulator, type KubeObject } from '../../src/playground/kube-emulator.js';
 import { kubectlPath } from '../support/kubectl.js';
 
 const execFileAsync = promisify(execFile);

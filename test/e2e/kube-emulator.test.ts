@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ApiException, AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, Watch, setHeaderOptions } from '@kubernetes/client-node';
-import { KubeEmulator, type Pod } from '../support/kube-emulator.js';
+import { KubeEmulator, type Pod } from '../../src/playground/kube-emulator.js';
 import { kubectlPath } from '../support/kubectl.js';
-import { netnsAvailable } from '../support/netns.js';
+import { netnsAvailable } from '../../src/playground/netns.js';
 
 const execFileAsync = promisify(execFile);
 

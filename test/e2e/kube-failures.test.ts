@@ -19,9 +19,9 @@ import { Redis } from 'ioredis';
 import { postOutbox } from '../../src/delivery/post-outbox.js';
 import { Outbox } from '../../src/delivery/outbox.js';
 import type { AnswerSink } from '../../src/delivery/answer-sink.js';
-import { KubeEmulator } from '../support/kube-emulator.js';
+import { KubeEmulator } from '../../src/playground/kube-emulator.js';
 import { testRedis, type TestRedis } from '../support/redis.js';
-import { SlackEmulator } from '../support/slack-emulator.js';
+import { SlackEmulator } from '../../src/playground/slack-emulator.js';
 
 const CHANNEL = 'C0FAILURES';
 let slack: SlackEmulator;

@@ -6,8 +6,8 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createConnection, type Socket } from 'node:net';
 import { promisify } from 'node:util';
-import type { PodNetwork } from '../support/netns.js';
-import type { StoredMessage } from '../support/slack-emulator.js';
+import type { PodNetwork } from '../../src/playground/netns.js';
+import type { StoredMessage } from '../../src/playground/slack-emulator.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 const run = promisify(execFile);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { PodWatches, type PodUpdate, type PodWaiter } from '../../src/kube/pod-watches.js';
-import { KubeEmulator } from '../support/kube-emulator.js';
+import { KubeEmulator } from '../../src/playground/kube-emulator.js';
 
 let dir: string;
 let kube: KubeEmulator;

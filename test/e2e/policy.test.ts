@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RoleProcess } from '../support/processes.js';
-import type { StoredMessage } from '../support/slack-emulator.js';
+import type { StoredMessage } from '../../src/playground/slack-emulator.js';
 import { SIGNING_SECRET, startStack, type Stack } from '../support/stack.js';
 
 const CHANNEL = 'C0POLICY';

@@ -4,13 +4,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DnsServer } from '../support/dns-server.js';
-import { KubeEmulator } from '../support/kube-emulator.js';
-import { netnsAvailable } from '../support/netns.js';
+import { DnsServer } from '../../src/playground/dns-server.js';
+import { KubeEmulator } from '../../src/playground/kube-emulator.js';
+import { netnsAvailable } from '../../src/playground/netns.js';
 import { startRole, type RoleProcess } from '../support/processes.js';
 import { freePort } from '../support/redis.js';
-import { SlackEmulator } from '../support/slack-emulator.js';
-import { sendSlashCommand } from '../support/slack-signing.js';
+import { SlackEmulator } from '../../src/playground/slack-emulator.js';
+import { sendSlashCommand } from '../../src/playground/slack-signing.js';
 
 const SIGNING_SECRET = 'resilience-signing-secret';
 // Redis with a password, as a real installation has: it must never show in a log or a message.

@@ -5,9 +5,9 @@ import { mkdtempSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DnsServer } from '../support/dns-server.js';
-import { KubeEmulator } from '../support/kube-emulator.js';
-import { netnsAvailable } from '../support/netns.js';
+import { DnsServer } from '../../src/playground/dns-server.js';
+import { KubeEmulator } from '../../src/playground/kube-emulator.js';
+import { netnsAvailable } from '../../src/playground/netns.js';
 
 interface Run {
   code: number;

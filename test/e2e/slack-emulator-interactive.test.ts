@@ -5,8 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { App, LogLevel, type BlockAction, type ButtonAction, type Logger } from '@slack/bolt';
 import { ErrorCode, WebClient } from '@slack/web-api';
-import { SlackEmulator, type SlackView } from '../support/slack-emulator.js';
-import { sendSlashCommand } from '../support/slack-signing.js';
+import { SlackEmulator, type SlackView } from '../../src/playground/slack-emulator.js';
+import { sendSlashCommand } from '../../src/playground/slack-signing.js';
 
 const CHANNEL = 'C0KDEBUG01';
 const ALICE = 'U0ALICE001';

@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { App, LogLevel } from '@slack/bolt';
 import { ErrorCode, WebClient, WebClientEvent, type Logger, type WebClientOptions } from '@slack/web-api';
-import { SlackEmulator } from '../support/slack-emulator.js';
-import { sendSlashCommand } from '../support/slack-signing.js';
+import { SlackEmulator } from '../../src/playground/slack-emulator.js';
+import { sendSlashCommand } from '../../src/playground/slack-signing.js';
 
 const CHANNEL = 'C0KDEBUG01';
 const OUTSIDE = 'C0OUTSIDE1';

@@ -4,7 +4,7 @@
 // came, without a single 429: kdebug paces itself (one budget per method and channel, shared through
 // Redis) instead of discovering the limits. A burst of injected 429s then still loses nothing.
 import type { RoleProcess } from '../support/processes.js';
-import type { StoredMessage } from '../support/slack-emulator.js';
+import type { StoredMessage } from '../../src/playground/slack-emulator.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 const CHANNEL = 'C0BUSY';

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { triageCheck } from '../../src/checks/triage.js';
 import type { CheckContext, Finding } from '../../src/checks/types.js';
 import { runLocal } from '../../src/runner/local.js';
-import { DnsServer } from '../support/dns-server.js';
+import { DnsServer } from '../../src/playground/dns-server.js';
 
 /** Two echo requests keep ping at about a second; a short curl limit keeps failures quick. */
 const context: CheckContext = { settings: { ping: { count: 2 }, http: { maxSeconds: 5 }, tls: { maxSeconds: 5 } }, now: new Date() };

@@ -24,9 +24,9 @@ import { jobIdFor, validateJob, type DiagnosticJob } from '../../src/queue/job.j
 import { JobThread } from '../../src/slack/web.js';
 import type { AnswerSink } from '../../src/delivery/answer-sink.js';
 import { runJob, type JobOutcome } from '../../src/worker/run-job.js';
-import { DnsServer } from '../support/dns-server.js';
-import { DEFAULT_NODE, KubeEmulator } from '../support/kube-emulator.js';
-import { SlackEmulator } from '../support/slack-emulator.js';
+import { DnsServer } from '../../src/playground/dns-server.js';
+import { DEFAULT_NODE, KubeEmulator } from '../../src/playground/kube-emulator.js';
+import { SlackEmulator } from '../../src/playground/slack-emulator.js';
 import { expandRules, grantsFor, NAMESPACE, permission, renderChart, repoRoot, serviceAccountOf } from './helm-support.js';
 
 const CHANNEL = 'C0RBACTEST';

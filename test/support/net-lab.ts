@@ -1,6 +1,6 @@
 // A small lab network for recording and testing ping, nc and traceroute for real.
 //
-// The lab: a "pod" network namespace from test/support/netns.ts (its veth to the host carries only
+// The lab: a "pod" network namespace from src/playground/netns.ts (its veth to the host carries only
 // DNS, to a test DnsServer on the host side), and three more namespaces of our own chained behind it:
 //
 //   pod 192.0.2.1 ── 192.0.2.2 router1 198.51.100.1 ── 198.51.100.2 router2 203.0.113.1 ── 203.0.113.10 target
@@ -28,8 +28,8 @@ import { promisify } from 'node:util';
 import type { Step, StepResult } from '../../src/checks/types.js';
 import { newMarker, scriptCommand, splitOutput } from '../../src/runner/script.js';
 import { debugSecurityContext } from '../../src/kube/ephemeral.js';
-import { DnsServer } from './dns-server.js';
-import { createPodNetwork, netnsAvailable, type PodNetwork } from './netns.js';
+import { DnsServer } from '../../src/playground/dns-server.js';
+import { createPodNetwork, netnsAvailable, type PodNetwork } from '../../src/playground/netns.js';
 
 const execFileAsync = promisify(execFile);
 

@@ -4,13 +4,13 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DnsServer } from './dns-server.js';
-import { KubeEmulator, type AddPodOptions } from './kube-emulator.js';
-import { netnsAvailable, type PodNetwork } from './netns.js';
+import { DnsServer } from '../../src/playground/dns-server.js';
+import { KubeEmulator, type AddPodOptions } from '../../src/playground/kube-emulator.js';
+import { netnsAvailable, type PodNetwork } from '../../src/playground/netns.js';
 import { startRole, type RoleProcess } from './processes.js';
 import { freePort, testRedis, type TestRedis } from './redis.js';
-import { SlackEmulator, type StoredMessage } from './slack-emulator.js';
-import { sendSlashCommand, type SignedResponse } from './slack-signing.js';
+import { SlackEmulator, type StoredMessage } from '../../src/playground/slack-emulator.js';
+import { sendSlashCommand, type SignedResponse } from '../../src/playground/slack-signing.js';
 
 export const SIGNING_SECRET = 'e2e-signing-secret-0123456789';
 

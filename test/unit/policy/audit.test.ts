@@ -12,7 +12,7 @@ import {
 } from '../../../src/policy/audit.js';
 import { evaluate, parsePolicy } from '../../../src/policy/rules.js';
 import { GroupMembership, slackGroupLister } from '../../../src/policy/user-groups.js';
-import { SlackEmulator } from '../../support/slack-emulator.js';
+import { SlackEmulator } from '../../../src/playground/slack-emulator.js';
 import { capturedLogger } from './helpers.js';
 
 const T0 = Date.parse('2025-03-04T10:00:00.000Z');
