@@ -74,11 +74,38 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- end }}
 {{- end }}
 
+{{/* Roles ------------------------------------------------------------------------------------------ */}}
+
+{{/*
+"true" when this release runs the bot (bot.enabled, default true); "" for the worker-only form, a
+cluster's worker that reaches the one bot through the shared Redis. An absent bot.enabled counts as
+true, so `helm upgrade --reuse-values` of a release made before the value existed keeps its bot.
+*/}}
+{{- define "kdebug.botEnabled" -}}
+{{- if not (eq (dig "enabled" true (.Values.bot | default dict)) false) }}true{{ end }}
+{{- end }}
+
+{{/* The components this release runs: bot and worker, or the worker alone. */}}
+{{- define "kdebug.components" -}}
+{{- if eq (include "kdebug.botEnabled" .) "true" }}["bot", "worker"]{{ else }}["worker"]{{ end }}
+{{- end }}
+
+{{/* The cluster a worker serves (config.cluster.name, kdebug's default "default"). */}}
+{{- define "kdebug.clusterName" -}}
+{{- dig "cluster" "name" "default" (.Values.config | default dict) }}
+{{- end }}
+
+{{/* The BullMQ queue that cluster's worker takes its jobs from (src/queue/job.ts queueNameFor). */}}
+{{- define "kdebug.queueName" -}}
+{{- $cluster := include "kdebug.clusterName" . }}
+{{- if eq $cluster "default" }}diagnostics{{ else }}{{ printf "diagnostics-%s" $cluster }}{{ end }}
+{{- end }}
+
 {{/* Slack credentials ----------------------------------------------------------------------------- */}}
 
-{{/* true when the chart renders the Slack Secret from values. */}}
+{{/* true when the chart renders the Slack Secret from values (never without the bot: no token in a worker-only install). */}}
 {{- define "kdebug.slackSecretFromValues" -}}
-{{- if and (not .Values.slack.existingSecret) (or .Values.slack.botToken .Values.slack.appToken .Values.slack.signingSecret) }}true{{ end }}
+{{- if and (eq (include "kdebug.botEnabled" .) "true") (not .Values.slack.existingSecret) (or .Values.slack.botToken .Values.slack.appToken .Values.slack.signingSecret) }}true{{ end }}
 {{- end }}
 
 {{/* The Secret the pods read: existingSecret, else <fullname>-slack (rendered from values, or to be created by you). */}}
@@ -86,7 +113,9 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- default (include "kdebug.componentName" (dict "root" . "component" "slack")) .Values.slack.existingSecret }}
 {{- end }}
 
+{{/* The Slack credentials of one component; none at all in a worker-only install (the bot delivers its answers). */}}
 {{- define "kdebug.slackEnv" -}}
+{{- if eq (include "kdebug.botEnabled" .root) "true" }}
 {{- $secret := include "kdebug.slackSecretName" .root }}
 {{- $keys := .root.Values.slack.existingSecretKeys }}
 - name: SLACK_BOT_TOKEN
@@ -107,6 +136,7 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
     secretKeyRef:
       name: {{ $secret }}
       key: {{ $keys.signingSecret }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -166,6 +196,9 @@ ConfigMap. REDIS_PASSWORD must come first: $(VAR) only expands variables defined
 {{- define "kdebug.validate" -}}
 {{- $r := .Values.redis }}
 {{- $external := or $r.external.url $r.external.urlFromSecret.name }}
+{{- if ne (include "kdebug.botEnabled" .) "true" }}
+{{- include "kdebug.validateWorkerOnly" . }}
+{{- end }}
 {{- if and $r.bundled.enabled $external }}
 {{- fail "redis: set either redis.bundled.enabled=true or redis.external.url / redis.external.urlFromSecret, not both" }}
 {{- end }}
@@ -207,6 +240,31 @@ ConfigMap. REDIS_PASSWORD must come first: $(VAR) only expands variables defined
 {{- end }}
 {{- if eq (int .Values.health.port) (int .Values.slack.http.port) }}
 {{- fail "health.port and slack.http.port must differ" }}
+{{- end }}
+{{- end }}
+
+{{/*
+bot.enabled=false: this cluster's worker, serving the bot of another release through their shared
+Redis. Refuses what would quietly not work: a Redis of its own (the bot would never see its queue),
+no cluster name (it would serve cluster "default" and take jobs meant for another worker), and Slack credentials or
+settings that only the bot uses (the point of this form is that the cluster holds no Slack token).
+*/}}
+{{- define "kdebug.validateWorkerOnly" -}}
+{{- $r := .Values.redis }}
+{{- if $r.bundled.enabled }}
+{{- fail "bot.enabled=false installs a worker for the bot of another release, which it reaches only through that bot's Redis: set redis.bundled.enabled=false and redis.external.url (or redis.external.urlFromSecret) to the Redis the bot uses" }}
+{{- end }}
+{{- if eq (include "kdebug.clusterName" .) "default" }}
+{{- fail "bot.enabled=false needs config.cluster.name (e.g. prod-eu): the name the bot knows this cluster by and picks it with (--cluster NAME); without it the worker serves cluster \"default\" and takes jobs meant for another worker" }}
+{{- end }}
+{{- if or .Values.slack.existingSecret .Values.slack.botToken .Values.slack.appToken .Values.slack.signingSecret }}
+{{- fail "bot.enabled=false installs a worker without Slack credentials (the bot delivers its answers): unset slack.existingSecret, slack.botToken, slack.appToken and slack.signingSecret" }}
+{{- end }}
+{{- if .Values.slack.http.ingress.enabled }}
+{{- fail "slack.http.ingress.enabled needs the bot (bot.enabled=true): a worker-only install has nothing for Slack to reach" }}
+{{- end }}
+{{- if .Values.policy.enabled }}
+{{- fail "policy.enabled=true has no effect with bot.enabled=false: the bot checks every request against its own policy; set the rule in the bot's release (a rule's clusters: field limits it to some clusters)" }}
 {{- end }}
 {{- end }}
 
