@@ -124,8 +124,16 @@ export default defineConfig(
   {
     name: 'kdebug/javascript',
     files: ['**/*.{js,mjs,cjs}'],
+    ignores: ['src/playground/page/**'],
     extends: [js.configs.recommended],
     languageOptions: { globals: globals.node },
+  },
+  {
+    // The playground's page: plain JavaScript loaded by the browser as a module (no build step).
+    name: 'kdebug/playground-page',
+    files: ['src/playground/page/**/*.js'],
+    extends: [js.configs.recommended],
+    languageOptions: { sourceType: 'module', globals: globals.browser },
   },
   {
     name: 'kdebug/commonjs',

@@ -378,6 +378,16 @@ export class SlackEmulator {
     return this.views(user).at(-1);
   }
 
+  /**
+   * Calls `listener` after every change the emulator sees (a message, an edit, a file, a view, a
+   * response URL post, an API call…), synchronously; returns the function that stops it. For the
+   * playground's page server, which tells its browsers to look again.
+   */
+  onChange(listener: () => void): () => void {
+    this.changes.on('change', listener);
+    return () => this.changes.off('change', listener);
+  }
+
   /** The Home tab views.publish last set for the user. */
   homeView(user: string): SlackView | undefined {
     const id = this.homeViews.get(user);
@@ -529,8 +539,18 @@ export class SlackEmulator {
    * block_suggestion and its answer is returned, or the call fails where Slack shows the user an
    * error (no answer within 3 s, options Slack refuses). What it offers is what submitView can pick.
    */
-  async requestOptions(opts: { viewId: string; actionId: string; value: string; user: string }): Promise<Record<string, unknown>> {
-    const view = this.visibleView(opts.viewId, opts.user);
+  async requestOptions(opts: {
+    viewId: string;
+    actionId: string;
+    value: string;
+    user: string;
+    /** What the user has filled in so far (by action_id), sent as the view's state like Slack does. */
+    values?: Record<string, InputValue>;
+  }): Promise<Record<string, unknown>> {
+    const visible = this.visibleView(opts.viewId, opts.user);
+    const view = opts.values
+      ? { ...visible, state: { values: submittedState(visible.blocks, opts.values, (actionId) => this.offeredOptions.get(`${visible.id}/${actionId}`) ?? [], false) } }
+      : visible;
     const { blockId, element } = findElement(view.blocks, opts.actionId, ['external_select', 'multi_external_select'], `view ${view.id}`, view.id);
     const minQuery = typeof element.min_query_length === 'number' ? element.min_query_length : DEFAULT_MIN_QUERY_LENGTH;
     if (opts.value.length < minQuery) throw new Error(`requestOptions: Slack asks for options once ${minQuery} characters are typed, not at "${opts.value}"`);
@@ -571,6 +591,22 @@ export class SlackEmulator {
     };
     const answer = await this.deliver('interactive', payload);
     return { payload, ...this.responseAction(opts.user, view, answer ?? {}) };
+  }
+
+  /**
+   * The user closes the modal view they see (its Close button or the X): that view goes, showing
+   * the one under it, or the whole modal does when `all` is set (the X on a stack) or the view has
+   * clear_on_close. A view with notify_on_close tells the app with Slack's view_closed payload.
+   */
+  async closeView(opts: { viewId: string; user: string; all?: boolean }): Promise<void> {
+    const stack = this.modalStacks.get(opts.user) ?? [];
+    const view = this.openModal(opts.user);
+    if (!view || view.id !== opts.viewId) throw new Error(`closeView: ${opts.user} does not see modal view ${opts.viewId} (open modal: ${view?.id ?? 'none'})`);
+    const cleared = opts.all === true || view.clear_on_close;
+    if (cleared || stack.length === 1) this.modalStacks.delete(opts.user);
+    else stack.pop();
+    this.changed();
+    if (view.notify_on_close) await this.deliver('interactive', { type: 'view_closed', ...this.actor(opts.user), view, is_cleared: cleared });
   }
 
   /** The user opens the app's Home tab: the app gets the app_home_opened event (with the view it published, if any). */
@@ -1247,7 +1283,8 @@ export class SlackEmulator {
       // recorded below as an empty body
     }
     const answer = (status: number, json: unknown): void => {
-      if (state) this.responsePosts.push({ id, channel: state.channel, userId: state.userId, body, time, status });
+      if (state)
+        this.responsePosts.push({ id, channel: state.channel, userId: state.userId, ...(state.messageTs === undefined ? {} : { messageTs: state.messageTs }), body, time, status });
       this.recordCall('response_url', { id, ...body }, time, status, json); // emits the change
       sendJson(res, status, json);
     };

@@ -74,8 +74,13 @@ function interactiveApp(app: App): App {
       ],
     });
   });
-  app.options('target', async ({ ack, options }) => {
+  app.options('target', async ({ ack, options, body }) => {
     if (options.value === 'slow') await sleep(3500);
+    // What Slack sends along: the view's state as the user has filled it so far.
+    if (options.value === 'in-ns') {
+      const picked = (body.view?.state?.values as Record<string, Record<string, { selected_option?: { value: string } }>> | undefined)?.ns?.namespace?.selected_option?.value;
+      return ack({ options: [option(`in-${picked ?? 'none'}`)] });
+    }
     if (options.value === 'wide') return ack({ options: Array.from({ length: 101 }, (_, i) => option(`pod-${'x'.repeat(i === 0 ? 80 : 1)}${i}`)) });
     await ack({ options: PODS.filter((p) => p.startsWith(options.value)).map(option) });
   });
@@ -86,6 +91,10 @@ function interactiveApp(app: App): App {
     await ack();
     const words = [v.check?.check?.selected_option?.value, v.target?.target?.selected_option?.value, '-n', v.ns?.namespace?.selected_option?.value, args];
     await client.chat.postMessage({ channel: view.private_metadata, text: words.filter(Boolean).join(' ') });
+  });
+  app.view({ callback_id: 'kdebug_builder', type: 'view_closed' }, async ({ ack, body }) => {
+    await ack();
+    if (body.type === 'view_closed') closed.push({ view: body.view.id, cleared: body.is_cleared });
   });
   app.action<BlockAction<ButtonAction>>('kdebug_rerun', async ({ ack, action, body, respond }) => {
     await ack();
@@ -115,6 +124,8 @@ function interactiveApp(app: App): App {
 }
 
 let emu: SlackEmulator;
+/** The view_closed payloads the app got: which view, and whether the whole modal went. */
+const closed: Array<{ view: string; cleared: boolean }> = [];
 
 beforeAll(async () => {
   emu = new SlackEmulator();
@@ -306,6 +317,30 @@ describe('a Bolt app over HTTP', () => {
     await emu.waitFor(() => emu.messages(CHANNEL).find((m) => m.text === 'tcp web-1 -n prod'), 5000, 'the command the builder ran');
   });
 
+  test("an options load carries the view's state as filled so far, as Slack's block_suggestion does", async () => {
+    const { modal } = await openBuilder();
+    expect(await emu.requestOptions({ viewId: modal.id, actionId: 'target', value: 'in-ns', user: ALICE })).toEqual({ options: [option('in-none')] });
+    expect(await emu.requestOptions({ viewId: modal.id, actionId: 'target', value: 'in-ns', user: ALICE, values: { namespace: 'prod' } })).toEqual({
+      options: [option('in-prod')],
+    });
+  });
+
+  test('closing a modal: its Close goes back one view, the X closes it all; notify_on_close tells the app (view_closed)', async () => {
+    closed.length = 0;
+    const web = () => new WebClient(emu.botToken, { slackApiUrl: emu.apiUrl, retryConfig: { retries: 0 }, logger: quietLogger });
+    const notifying = { ...builderView(CHANNEL), notify_on_close: true };
+    const first = (await web().views.open({ trigger_id: emu.triggerId(ALICE), view: notifying })).view as SlackView;
+    const second = (await web().views.push({ trigger_id: emu.triggerId(ALICE), view: notifying })).view as SlackView;
+    await expect(emu.closeView({ viewId: first.id, user: ALICE })).rejects.toThrow(`${ALICE} does not see modal view ${first.id} (open modal: ${second.id})`);
+    await emu.closeView({ viewId: second.id, user: ALICE });
+    expect(emu.openModal(ALICE)?.id).toBe(first.id);
+    await web().views.push({ trigger_id: emu.triggerId(ALICE), view: builderView(CHANNEL) });
+    await emu.closeView({ viewId: emu.openModal(ALICE)!.id, user: ALICE, all: true });
+    expect(emu.openModal(ALICE)).toBeUndefined();
+    // Only the view that asked to be told is reported.
+    expect(closed).toEqual([{ view: second.id, cleared: false }]);
+  });
+
   test('an options load Slack gives up on (over 3 s), or whose options it refuses, fails', async () => {
     const { modal } = await openBuilder();
     await expect(emu.requestOptions({ viewId: modal.id, actionId: 'target', value: 'slow', user: ALICE })).rejects.toThrow('did not answer block_suggestion within 3000ms');
@@ -334,6 +369,7 @@ describe('a Bolt app over HTTP', () => {
     expect(reply).toMatchObject({
       channel: CHANNEL,
       userId: ALICE,
+      messageTs: answer.ts,
       status: 200,
       body: { response_type: 'ephemeral', replace_original: false, text: `re-running dns web-0 for <@${ALICE}>` },
     });

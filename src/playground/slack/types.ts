@@ -72,6 +72,8 @@ export interface ResponseUrlPost {
   id: string;
   channel: string;
   userId: string;
+  /** The message whose button gave out this URL (a slash command's has none). */
+  messageTs?: string;
   /** Parsed JSON body (text, blocks, response_type, replace_original, delete_original...). */
   body: Record<string, unknown>;
   time: number;
