@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Prepares a fresh Debian machine to build and test kdebug:
-# the real tools the tests run, Node.js 24, npm dependencies, and a Redis if none answers.
+# the real tools the tests run (and Chromium for the playground page's browser tests), Node.js 24,
+# npm dependencies, and a Redis if none answers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(redis-server redis-tools dnsutils iproute2 curl openssl iputils-ping tcpdump netcat-openbsd traceroute unzip busybox util-linux)
+APT_PACKAGES=(redis-server redis-tools dnsutils iproute2 curl openssl iputils-ping tcpdump netcat-openbsd traceroute unzip busybox util-linux chromium)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -2,6 +2,7 @@
 // kdebug: one program, three roles. `kdebug bot` (the Slack app), `kdebug worker` (runs jobs),
 // `kdebug all` (both in one process). Each role's modules are imported only when the role starts,
 // so the bot never loads @kubernetes/client-node and the worker never loads Bolt (bench/idle-memory.mjs).
+import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { checks } from './checks/index.js';
 import { ConfigError, loadConfig, requireSecretsFor, slackTransport, type Role } from './config/load.js';
@@ -36,14 +37,17 @@ const USAGE = `kdebug: network diagnostics in Kubernetes pods, from Slack
 Usage: kdebug <role>
        kdebug run <check> <target> [args…] [-n NAMESPACE] [--json]
        kdebug run <check> --local [args…] [--json]
+       kdebug playground [--port 8800] [--kubeconfig FILE]
 
 Roles:
-  bot      the Slack app: takes /kdebug commands and queues diagnostic jobs
-  worker   runs queued jobs in ephemeral debug containers and replies in Slack
-  all      bot and worker in one process (the default for a single machine)
+  bot          the Slack app: takes /kdebug commands and queues diagnostic jobs
+  worker       runs queued jobs in ephemeral debug containers and replies in Slack
+  all          bot and worker in one process (the default for a single machine)
 
 Commands:
-  run      run one check from the terminal, in a pod or on this machine (kdebug run --help)
+  run          run one check from the terminal, in a pod or on this machine (kdebug run --help)
+  playground   try kdebug without Slack or a cluster: a page like a Slack channel, a simulated
+               cluster, the real bot and worker, all on this machine (kdebug playground --help)
 
 Options:
   -h, --help     show this help
@@ -220,6 +224,10 @@ async function main(argv: string[]): Promise<number> {
       }
       throw err;
     }
+  }
+  if (first === 'playground') {
+    const { runPlayground } = await import('./playground/command.js');
+    return runPlayground(rest, fileURLToPath(import.meta.url), process.env, { out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text) });
   }
   if (!ROLES.includes(first as Role) || rest.length > 0) {
     process.stderr.write(`kdebug: unknown role "${argv.join(' ')}"; expected one of: ${ROLES.join(', ')} (see kdebug --help)\n`);

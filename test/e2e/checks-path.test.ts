@@ -12,7 +12,8 @@ import { testCerts, type CertKind } from '../../src/playground/certs.js';
 import type { PodNetwork } from '../../src/playground/netns.js';
 import type { StoredMessage } from '../../src/playground/slack-emulator.js';
 import { startStack, type Stack } from '../support/stack.js';
-import { startHttpServer, startHttpsServer, startSilentServer, type Listening } from '../../src/playground/web-servers.js';
+import { startHttpServer, startHttpsServer, type Listening } from '../../src/playground/web-servers.js';
+import { startSilentServer } from '../support/web-site.js';
 
 const run = promisify(execFile);
 const CHANNEL = 'C0CHECKS';

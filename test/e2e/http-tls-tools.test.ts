@@ -4,11 +4,11 @@
 // what keeps the recorded fixtures in test/fixtures/{http,tls} honest.
 //
 // Names such as valid.tls.test resolve through a test DNS server in a private mount namespace (see
-// src/playground/web-servers.ts), which needs root, `unshare` and `mount`.
+// test/support/web-site.ts), which needs root, `unshare` and `mount`.
 import { httpCheck } from '../../src/checks/http.js';
 import { tlsCheck } from '../../src/checks/tls.js';
 import type { CheckContext, CheckDefinition, Finding, StepResult } from '../../src/checks/types.js';
-import { startSite, urlOf, type Site } from '../../src/playground/web-servers.js';
+import { startSite, urlOf, type Site } from '../support/web-site.js';
 
 /** Short, so the timeout cases take 2 s each. */
 const context: CheckContext = { settings: { http: { maxSeconds: 2 }, tls: { maxSeconds: 2 } }, now: new Date() };
