@@ -20,16 +20,17 @@ import { PolicyStore, resolvePolicyPath } from './policy/store.js';
 import { GroupMembership, slackGroupLister } from './policy/user-groups.js';
 import { createAnswers, type Answers } from './delivery/answer-sink.js';
 import { startDeliveryWorker } from './delivery/delivery-queue.js';
+import { startProgressRelay } from './delivery/progress-relay.js';
 import { Cancellations } from './queue/cancel.js';
 import { DiagnosticQueue } from './queue/diagnostic-queue.js';
 import { DEFAULT_CLUSTER } from './queue/job.js';
 import { RequestHistory } from './queue/history.js';
 import { InventoryStore } from './queue/inventory-store.js';
 import { ClusterRegistry } from './queue/clusters.js';
-import { connectRedis, RedisUnavailableError } from './queue/redis.js';
+import { connectRedis, createRedis, RedisUnavailableError } from './queue/redis.js';
 import type { BotApp } from './bot/app.js';
 import { paced, SlackPacer } from './slack/pacer.js';
-import { createWebClient } from './slack/web.js';
+import { createWebClient, JobThread } from './slack/web.js';
 import type { RunningWorker } from './worker/worker.js';
 
 const USAGE = `kdebug: network diagnostics in Kubernetes pods, from Slack
@@ -66,6 +67,8 @@ interface Running {
   answers?: Answers;
   /** The bot's delivery worker, when it runs one. */
   deliveries?: { close(): Promise<void> };
+  /** The bot's relay of progress from workers without Slack credentials. */
+  progressRelay?: { close(): Promise<void> };
   /** Every cluster's queue this process opened, to close them. */
   queues: Map<string, DiagnosticQueue>;
   redis: Redis;
@@ -98,6 +101,7 @@ async function start(role: Role, config: Config, logger: Logger): Promise<Runnin
   let policy: PolicyStore | undefined;
   let answers: Answers | undefined;
   let deliveries: { close(): Promise<void> } | undefined;
+  let progressRelay: { close(): Promise<void> } | undefined;
   // A worker without Slack credentials (say, in another cluster) has no client: the bot delivers its answers.
   const slack = config.secrets.botToken ? createWebClient(config) : undefined;
   // Every Slack call of every process waits for its turn in one budget per method and channel.
@@ -152,7 +156,16 @@ async function start(role: Role, config: Config, logger: Logger): Promise<Runnin
     answers = createAnswers(redis, config.redis.keyPrefix, config.queue.keepCompletedSeconds);
     // The bot delivers answers too: those of workers without Slack credentials (another cluster's)
     // wait for it. In one process with a worker, the worker's deliveries already run.
-    if (!worker) deliveries = startDeliveryWorker({ redisUrl: config.redis.url, prefix: config.redis.keyPrefix, outbox: answers.outbox, slack: botSlack, logger, metrics, pacer });
+    if (!worker)
+      deliveries = startDeliveryWorker({ redisUrl: config.redis.url, redis, prefix: config.redis.keyPrefix, outbox: answers.outbox, slack: botSlack, logger, metrics, pacer });
+    // ...and their jobs' progress.
+    progressRelay = await startProgressRelay({
+      subscriber: createRedis(config.redis.url),
+      redis,
+      prefix: config.redis.keyPrefix,
+      threadOf: (channel, rootTs) => new JobThread(botSlack, channel, rootTs, metrics, pacer),
+      logger,
+    });
     const cancellations = new Cancellations(redis, config.redis.keyPrefix);
     const history = new RequestHistory(redis, config.redis.keyPrefix);
     const inventory = new InventoryStore(redis, config.redis.keyPrefix, config.inventory.refreshSeconds);
@@ -179,7 +192,7 @@ async function start(role: Role, config: Config, logger: Logger): Promise<Runnin
   }
   const health = await startHealthServer(config.health.port, readiness, metrics);
   logger.info({ port: health.port }, 'health endpoints on /healthz, /readyz, /metrics');
-  return { bot, worker, policy, answers, deliveries, queues, redis, health };
+  return { bot, worker, policy, answers, deliveries, progressRelay, queues, redis, health };
 }
 
 /**
@@ -192,6 +205,7 @@ async function stop(running: Running, config: Config, logger: Logger): Promise<v
   await running.bot?.stop().catch((err: Error) => logger.warn({ err: err.message }, 'bot stop failed'));
   await running.worker?.stop(config.shutdown.graceSeconds * 1000).catch((err: Error) => logger.warn({ err: err.message }, 'worker stop failed'));
   running.policy?.close();
+  await running.progressRelay?.close().catch(() => undefined);
   await running.deliveries?.close().catch(() => undefined);
   await running.answers?.close().catch(() => undefined);
   await Promise.all([...running.queues.values()].map((q) => q.close().catch(() => undefined)));

@@ -9,6 +9,7 @@ import { createRedis } from '../queue/redis.js';
 import type { SlackPacer } from '../slack/pacer.js';
 import { JobThread } from '../slack/web.js';
 import { postOutbox } from './post-outbox.js';
+import { finalizeProgress } from './progress-relay.js';
 import type { Outbox } from './outbox.js';
 
 export const DELIVERY_QUEUE = 'deliveries';
@@ -56,6 +57,8 @@ export class DeliveryQueue {
 
 export interface DeliveryWorkerDeps {
   redisUrl: string;
+  /** For the final-status handshake with relayed progress. */
+  redis: Redis;
   prefix: string;
   outbox: Outbox;
   slack: WebClient;
@@ -68,12 +71,12 @@ export interface DeliveryWorkerDeps {
 /** Deliveries one worker process runs at once. */
 const DELIVERY_CONCURRENCY = 50;
 
-export function startDeliveryWorker({ redisUrl, prefix, outbox, slack, logger, metrics, pacer }: DeliveryWorkerDeps): Worker<DeliveryData> {
+export function startDeliveryWorker({ redisUrl, redis, prefix, outbox, slack, logger, metrics, pacer }: DeliveryWorkerDeps): Worker<DeliveryData> {
   const worker = new Worker<DeliveryData>(
     DELIVERY_QUEUE,
     async (job) => {
       const { jobId, channel, rootTs } = job.data;
-      const posted = await postOutbox(jobId, outbox, new JobThread(slack, channel, rootTs, metrics, pacer));
+      const posted = await postOutbox(jobId, outbox, new JobThread(slack, channel, rootTs, metrics, pacer), () => finalizeProgress(redis, prefix, jobId));
       logger.info({ jobId, posted, attempt: job.attemptsMade + 1 }, 'results delivered');
     },
     {

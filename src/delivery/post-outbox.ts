@@ -1,9 +1,10 @@
 // Posts a job's outbox into its thread, in order, each operation once. A failed call throws, and
 // the delivery job is retried later (honouring Slack's Retry-After) from the first unsent operation.
+// `beforeFinalStatus` runs before the root message gets its final status (see progress-relay.ts).
 import type { JobThread } from '../slack/web.js';
 import type { Outbox } from './outbox.js';
 
-export async function postOutbox(jobId: string, outbox: Outbox, thread: JobThread): Promise<number> {
+export async function postOutbox(jobId: string, outbox: Outbox, thread: JobThread, beforeFinalStatus?: () => Promise<void>): Promise<number> {
   const interrupted = await outbox.inflight(jobId);
   let posted = 0;
   for (const { seq, op } of await outbox.pending(jobId)) {
@@ -18,7 +19,10 @@ export async function postOutbox(jobId: string, outbox: Outbox, thread: JobThrea
     if (op.kind === 'reply') await thread.reply(op, { job: jobId, seq });
     // A file's bytes stream from Redis to Slack's upload URL, one chunk at a time.
     else if (op.kind === 'file') await thread.attach({ filename: op.filename, title: op.title, bytes: op.bytes, content: outbox.content(jobId, op) });
-    else await thread.updateRoot(op);
+    else {
+      await beforeFinalStatus?.();
+      await thread.updateRoot(op);
+    }
     await outbox.done(jobId, seq, op);
     posted += 1;
   }

@@ -32,8 +32,7 @@ export class Progress {
   }
 
   report(detail: string): void {
-    // Without a Slack client of its own (a worker with no credentials) a job shows no progress.
-    if (this.closed || !this.deps.thread) return;
+    if (this.closed || !this.deps.rootUpdates) return;
     this.pending = detail;
     this.schedule();
   }
@@ -54,7 +53,7 @@ export class Progress {
     if (this.closed || detail === undefined) return;
     this.pending = undefined;
     this.inFlight = this.deps
-      .thread!.updateRootIfFree(rootMessage(this.job, { state: 'running', detail }))
+      .rootUpdates!.updateRootIfFree(rootMessage(this.job, { state: 'running', detail }))
       .then(
         (sent) => {
           if (!sent) this.deps.logger.debug({ jobId: this.job.id }, 'progress update dropped: no chat.update slot free');

@@ -15,7 +15,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { DiagnosticJob } from '../queue/job.js';
 import type { PodRun } from '../runner/pod.js';
-import type { JobThread } from '../slack/web.js';
+import type { RootUpdates } from '../slack/web.js';
 import { answerAllPods } from './all-pods.js';
 import type { Attempt } from './attempt.js';
 import { answerOnePod } from './one-pod.js';
@@ -64,8 +64,8 @@ export interface JobDeps {
   kube: KubeClients;
   /** Checks the pod's container budget before a container is added (see PodRun.beforeAdd). */
   beforeAdd?: PodRun['beforeAdd'];
-  /** For progress updates of the root message only; a worker without Slack credentials has none. */
-  thread?: JobThread;
+  /** Progress updates of the root message: straight to Slack, or relayed by the bot for a worker without Slack credentials. */
+  rootUpdates?: RootUpdates;
   answers: AnswerSink;
   settings: JobSettings;
   logger: Logger;

@@ -7,6 +7,7 @@ import type { CheckRegistry } from '../checks/index.js';
 import type { Config } from '../config/schema.js';
 import { createAnswers } from '../delivery/answer-sink.js';
 import { startDeliveryWorker } from '../delivery/delivery-queue.js';
+import { RelayedRootUpdates } from '../delivery/progress-relay.js';
 import type { KubeClients } from '../kube/client.js';
 import { readInventory } from '../kube/inventory.js';
 import { InventoryStore } from '../queue/inventory-store.js';
@@ -38,8 +39,8 @@ export interface WorkerDeps {
   /**
    * Without hidden retries (see WEB_CLIENT_OPTIONS): deliveries are retried by their queue,
    * honouring Retry-After, and progress updates are best effort. None when the worker has no Slack
-   * credentials: its answers wait in the outbox for the bot's process to deliver them, and its jobs
-   * show no live progress.
+   * credentials: its answers wait in the outbox for the bot's process to deliver them, and the bot
+   * relays its jobs' progress (delivery/progress-relay.ts).
    */
   slack?: WebClient;
   /** Slack's budgets, shared by every process: answers wait for their turn, progress only takes a free slot. */
@@ -69,7 +70,7 @@ export interface RunningWorker {
 export function startWorker({ config, checks, kube, redis, slack, pacer, logger, metrics, limits, audit, queue }: WorkerDeps): RunningWorker {
   const prefix = config.redis.keyPrefix;
   const { sink: answers, outbox, close: closeAnswers } = createAnswers(redis, prefix, config.queue.keepCompletedSeconds);
-  const deliveryWorker = slack ? startDeliveryWorker({ redisUrl: config.redis.url, prefix, outbox, slack, logger, metrics, pacer }) : undefined;
+  const deliveryWorker = slack ? startDeliveryWorker({ redisUrl: config.redis.url, redis, prefix, outbox, slack, logger, metrics, pacer }) : undefined;
 
   const stopInventory = refreshInventory(config, kube, redis, logger);
   const stopHeartbeat = heartbeat(config, kube, redis, logger);
@@ -150,7 +151,9 @@ export function startWorker({ config, checks, kube, redis, slack, pacer, logger,
           metrics,
           answers,
           signal: controller.signal,
-          ...(slack ? { thread: new JobThread(slack, job.reply.channel, job.reply.rootTs, metrics, pacer) } : {}),
+          rootUpdates: slack
+            ? new JobThread(slack, job.reply.channel, job.reply.rootTs, metrics, pacer)
+            : new RelayedRootUpdates(redis, prefix, job.id, job.reply.channel, job.reply.rootTs),
           settings: {
             image: config.kubernetes.debugImage,
             imagePullPolicy: config.kubernetes.imagePullPolicy,

@@ -29,7 +29,6 @@ import type { KubeClients } from '../../src/kube/client.js';
 import type { DiagnosticJob } from '../../src/queue/job.js';
 import { DecodedLog } from '../../src/runner/decoded-log.js';
 import { newMarker, scriptCommand, splitOutput } from '../../src/runner/script.js';
-import type { JobThread } from '../../src/slack/web.js';
 import type { JobOutcome } from '../../src/worker/run-job.js';
 import type { KubeEmulator } from '../../src/playground/kube-emulator.js';
 import { createPodNetwork, netnsAvailable, type PodNetwork } from '../../src/playground/netns.js';
@@ -503,7 +502,6 @@ describe('the worker, through the Kubernetes emulator: the outbox gets a .pcap o
     const contents = new Map<string, Buffer>();
     const outcome = await runJob(valid.job, valid.check, valid.args, {
       kube: clients,
-      thread: { updateRoot: async () => undefined } as unknown as JobThread,
       answers: {
         write: async (_id, written) => {
           ops = written;

@@ -115,6 +115,20 @@ test('--cluster sends a command to that cluster, and the channel default to its 
   expect(bot.output()).toMatch(new RegExp(`"jobId":"${usJob}"[^\n]*"msg":"results delivered"`));
 }, 90_000);
 
+test('a job of a worker without Slack credentials still shows live progress: the bot relays it, and the final status stays last', async () => {
+  // The container starts after 4 s, so the job reports progress (3 s after it started) before its answer.
+  usKube.setStartDelay(4000);
+  try {
+    const root = await run('listen api-0 -n prod --cluster prod-us', OTHER_CHANNEL);
+    await new Promise((r) => setTimeout(r, 1000));
+    const versions = stack.slack.message(OTHER_CHANNEL, root.ts)!.history.map((v) => v.text);
+    expect(versions.some((text) => /^listen api-0 in prod-us\/prod: running/.test(text))).toBe(true);
+    expect(versions.at(-1)).toMatch(/^listen api-0 in prod-us\/prod: (ok|loopback-only|not-listening)/);
+  } finally {
+    usKube.setStartDelay(50);
+  }
+}, 90_000);
+
 test('the command builder asks which cluster when several are alive, and runs there', async () => {
   await stack.command('', { channel: OTHER_CHANNEL, user: 'U0SRE' });
   const modal = await stack.slack.waitFor(() => stack.slack.openModal('U0SRE'), 10_000, 'modal');

@@ -159,6 +159,7 @@ test('through the delivery queue: the next attempt after an upload cut off half-
   const answers = createAnswers(redisClient, redis.prefix, 60);
   const worker = startDeliveryWorker({
     redisUrl: redis.url,
+    redis: redisClient,
     prefix: redis.prefix,
     outbox: answers.outbox,
     slack: client,

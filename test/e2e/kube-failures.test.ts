@@ -101,7 +101,7 @@ async function runDns(kube: Awaited<ReturnType<typeof emulator>>, text: string, 
   const jobThread = new JobThread(client, CHANNEL, root.ts!);
   const outcome: JobOutcome = await runJob(valid.job, valid.check, valid.args, {
     kube: kube.clients,
-    thread: jobThread,
+    rootUpdates: jobThread,
     answers: answersFor(jobThread),
     settings: {
       image: imageOverride ?? 'nicolaka/netshoot',
@@ -175,7 +175,7 @@ describe('Kubernetes failures become clear messages', () => {
       const jobThread = new JobThread(client, CHANNEL, root.ts!);
       const outcome = await runJob(job.job, job.check, job.args, {
         kube: env.clients,
-        thread: jobThread,
+        rootUpdates: jobThread,
         answers: answersFor(jobThread),
         settings: {
           image: 'nicolaka/netshoot',

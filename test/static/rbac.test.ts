@@ -82,7 +82,7 @@ async function runTarget(kind: DiagnosticJob['target']['kind'], name: string, al
   if (!validated.ok) throw new Error(`test job is invalid: ${validated.reason}`);
   return runJob(validated.job, validated.check, validated.args, {
     kube: clients,
-    thread: new JobThread(web, channel, root.ts!),
+    rootUpdates: new JobThread(web, channel, root.ts!),
     answers,
     settings: {
       image: config.kubernetes.debugImage,
