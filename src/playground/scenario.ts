@@ -1,5 +1,5 @@
-// The playground's simulated cluster: a shop with a few workloads on two nodes, built so that every
-// check has something to find. Pods on node-b have a broken resolver (nothing answers DNS on their
+// The playground's simulated cluster: a shop (namespaces shop and payments) with a few workloads on
+// two nodes, built so that every check has something to find. Pods on node-b have a broken resolver (nothing answers DNS on their
 // side), the api pod listens on 127.0.0.1 only, and the partner API at expired.tls.test presents a
 // certificate that expired two days ago. With network namespaces (root), each pod has its own
 // network and resolver as in the tests; without, the tools run on this host and see its network.
@@ -9,7 +9,8 @@ import { DnsServer } from './dns-server.js';
 import type { KubeEmulator, KubeObject } from './kube-emulator.js';
 import { startHttpServer, startHttpsServer, type Listening } from './web-servers.js';
 
-export const NAMESPACE = 'shop';
+const NAMESPACE = 'shop';
+const PAYMENTS = 'payments';
 const HEALTHY_NODE = 'node-a';
 const BROKEN_DNS_NODE = 'node-b';
 const API_PORT = 8080;
@@ -25,16 +26,21 @@ export interface Scenario {
 }
 
 interface PodPlan {
+  namespace: string;
   name: string;
   node: string;
-  workload: 'web' | 'api';
+  workload: 'web' | 'api' | 'ledger';
 }
 
+const IMAGES = { web: 'nginx:1.27', api: 'ghcr.io/example/shop-api:2.4.1', ledger: 'postgres:17' };
+
 const PODS: PodPlan[] = [
-  { name: 'web-7f9c5d-4xk2p', node: HEALTHY_NODE, workload: 'web' },
-  { name: 'web-7f9c5d-9wq7m', node: HEALTHY_NODE, workload: 'web' },
-  { name: 'web-7f9c5d-tz6rb', node: BROKEN_DNS_NODE, workload: 'web' },
-  { name: 'api-5b8d4c-h2lfn', node: HEALTHY_NODE, workload: 'api' },
+  { namespace: NAMESPACE, name: 'web-7f9c5d-4xk2p', node: HEALTHY_NODE, workload: 'web' },
+  { namespace: NAMESPACE, name: 'web-7f9c5d-9wq7m', node: HEALTHY_NODE, workload: 'web' },
+  { namespace: NAMESPACE, name: 'web-7f9c5d-tz6rb', node: BROKEN_DNS_NODE, workload: 'web' },
+  { namespace: NAMESPACE, name: 'api-5b8d4c-h2lfn', node: HEALTHY_NODE, workload: 'api' },
+  { namespace: PAYMENTS, name: 'ledger-0', node: HEALTHY_NODE, workload: 'ledger' },
+  { namespace: PAYMENTS, name: 'ledger-1', node: BROKEN_DNS_NODE, workload: 'ledger' },
 ];
 
 /** Adds the shop to `kube` and starts what its pods talk to; `netns` says whether pods have networks of their own. */
@@ -42,12 +48,17 @@ export async function startScenario(kube: KubeEmulator, netns: boolean): Promise
   kube.addNode(HEALTHY_NODE, { zone: 'eu-west-1a' });
   kube.addNode(BROKEN_DNS_NODE, { zone: 'eu-west-1b' });
   kube.addNamespace(NAMESPACE);
+  kube.addNamespace(PAYMENTS);
   // A Deployment's pods belong to its current ReplicaSet, whose hash is in their names.
   const deployment = (name: string, hash: string, replicas: number): KubeObject => {
     kube.addWorkload('deployment', { namespace: NAMESPACE, name, matchLabels: { app: name }, replicas });
     return kube.addReplicaSet({ namespace: NAMESPACE, deployment: name, hash, replicas });
   };
-  const replicaSets = { web: deployment('web', '7f9c5d', 3), api: deployment('api', '5b8d4c', 1) };
+  const owners = {
+    web: deployment('web', '7f9c5d', 3),
+    api: deployment('api', '5b8d4c', 1),
+    ledger: kube.addWorkload('statefulset', { namespace: PAYMENTS, name: 'ledger', matchLabels: { app: 'ledger' }, replicas: 2 }),
+  };
   const { certs } = await testCerts();
   const stoppers: Array<() => Promise<void> | void> = [];
   const stop = async () => {
@@ -56,12 +67,12 @@ export async function startScenario(kube: KubeEmulator, netns: boolean): Promise
   try {
     for (const plan of PODS) {
       const { network } = await kube.addPod({
-        namespace: NAMESPACE,
+        namespace: plan.namespace,
         name: plan.name,
-        owner: replicaSets[plan.workload],
+        owner: owners[plan.workload],
         nodeName: plan.node,
-        containers: [{ name: plan.workload, image: plan.workload === 'web' ? 'nginx:1.27' : 'ghcr.io/example/shop-api:2.4.1' }],
-        network: { search: [`${NAMESPACE}.svc.cluster.local`, 'svc.cluster.local', 'cluster.local'], ndots: 5 },
+        containers: [{ name: plan.workload, image: IMAGES[plan.workload] }],
+        network: { search: [`${plan.namespace}.svc.cluster.local`, 'svc.cluster.local', 'cluster.local'], ndots: 5 },
       });
       if (!network) continue;
       // What the pod reaches is on its host side: the services below, and on node-a a DNS server.
@@ -85,11 +96,12 @@ export async function startScenario(kube: KubeEmulator, netns: boolean): Promise
           `tls deploy/web -n ${NAMESPACE} ${PARTNER_API}`,
           `listen deploy/api -n ${NAMESPACE} ${API_PORT}`,
           `triage web-7f9c5d-tz6rb -n ${NAMESPACE} http://${WEB_SERVICE}/healthz`,
+          `conn sts/ledger --all -n ${PAYMENTS} ${WEB_SERVICE} 80`,
           `capture deploy/web -n ${NAMESPACE} --duration 10s`,
           'help',
         ],
         notes: [
-          `A simulated cluster: namespace ${NAMESPACE}, deployments web (3 pods) and api (1 pod) on ${HEALTHY_NODE} and ${BROKEN_DNS_NODE}. Each pod has a network namespace of its own on this machine, and the real dig, curl, openssl, ping and tcpdump run in it.`,
+          `A simulated cluster: in namespace ${NAMESPACE} deployments web (3 pods) and api (1 pod), in ${PAYMENTS} statefulset ledger (2 pods), on nodes ${HEALTHY_NODE} and ${BROKEN_DNS_NODE}. Each pod has a network namespace of its own on this machine, and the real dig, curl, openssl, ping and tcpdump run in it.`,
           `Things to find: pods on ${BROKEN_DNS_NODE} have a broken resolver; api listens on 127.0.0.1:${API_PORT} only; ${PARTNER_API} presents an expired certificate.`,
         ],
         stop,
@@ -114,7 +126,7 @@ export async function startScenario(kube: KubeEmulator, netns: boolean): Promise
         'help',
       ],
       notes: [
-        `A simulated cluster: namespace ${NAMESPACE}, deployments web (3 pods) and api (1 pod) on ${HEALTHY_NODE} and ${BROKEN_DNS_NODE}.`,
+        `A simulated cluster: in namespace ${NAMESPACE} deployments web (3 pods) and api (1 pod), in ${PAYMENTS} statefulset ledger (2 pods), on nodes ${HEALTHY_NODE} and ${BROKEN_DNS_NODE}.`,
         'Not running as root, so the simulated pods have no network namespaces of their own: the real tools run on this host and see its network and resolver. Run the playground as root for pods with networks of their own (a broken resolver on node-b, a loopback-only listener).',
         `${web.host}:${partner.port} presents an expired certificate; ${web.host}:${api.port} listens on loopback only.`,
       ],

@@ -108,6 +108,13 @@ describe('kdebug playground, simulated cluster (as root: pods in network namespa
     expect(await reply.textContent()).toMatch(/web-7f9c5d-tz6rb[\s\S]*node-b/);
   }, 120_000);
 
+  test('a statefulset in another namespace: conn --all tells the ledger pod on node-b apart', async () => {
+    const root = await send(page, '/kdebug conn sts/ledger --all -n payments web.shop.svc.cluster.local 80');
+    await root.getByTestId('replies-link').click({ timeout: 60_000 });
+    const reply = await shows(page.getByTestId('thread-reply'), '1 of 2 pods', 60_000);
+    expect(await reply.textContent()).toMatch(/ledger-1[\s\S]*node-b/);
+  }, 120_000);
+
   test('tls finds the expired certificate and listen the loopback-only port', async () => {
     const tls = await send(page, '/kdebug tls deploy/web -n shop expired.tls.test');
     await tls.getByTestId('replies-link').click({ timeout: 60_000 });
