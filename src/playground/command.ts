@@ -45,9 +45,15 @@ export async function runPlayground(argv: string[], cliPath: string, env: NodeJS
     return 2;
   }
   const kubeconfig = values.kubeconfig ?? (env.KUBECONFIG || undefined);
-  const stopRequested = new Promise<string>((resolve) => {
-    process.once('SIGINT', () => resolve('stopping'));
-    process.once('SIGTERM', () => resolve('stopping'));
+  // Ctrl-C reaches the bot and worker too (one process group): once it is pressed, their exit is expected.
+  let stopping = false;
+  const stopRequested = new Promise<void>((resolve) => {
+    const onSignal = () => {
+      stopping = true;
+      resolve();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
   });
   let playground;
   try {
@@ -57,8 +63,8 @@ export async function runPlayground(argv: string[], cliPath: string, env: NodeJS
     return 1;
   }
   term.out(`\nkdebug playground: ${playground.url}\nOpen it in a browser and type /kdebug help. Ctrl-C stops everything.\n`);
-  const ended = await Promise.race([stopRequested, playground.exited]);
-  if (ended !== 'stopping') term.err(`kdebug playground: ${ended}\n`);
+  const exited = await Promise.race([stopRequested.then(() => ''), playground.exited]);
+  if (!stopping) term.err(`kdebug playground: ${exited}\n`);
   await playground.stop();
-  return ended === 'stopping' ? 0 : 1;
+  return stopping ? 0 : 1;
 }

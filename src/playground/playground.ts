@@ -124,6 +124,9 @@ export async function startPlayground(opts: PlaygroundOptions): Promise<Playgrou
   }
 }
 
+/** Start-up takes a second or two; past this something is wrong (the log says what). */
+const START_TIMEOUT_MS = 60_000;
+
 interface KdebugProcess {
   /** Resolves once the bot and worker have both started; rejects if the process ends first. */
   started: Promise<void>;
@@ -155,10 +158,17 @@ function startKdebug(cliPath: string, logFile: string, env: Record<string, strin
     child.once('error', (err) => resolve(`kdebug's bot and worker could not start: ${err.message}`));
   });
   const started = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`kdebug's bot and worker did not start within ${START_TIMEOUT_MS / 1000} s:\n${lastLines(tail)}`)), START_TIMEOUT_MS);
     onOutput = () => {
-      if (/"msg":"bot started"/.test(seen) && /"msg":"worker started"/.test(seen)) resolve();
+      if (/"msg":"bot started"/.test(seen) && /"msg":"worker started"/.test(seen)) {
+        clearTimeout(timer);
+        resolve();
+      }
     };
-    void exited.then((why) => reject(new Error(why)));
+    void exited.then((why) => {
+      clearTimeout(timer);
+      reject(new Error(why));
+    });
   });
   return {
     started,

@@ -16,7 +16,8 @@ const CLI = 'dist/cli.js';
 interface Running {
   url: string;
   output: () => string;
-  stop(): Promise<void>;
+  /** Ctrl-C, and its exit code once it has stopped. */
+  stop(): Promise<number | null>;
 }
 
 /** Starts `kdebug playground` and waits for the line with its address. */
@@ -49,11 +50,13 @@ async function startPlayground(args: string[], opts: { env?: Record<string, stri
     url,
     output: () => output,
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGINT');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-      await exited;
-      clearTimeout(timer);
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGINT');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      return child.exitCode;
     },
   };
 }
@@ -205,6 +208,9 @@ describe('kdebug playground --kubeconfig', () => {
       // The check ran in this cluster's pod, and the simulated shop is nowhere.
       expect(kube.getPod('staging', 'checkout-0')?.spec.ephemeralContainers).toHaveLength(1);
       expect(kube.hasNamespace('shop')).toBe(false);
+      // Ctrl-C stops everything and exits 0.
+      expect(await playground.stop()).toBe(0);
+      expect(playground.output()).not.toMatch(/kdebug playground: kdebug's bot and worker stopped/);
     } finally {
       await playground.stop();
       await dns.stop();
