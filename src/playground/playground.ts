@@ -73,7 +73,9 @@ export async function startPlayground(opts: PlaygroundOptions): Promise<Playgrou
     let examples: string[];
     const settings: Record<string, string> = {};
     if (kubeconfig) {
-      opts.say(`using the cluster of ${kubeconfig} (its current context): kdebug adds ephemeral containers to the pods you name there`);
+      opts.say(
+        `using the cluster of ${kubeconfig} (its current context): kdebug adds ephemeral containers to the pods you name there, and the playground allows every check in every namespace, so use a cluster of your own`,
+      );
       notes = [`The real cluster of ${kubeconfig} (its current context): each check adds an ephemeral debug container to the pod you name.`];
       examples = ['help', 'dns deploy/NAME -n NAMESPACE', 'whoami'];
     } else {
