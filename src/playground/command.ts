@@ -1,11 +1,12 @@
-// `kdebug playground [--port N] [--kubeconfig FILE]`: starts the playground, prints its address,
+// `kdebug playground [--port N] [--kubeconfig FILE] [--policy FILE]`: starts the playground, prints its address,
 // and stops everything on Ctrl-C.
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startPlayground } from './playground.js';
 
 const DEFAULT_PORT = 8800;
 
-export const PLAYGROUND_USAGE = `Usage: kdebug playground [--port ${DEFAULT_PORT}] [--kubeconfig FILE]
+export const PLAYGROUND_USAGE = `Usage: kdebug playground [--port ${DEFAULT_PORT}] [--kubeconfig FILE] [--policy FILE]
 
 Try kdebug without Slack and without a cluster: starts a private Redis, a simulated cluster,
 kdebug's bot and worker, and a page at http://127.0.0.1:PORT that works like a Slack channel.
@@ -15,6 +16,8 @@ Options:
   --port N            the page's port (default ${DEFAULT_PORT}; 0 picks a free one)
   --kubeconfig FILE   use the cluster of this kubeconfig instead of the simulated one
                       (KUBECONFIG does the same); kdebug then adds ephemeral containers there
+  --policy FILE       the access policy (README, "Access policy"); by default every check is
+                      allowed in every namespace
   -h, --help          show this help
 
 Needs redis-server, and the tools the checks run: dig, curl, openssl, ping, tcpdump.
@@ -28,9 +31,13 @@ export interface Terminal {
 
 /** Runs the playground until SIGINT or SIGTERM; returns the exit code. */
 export async function runPlayground(argv: string[], cliPath: string, env: NodeJS.ProcessEnv, term: Terminal): Promise<number> {
-  let values: { port?: string; kubeconfig?: string; help?: boolean };
+  let values: { port?: string; kubeconfig?: string; policy?: string; help?: boolean };
   try {
-    ({ values } = parseArgs({ args: argv, options: { port: { type: 'string' }, kubeconfig: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
+    ({ values } = parseArgs({
+      args: argv,
+      options: { port: { type: 'string' }, kubeconfig: { type: 'string' }, policy: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+    }));
   } catch (err) {
     term.err(`kdebug playground: ${(err as Error).message}\n\n${PLAYGROUND_USAGE}`);
     return 2;
@@ -57,7 +64,13 @@ export async function runPlayground(argv: string[], cliPath: string, env: NodeJS
   });
   let playground;
   try {
-    playground = await startPlayground({ port, cliPath, ...(kubeconfig ? { kubeconfig } : {}), say: (line) => term.err(`… ${line}\n`) });
+    playground = await startPlayground({
+      port,
+      cliPath,
+      ...(kubeconfig ? { kubeconfig } : {}),
+      ...(values.policy ? { policy: resolve(values.policy) } : {}),
+      say: (line) => term.err(`… ${line}\n`),
+    });
   } catch (err) {
     term.err(`kdebug playground: ${(err as Error).message}\n`);
     return 1;

@@ -36,6 +36,8 @@ export interface PlaygroundOptions {
   port: number;
   /** A real cluster's kubeconfig instead of the simulated cluster. */
   kubeconfig?: string;
+  /** An access policy file instead of the playground's, which allows everything. */
+  policy?: string;
   /** The kdebug CLI to start the bot and worker with (`node <cliPath> all`). */
   cliPath: string;
   /** Progress lines for the terminal. */
@@ -74,7 +76,7 @@ export async function startPlayground(opts: PlaygroundOptions): Promise<Playgrou
     const settings: Record<string, string> = {};
     if (kubeconfig) {
       opts.say(
-        `using the cluster of ${kubeconfig} (its current context): kdebug adds ephemeral containers to the pods you name there, and the playground allows every check in every namespace, so use a cluster of your own`,
+        `using the cluster of ${kubeconfig} (its current context): kdebug adds ephemeral containers to the pods you name there${opts.policy ? '' : ', and the playground allows every check in every namespace (--policy FILE to change that), so use a cluster of your own'}`,
       );
       notes = [`The real cluster of ${kubeconfig} (its current context): each check adds an ephemeral debug container to the pod you name.`];
       examples = ['help', 'dns deploy/NAME -n NAMESPACE', 'whoami'];
@@ -94,8 +96,11 @@ export async function startPlayground(opts: PlaygroundOptions): Promise<Playgrou
       settings.KDEBUG_LIMITS_POD_BUDGET_MAX_CONTAINERS = '1000';
       settings.KDEBUG_LIMITS_POD_BUDGET_OVERRIDE_MAX_CONTAINERS = '1000';
     }
-    const policyPath = join(dir, 'policy.yaml');
-    writeFileSync(policyPath, PLAYGROUND_POLICY);
+    let policyPath = opts.policy;
+    if (!policyPath) {
+      policyPath = join(dir, 'policy.yaml');
+      writeFileSync(policyPath, PLAYGROUND_POLICY);
+    }
 
     const botPort = await freePort();
     const botEventsUrl = `http://127.0.0.1:${botPort}/slack/events`;

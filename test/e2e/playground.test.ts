@@ -3,7 +3,7 @@
 // /kdebug as Slack would. Also: without root (the tools run on the host, and the page says so),
 // with --kubeconfig (another cluster than the simulated one), and the start-up errors.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
@@ -217,6 +217,40 @@ describe('kdebug playground --kubeconfig', () => {
       await kube.stop();
     }
   }, 120_000);
+});
+
+describe('kdebug playground --policy', () => {
+  test('uses that policy instead of allowing everything', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kdebug-playground-policy-'));
+    const policy = join(dir, 'policy.yaml');
+    writeFileSync(policy, ['version: 1', 'contact: "#sre"', 'rules:', '  - { name: dns-only, everyone: true, namespaces: [shop], checks: [dns] }', ''].join('\n'));
+    const playground = await startPlayground(['--policy', policy]);
+    try {
+      await fetch(`${playground.url}/api/command`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ text: 'listen deploy/api -n shop 8080' }),
+      });
+      for (const deadline = Date.now() + 15_000; ;) {
+        const state = (await (await fetch(`${playground.url}/api/state`)).json()) as { ephemerals: Array<{ text: string }> };
+        const refusal = state.ephemerals.find((e) => e.text.includes("can't run"));
+        if (refusal) {
+          expect(refusal.text).toMatch(/^You can't run `listen` in namespace `shop`/);
+          break;
+        }
+        if (Date.now() > deadline) throw new Error(`no refusal: ${JSON.stringify(state.ephemerals)}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    } finally {
+      await playground.stop();
+    }
+  }, 60_000);
+
+  test('a policy that does not load stops the start-up with its error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kdebug-playground-policy-'));
+    writeFileSync(join(dir, 'bad.yaml'), 'version: 7\n');
+    await expect(startPlayground(['--policy', join(dir, 'bad.yaml')])).rejects.toThrow(/kdebug playground: kdebug's bot and worker stopped \(exit code 1\)[\s\S]*bad\.yaml/);
+  }, 60_000);
 });
 
 describe('kdebug playground start-up errors', () => {
