@@ -148,14 +148,12 @@ function startKdebug(cliPath: string, logFile: string, env: Record<string, strin
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const log = createWriteStream(logFile);
+  /** The last of the output: what a start-up failure shows. */
   let tail = '';
-  let seen = '';
   let onOutput = (): void => undefined;
   const keep = (chunk: Buffer) => {
     log.write(chunk);
-    const text = chunk.toString('utf8');
-    tail = (tail + text).slice(-4000);
-    seen = (seen + text).slice(-100_000);
+    tail = (tail + chunk.toString('utf8')).slice(-4000);
     onOutput();
   };
   child.stdout!.on('data', keep);
@@ -166,11 +164,14 @@ function startKdebug(cliPath: string, logFile: string, env: Record<string, strin
   });
   const started = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`kdebug's bot and worker did not start within ${START_TIMEOUT_MS / 1000} s:\n${lastLines(tail)}`)), START_TIMEOUT_MS);
+    // Each role says it started once; the output is read for that until both have.
+    const waitingFor = new Set(['bot started', 'worker started']);
     onOutput = () => {
-      if (/"msg":"bot started"/.test(seen) && /"msg":"worker started"/.test(seen)) {
-        clearTimeout(timer);
-        resolve();
-      }
+      for (const msg of waitingFor) if (tail.includes(`"msg":"${msg}"`)) waitingFor.delete(msg);
+      if (waitingFor.size > 0) return;
+      onOutput = () => undefined;
+      clearTimeout(timer);
+      resolve();
     };
     void exited.then((why) => {
       clearTimeout(timer);

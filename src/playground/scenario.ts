@@ -62,7 +62,7 @@ export async function startScenario(kube: KubeEmulator, netns: boolean): Promise
   const { certs } = await testCerts();
   const stoppers: Array<() => Promise<void> | void> = [];
   const stop = async () => {
-    for (const fn of stoppers.reverse()) await fn();
+    for (const fn of stoppers.splice(0).reverse()) await fn();
   };
   try {
     for (const plan of PODS) {
