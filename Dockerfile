@@ -4,7 +4,8 @@
 #   docker build -t kdebug:0.1.0 .
 #   docker run --rm -e SLACK_BOT_TOKEN=… -e SLACK_APP_TOKEN=… -e REDIS_URL=… kdebug:0.1.0 bot
 #
-# Stages: `build` compiles TypeScript with the dev dependencies; `prod-deps` installs only the
+# Stages: `build` bundles kdebug with the dev dependencies (scripts/build.mjs: esbuild, one chunk
+# per role, so each process loads only what its role uses); `prod-deps` installs only the
 # production dependencies; the final stage is distroless (no shell, no package manager, no npm),
 # runs as the numeric non-root user 65532 and holds only dist/, config/, node_modules/ and
 # package.json, owned by root and so not writable by the process.
@@ -21,14 +22,15 @@
 
 ARG NODE_VERSION=24.21.0
 
-# ---- build: compile TypeScript ------------------------------------------------------------------
+# ---- build: bundle kdebug and its libraries into dist/ -------------------------------------------
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # --ignore-scripts: no dependency runs code at install time (the only prod package with an install
 # script, msgpackr-extract, is optional and ships prebuilt binaries).
 RUN npm ci --ignore-scripts --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json ./
+COPY scripts/build.mjs ./scripts/
 COPY src ./src
 RUN npm run build
 
@@ -48,6 +50,8 @@ LABEL org.opencontainers.image.title="kdebug" \
       org.opencontainers.image.licenses="Apache-2.0"
 WORKDIR /app
 ENV NODE_ENV=production
+# dist/ holds kdebug and its libraries; node_modules/ is there for the optional native add-ons the
+# bundled libraries look up at run time (BullMQ's msgpackr-extract).
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY config ./config

@@ -2,15 +2,19 @@
 // markers, as the capture check produces them) into a .pcap file. Goal: memory stays flat however
 // large the capture; the figure to watch is the heap growth, which must not grow with the size.
 //
-//   npm run build && node --expose-gc bench/capture-memory.mjs [megabytes…]
+//   node --expose-gc bench/capture-memory.mjs [megabytes…]
 //
 // Prints, per capture size: decode throughput, peak heap growth (sampled after forced GCs) and
 // peak RSS growth.
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CaptureLogScanner, PCAP_BEGIN_LINE, PCAP_END_LINE } from '../dist/checks/pcap/log-scanner.js';
-import { DecodedLog } from '../dist/runner/decoded-log.js';
+import { register } from 'node:module';
+
+// kdebug's modules from src/ (dist/ is one bundle, with no module to import on its own).
+register('./support/ts-hooks.mjs', import.meta.url);
+const { CaptureLogScanner, PCAP_BEGIN_LINE, PCAP_END_LINE } = await import('../src/checks/pcap/log-scanner.ts');
+const { DecodedLog } = await import('../src/runner/decoded-log.ts');
 
 if (typeof globalThis.gc !== 'function') {
   console.error('run with node --expose-gc so heap figures are measured after collection');

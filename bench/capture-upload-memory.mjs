@@ -4,7 +4,7 @@
 // streamed to the upload URL, files.completeUploadExternal). Goal (issue 10): a capture adds less
 // than 30 MB to the worker's RSS, however large (the chart gives the worker 512 Mi for 4 jobs at once).
 //
-//   npm run build && node bench/capture-upload-memory.mjs [megabytes…]      (default: 20 100)
+//   node bench/capture-upload-memory.mjs [megabytes…]      (default: 20 100)
 //
 // Needs the Redis at REDIS_URL (default redis://127.0.0.1:6379). Each size runs in a fresh worker
 // process (node --expose-gc), against a Slack emulator in a process of its own, so only the
@@ -22,9 +22,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebClient } from '@slack/web-api';
 import { Redis } from 'ioredis';
-import { Outbox } from '../dist/delivery/outbox.js';
-import { postOutbox } from '../dist/delivery/post-outbox.js';
-import { JobThread } from '../dist/slack/web.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -122,6 +119,11 @@ function procStatus() {
 }
 
 async function worker(path, apiUrl, botToken, channel) {
+  // kdebug's modules from src/ (dist/ is one bundle, with no module to import on its own).
+  register('./support/ts-hooks.mjs', import.meta.url);
+  const { Outbox } = await import('../src/delivery/outbox.ts');
+  const { postOutbox } = await import('../src/delivery/post-outbox.ts');
+  const { JobThread } = await import('../src/slack/web.ts');
   const dir = mkdtempSync(join(tmpdir(), 'kdebug-bench-upload-'));
   const prefix = `bench-upload-${process.pid}`;
   const redis = new Redis(REDIS_URL);
@@ -146,7 +148,7 @@ async function worker(path, apiUrl, botToken, channel) {
   };
   // Everything the worker role loads (the Kubernetes client, BullMQ, the checks…), as a real worker
   // process has it: V8's heap, and so when it collects, depends on it.
-  await import('../dist/worker/worker.js');
+  await import('../src/worker/worker.ts');
   try {
     // Warm-up: a small file the same way, so that code loaded on first use is in the baseline.
     const warmPath = join(dir, 'warm-up.pcap');

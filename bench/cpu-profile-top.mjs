@@ -4,7 +4,11 @@
 //   node bench/cpu-profile-top.mjs PROFILE.cpuprofile [--top 25]
 //
 // Chrome DevTools opens the same files with call trees; this is for a terminal and for notes.
-import { readFileSync } from 'node:fs';
+// Frames in dist/'s bundle are placed in the file they came from (src/… or a package) through the
+// bundle's source maps (scripts/build.mjs writes them beside each chunk).
+import { existsSync, readFileSync } from 'node:fs';
+import { SourceMap } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const { values: opts, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' } } });
@@ -21,6 +25,22 @@ const selfUs = new Map();
 profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i + 1] ?? 0)));
 const totalUs = profile.endTime - profile.startTime;
 
+const sourceMaps = new Map();
+/** The source map beside a bundled file of `url`, or undefined. */
+function sourceMapOf(url) {
+  if (!sourceMaps.has(url)) {
+    const mapFile = url.startsWith('file:') ? `${fileURLToPath(url)}.map` : '';
+    sourceMaps.set(url, mapFile && existsSync(mapFile) ? new SourceMap(JSON.parse(readFileSync(mapFile, 'utf8'))) : undefined);
+  }
+  return sourceMaps.get(url);
+}
+
+/** A frame's file and line as written: through the bundle's source map when it has one. */
+function original({ url, lineNumber, columnNumber }) {
+  const entry = url ? sourceMapOf(url)?.findEntry(lineNumber, columnNumber) : undefined;
+  return entry?.originalSource ? { url: new URL(entry.originalSource, url).href, lineNumber: entry.originalLine } : { url, lineNumber };
+}
+
 /** `node_modules/@kubernetes/client-node/dist/x.js` → `@kubernetes/client-node`; our files stay as they are. */
 function place(url) {
   if (!url) return '(native / V8)';
@@ -35,7 +55,8 @@ const byPlace = new Map();
 for (const node of profile.nodes) {
   const us = selfUs.get(node.id) ?? 0;
   if (!us) continue;
-  const { functionName, url, lineNumber } = node.callFrame;
+  const { functionName } = node.callFrame;
+  const { url, lineNumber } = original(node.callFrame);
   const where = place(url);
   const fn = `${functionName || '(anonymous)'} ${where}${url ? `:${lineNumber + 1}` : ''}`;
   byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);

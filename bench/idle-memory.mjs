@@ -6,6 +6,8 @@
 //   npm run build && node bench/idle-memory.mjs [seconds to settle, default 5]
 //
 // Prints, per role: RSS (MB) after settling, and which of the big libraries the process loaded.
+// Each role runs twice: once as the image starts it, for the RSS, and once with a module-logging
+// hook, for the libraries (the hook runs on a loader thread of its own, which adds about 15 MB).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,19 +36,23 @@ writeFileSync(
 
 const LIBRARIES = ['@kubernetes/client-node', '@slack/bolt', '@slack/web-api', 'bullmq', 'ioredis'];
 
-/** The watched libraries a process loaded, from the module log. */
+// Which packages each chunk of the bundle holds (scripts/build.mjs writes it).
+const BUNDLE_CONTENTS = JSON.parse(readFileSync('dist/bundle-contents.json', 'utf8'));
+
+/** The watched libraries a process loaded: the packages in the chunks of dist/ the module log names. */
 function loadedLibraries(logFile) {
-  let urls = '';
+  let urls;
   try {
-    urls = readFileSync(logFile, 'utf8');
+    urls = readFileSync(logFile, 'utf8').split('\n');
   } catch {
     return [];
   }
-  return LIBRARIES.filter((name) => urls.includes(`/node_modules/${name}/`));
+  const packages = new Set(urls.flatMap((url) => BUNDLE_CONTENTS[/\/dist\/([^/]+\.js)$/.exec(url)?.[1]] ?? []));
+  return LIBRARIES.filter((name) => packages.has(name));
 }
 
-async function measure(role) {
-  const moduleLog = join(dir, `${role}.modules`);
+/** Starts `role`, lets it settle, and returns its RSS in MB (and its module log, when `moduleLog`). */
+async function measure(role, moduleLog) {
   const env = {
     PATH: process.env.PATH ?? '',
     REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
@@ -58,9 +64,10 @@ async function measure(role) {
     KDEBUG_HEALTH_PORT: '0',
     KUBECONFIG: kubeconfig,
     LOG_LEVEL: 'warn',
-    KDEBUG_BENCH_MODULE_LOG: moduleLog,
+    ...(moduleLog ? { KDEBUG_BENCH_MODULE_LOG: moduleLog } : {}),
   };
-  const child = spawn(process.execPath, [...NODE_FLAGS, '--import', './bench/support/module-log.mjs', 'dist/cli.js', role], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const logging = moduleLog ? ['--import', './bench/support/module-log.mjs'] : [];
+  const child = spawn(process.execPath, [...NODE_FLAGS, ...logging, 'dist/cli.js', role], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (c) => (output += c));
   child.stderr.on('data', (c) => (output += c));
@@ -70,13 +77,16 @@ async function measure(role) {
   const rssMb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
   child.kill('SIGTERM');
   await new Promise((resolve) => child.once('exit', resolve));
-  return { rssMb, libraries: loadedLibraries(moduleLog) };
+  return rssMb;
 }
 
 console.log(`kdebug idle memory (${settleSeconds} s after start; node ${process.version}, ${process.platform} ${process.arch})`);
 console.log('role     RSS MB  libraries loaded');
 for (const role of ['bot', 'worker', 'all']) {
-  const { rssMb, libraries } = await measure(role);
+  const rssMb = await measure(role);
+  const moduleLog = join(dir, `${role}.modules`);
+  await measure(role, moduleLog);
+  const libraries = loadedLibraries(moduleLog);
   console.log(`${role.padEnd(8)} ${rssMb.toFixed(0).padStart(6)}  ${libraries.join(', ')}`);
 }
 rmSync(dir, { recursive: true, force: true });

@@ -2,12 +2,13 @@
 // (KDEBUG_CONFIG), then environment variables, over the schema's defaults. Nothing else in kdebug
 // reads process.env.
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { CheckDefinition } from '../checks/types.js';
+import { PACKAGE_ROOT } from './package-root.js';
 import { configSchema, type Config } from './schema.js';
 
-export const DEFAULT_CONFIG_PATH = fileURLToPath(new URL('../../config/kdebug.yaml', import.meta.url));
+export const DEFAULT_CONFIG_PATH = join(PACKAGE_ROOT, 'config', 'kdebug.yaml');
 
 /** A setting is wrong or missing: the message is one line naming it and saying how to fix it. */
 export class ConfigError extends Error {

@@ -94,7 +94,7 @@ export interface PageState {
   home: { id: string; hash: string; blocks: unknown[] } | null;
 }
 
-/** Where the page's files sit: next to this module, in src/ (ts sources) and in dist/ (the build copies them). */
+/** Where the page's files sit: beside this module, in src/playground/ (sources) and in dist/ (the build copies them beside its chunks). */
 const PAGE_DIR = new URL('./page/', import.meta.url);
 const PAGE_FILES: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },

@@ -1,13 +1,13 @@
 // The live policy: loaded at start, reloaded when the file changes. A broken new file keeps the
 // previous policy in force.
 import { watch, type FSWatcher } from 'node:fs';
-import { basename, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, dirname, join } from 'node:path';
+import { PACKAGE_ROOT } from '../config/package-root.js';
 import type { Logger } from '../observability/logger.js';
 import { evaluate, parsePolicy, policyGroupIds, policyWarnings, readPolicyText, type Policy, type PolicyRequest, type Verdict } from './rules.js';
 import { whoami, type WhoamiOptions } from './whoami.js';
 
-export const DEFAULT_POLICY_PATH = fileURLToPath(new URL('../../config/policy.yaml', import.meta.url));
+export const DEFAULT_POLICY_PATH = join(PACKAGE_ROOT, 'config', 'policy.yaml');
 
 export type ReloadResult = { ok: true; changed: boolean; policy: Policy; warnings: string[] } | { ok: false; error: string };
 

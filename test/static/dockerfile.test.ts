@@ -246,7 +246,7 @@ describe('.dockerignore', () => {
       expect(files.length).toBeGreaterThan(0);
       expect(files.filter(excluded)).toEqual([]);
     }
-    for (const needed of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src/cli.ts', 'config/kdebug.yaml']) {
+    for (const needed of ['package.json', 'package-lock.json', 'tsconfig.json', 'scripts/build.mjs', 'src/cli.ts', 'config/kdebug.yaml']) {
       expect(fromContext.some((s) => needed === s || needed.startsWith(`${s.replace(/\/+$/, '')}/`))).toBe(true);
     }
   });
