@@ -4,7 +4,7 @@
 // namespaces each with a DNS server, the kubelet running dig for real). Needs root (network
 // namespaces) and redis-server or a Redis at REDIS_URL.
 //
-//   npm run build && node bench/incident-load.mjs [--jobs 100] [--limits on|off] [--profile DIR]
+//   npm run build && node bench/incident-load.mjs [--jobs 100] [--limits on|off] [--connections open|new] [--profile DIR]
 //
 // --jobs N (default 100): `dns` commands, each from its own user, for its own pod, in its own
 // channel (per-user rate limits, dedupe and Slack's one message a second per channel stay out of
@@ -12,7 +12,9 @@
 // enforces Slack's published limits during those jobs (default on); kdebug paces itself either way,
 // so chat.update (one workspace budget of 45 a minute after a burst of 15) still bounds how soon N
 // root messages show their final status. The last phase, 20 commands in one channel, always runs
-// with the limits on. --profile DIR: the bot and workers write V8 CPU profiles (.cpuprofile, open
+// with the limits on. --connections: whether the N commands go over connections to the bot opened
+// beforehand (open, the default: as a reverse proxy in front of the bot keeps them) or opened by the
+// burst itself (new). --profile DIR: the bot and workers write V8 CPU profiles (.cpuprofile, open
 // them in Chrome DevTools or summarise them with bench/cpu-profile-top.mjs) into DIR when they stop.
 //
 // Phases: 1 warm-up job; 5 jobs one after the other ("alone"); N commands with 50 in flight; 20
@@ -21,11 +23,16 @@
 // reached the Slack emulator), end to end (POST → answer reply; and → the root message's final
 // status), Slack calls and Kubernetes requests per job during the N jobs, the most pod watches open
 // at once, RSS idle and peak per process (/proc/<pid>/status VmRSS, VmHWM), and the 20 commands' time.
+// The commands are sent, and their acks timed, from a thread of their own (support/command-sender.mjs);
+// this thread runs the emulators, which time the rest, and its own event-loop delay during the burst
+// is printed too: how late the simulated Slack and cluster were themselves.
 import { register } from 'node:module';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 
 register('./support/ts-hooks.mjs', import.meta.url);
 const { SlackEmulator } = await import('../src/playground/slack-emulator.ts');
@@ -35,12 +42,14 @@ const { DnsServer } = await import('../src/playground/dns-server.ts');
 const { netnsAvailable } = await import('../src/playground/netns.ts');
 const { startRole } = await import('../test/support/processes.ts');
 const { freePort, testRedis } = await import('../test/support/redis.ts');
-const { sendSlashCommand } = await import('../src/playground/slack-signing.ts');
 
-const { values: opts } = parseArgs({ options: { jobs: { type: 'string', default: '100' }, limits: { type: 'string', default: 'on' }, profile: { type: 'string' } } });
+const { values: opts } = parseArgs({
+  options: { jobs: { type: 'string', default: '100' }, limits: { type: 'string', default: 'on' }, connections: { type: 'string', default: 'open' }, profile: { type: 'string' } },
+});
 const JOBS = Number(opts.jobs);
 if (!Number.isInteger(JOBS) || JOBS < 1) throw new Error(`--jobs must be a positive integer, not ${opts.jobs}`);
 if (opts.limits !== 'on' && opts.limits !== 'off') throw new Error(`--limits must be on or off, not ${opts.limits}`);
+if (opts.connections !== 'open' && opts.connections !== 'new') throw new Error(`--connections must be open or new, not ${opts.connections}`);
 const IN_FLIGHT = 50;
 const ALONE = 5;
 const BUSY_COMMANDS = 20;
@@ -184,16 +193,38 @@ try {
   await sleep(5000);
   results.idle = Object.fromEntries(Object.entries(roles).map(([role, p]) => [role, procStatus(p.child.pid).rss]));
 
+  const sender = new Worker(new URL('./support/command-sender.mjs', import.meta.url));
+  cleanups.push(() => sender.terminate());
   let commandSeq = 0;
-  /** Sends one dns command for `pod` in `channel`; returns its timings (ms since epoch). */
-  async function command(pod, channel) {
-    const user = `U0BENCH${String(commandSeq++).padStart(4, '0')}`;
-    const fields = slack.slashCommand({ channel_id: channel, user_id: user, user_name: user.toLowerCase(), command: '/kdebug', text: `dns ${pod} -n ${NAMESPACE}` });
-    const sent = Date.now();
-    const response = await sendSlashCommand(`http://127.0.0.1:${botPort}/slack/events`, SIGNING_SECRET, fields);
-    const acked = Date.now();
-    if (response.status !== 200) throw new Error(`the bot answered ${response.status} to the command for ${pod}`);
-    return { pod, channel, user, sent, acked };
+  /** Sends `fields` (slash commands), `inFlight` at a time, from the sender's thread; resolves with their timings. */
+  async function send(fields, inFlight) {
+    const id = commandSeq++;
+    const answer = new Promise((resolve) => {
+      const onMessage = (message) => {
+        if (message.id !== id) return;
+        sender.off('message', onMessage);
+        resolve(message);
+      };
+      sender.on('message', onMessage);
+    });
+    sender.postMessage({ id, url: `http://127.0.0.1:${botPort}/slack/events`, signingSecret: SIGNING_SECRET, commands: fields, inFlight });
+    const { timings, error } = await answer;
+    if (error) throw new Error(`sending the commands failed: ${error}`);
+    return timings;
+  }
+  /** Sends a dns command for each `{ pod, channel }`, `inFlight` at a time; returns their timings (ms since epoch). */
+  async function commands(targets, inFlight) {
+    const sent = targets.map(({ pod, channel }) => ({ pod, channel, user: `U0BENCH${String(commandSeq++).padStart(4, '0')}` }));
+    const timings = await send(
+      sent.map(({ pod, channel, user }) =>
+        slack.slashCommand({ channel_id: channel, user_id: user, user_name: user.toLowerCase(), command: '/kdebug', text: `dns ${pod} -n ${NAMESPACE}` }),
+      ),
+      inFlight,
+    );
+    return sent.map((job, i) => {
+      if (timings[i].status !== 200) throw new Error(`the bot answered ${timings[i].status} to the command for ${job.pod}`);
+      return { ...job, sent: timings[i].sent, acked: timings[i].acked };
+    });
   }
   const rootOf = (job) => slack.messages(job.channel).find((m) => !m.thread_ts && JSON.stringify(m.blocks ?? []).includes(`<@${job.user}>`));
   /** The threaded answer reply, once it reached Slack. */
@@ -235,7 +266,7 @@ try {
   for (let i = 0; i <= ALONE; i++) {
     const channel = `C0ALONE${i}`;
     slack.addChannel(channel, { botIsMember: true });
-    const [done] = await waitAll([await command(`alone-${i}`, channel)], 60_000, `the job alone on alone-${i}`);
+    const [done] = await waitAll(await commands([{ pod: `alone-${i}`, channel }], 1), 60_000, `the job alone on alone-${i}`);
     if (i > 0) alone.push(done);
   }
 
@@ -251,22 +282,29 @@ try {
     emulators: cpuSeconds(process.pid),
     machine: machineBusySeconds(),
   };
+  if (opts.connections === 'open') {
+    // The sender's connections to the bot opened beforehand by one `help` each (no job, no Slack
+    // call), as a reverse proxy's keep-alive pool holds them; with --connections new the burst
+    // opens them, and each waits for the bot to accept it (see README.md).
+    await send(
+      channels.slice(0, IN_FLIGHT).map((channel, i) => slack.slashCommand({ channel_id: channel, user_id: `U0OPEN${i}`, command: '/kdebug', text: 'help' })),
+      IN_FLIGHT,
+    );
+  }
   const loadStarted = Date.now();
-  const sent = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(IN_FLIGHT, JOBS) }, async () => {
-      while (next < JOBS) {
-        const i = next++;
-        sent.push(await command(`web-${i}`, channels[i]));
-      }
-    }),
+  const emulatorDelay = monitorEventLoopDelay({ resolution: 10 });
+  emulatorDelay.enable();
+  const sent = await commands(
+    channels.map((channel, i) => ({ pod: `web-${i}`, channel })),
+    IN_FLIGHT,
   );
   const loadTimeoutMs = 120_000 + JOBS * 3000;
   // Where the machine's CPU went until every answer arrived (the roots' final updates after that
   // only wait for Slack's chat.update budget).
   await until(() => sent.every(answered), loadTimeoutMs, `the answers to the ${JOBS} jobs`);
   results.answeredSeconds = ((Date.now() - loadStarted) / 1000).toFixed(1);
+  emulatorDelay.disable();
+  results.emulatorDelay = [50, 99].map((p) => emulatorDelay.percentile(p) / 1e6).concat(emulatorDelay.max / 1e6);
   const cpu = {
     ...Object.fromEntries(Object.entries(roles).map(([role, p]) => [role, cpuSeconds(p.child.pid) - cpuBefore[role]])),
     emulators: cpuSeconds(process.pid) - cpuBefore.emulators,
@@ -297,8 +335,10 @@ try {
   await sleep(2000);
   const busyBefore429 = slack.rateLimited();
   const busyStarted = Date.now();
-  const busySent = [];
-  for (let i = 0; i < BUSY_COMMANDS; i++) busySent.push(await command('busy', BUSY_CHANNEL));
+  const busySent = await commands(
+    Array.from({ length: BUSY_COMMANDS }, () => ({ pod: 'busy', channel: BUSY_CHANNEL })),
+    1,
+  );
   const busy = await waitAll(busySent, 240_000, `the ${BUSY_COMMANDS} commands in ${BUSY_CHANNEL}`);
   results.busySeconds = (Math.max(...busy.map((j) => Math.max(j.answered, j.final))) - busyStarted) / 1000;
   results.busy429 = slack.rateLimited() - busyBefore429;
@@ -309,7 +349,7 @@ try {
   const s = (values) => `${(percentile(values, 50) / 1000).toFixed(2)} / ${(percentile(values, 99) / 1000).toFixed(2)} s`;
   const overhead = (jobs) => jobs.filter((j) => j.terminated).map((j) => j.answered - j.terminated);
   const rows = [
-    [`ack, ${JOBS} commands with ${IN_FLIGHT} in flight (p50 / p99)`, ms(sent.map((j) => j.acked - j.sent))],
+    [`ack, ${JOBS} commands with ${IN_FLIGHT} in flight, ${opts.connections} connections (p50 / p99)`, ms(sent.map((j) => j.acked - j.sent))],
     [`answer overhead, 1 job alone (p50 / p99 of ${ALONE})`, ms(overhead(alone))],
     [`answer overhead, ${JOBS} jobs at once (p50 / p99)`, ms(overhead(load))],
     [`  of which: terminated → log requested`, ms(load.filter((j) => j.terminated && j.logRequested).map((j) => j.logRequested - j.terminated))],
@@ -319,6 +359,7 @@ try {
     [`end to end to the root's final status, ${JOBS} jobs (p50 / p99)`, s(load.map((j) => j.final - j.sent))],
     [`${JOBS} jobs: all answered and final`, `${results.loadSeconds.toFixed(1)} s (Slack limits ${opts.limits}, ${results.load429} 429s)`],
     [`${JOBS} jobs: CPU seconds until all answered (${results.answeredSeconds} s)`, results.cpu],
+    [`  the emulators' own event-loop delay meanwhile (p50 / p99 / max)`, `${results.emulatorDelay.map((v) => v.toFixed(0)).join(' / ')} ms`],
     ['kdebug CPU per job (bot + workers)', `${results.kdebugCpuPerJobMs} ms`],
     ['Slack calls per job, by method', results.slackCalls],
     ['Kubernetes requests per job, by verb', results.kubeRequests],
