@@ -14,6 +14,15 @@ import { homeView } from '../slack/home.js';
 import { paced } from '../slack/pacer.js';
 import { WEB_CLIENT_OPTIONS } from '../slack/web.js';
 
+/**
+ * How long the bot's HTTP server keeps an idle connection open: longer than the idle timeout of the
+ * proxies in front of it (60 s for AWS load balancers and ingress-nginx's upstream pool), so that the
+ * proxy, not the bot, closes it. Node's default of 5 s closed them between two incidents, and a
+ * burst of commands then waited for the bot to accept new connections, one per turn of its busy
+ * event loop: the acks' long tail in bench/incident-load.mjs --connections new.
+ */
+const KEEP_ALIVE_MS = 65_000;
+
 /** Slack's answers to auth.test that no retry will change: the token itself is wrong. */
 const BAD_TOKEN = new Set(['invalid_auth', 'not_authed', 'account_inactive', 'token_revoked', 'token_expired', 'not_allowed_token_type']);
 const MAX_INIT_DELAY_MS = 30_000;
@@ -175,7 +184,7 @@ export function createBotApp(deps: CommandDeps): BotApp {
       if (stopping) return;
       if (slackTransport(config) === 'socket') await app.start();
       else {
-        await app.start(config.slack.port);
+        await app.start(config.slack.port, { keepAliveTimeout: KEEP_ALIVE_MS });
         connected = true;
       }
       started = true;

@@ -9,7 +9,8 @@ import { QUEUE_NAME, type DiagnosticJob } from '../../src/queue/job.js';
 import type { DnsServer } from '../../src/playground/dns-server.js';
 import type { RoleProcess } from '../support/processes.js';
 import type { StoredMessage } from '../../src/playground/slack-emulator.js';
-import { sendSlashCommand } from '../../src/playground/slack-signing.js';
+import { request, Agent } from 'node:http';
+import { sendSlashCommand, slackSignature, slashCommandBody } from '../../src/playground/slack-signing.js';
 import { SIGNING_SECRET, startStack, type Stack } from '../support/stack.js';
 
 const CHANNEL = 'C0INCIDENT';
@@ -232,6 +233,39 @@ describe('/kdebug dns, end to end', () => {
     expect(body.response_type).toBe('ephemeral');
     expect(body.text).toContain('dns &lt;target&gt;');
   });
+
+  test("the bot keeps an idle connection open longer than Node's 5 s, so a proxy's pooled connections are still open when a burst comes", async () => {
+    // One keep-alive connection, as a reverse proxy's upstream pool holds it: a command, 6 s idle
+    // (Node's default keepAliveTimeout is 5 s), then a command over the same connection.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const post = (text: string) =>
+      new Promise<{ status: number; reusedSocket: boolean }>((resolve, reject) => {
+        const body = slashCommandBody(command(text));
+        const timestamp = Math.floor(Date.now() / 1000);
+        const req = request(`${botUrl}/slack/events`, {
+          method: 'POST',
+          agent,
+          headers: {
+            'Content-Type': 'application/x-www-form-urlencoded',
+            'X-Slack-Request-Timestamp': String(timestamp),
+            'X-Slack-Signature': slackSignature(SIGNING_SECRET, timestamp, body),
+          },
+        });
+        req.on('response', (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, reusedSocket: req.reusedSocket }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    try {
+      expect(await post('help')).toEqual({ status: 200, reusedSocket: false });
+      await new Promise((r) => setTimeout(r, 6000));
+      expect(await post('help dns')).toEqual({ status: 200, reusedSocket: true });
+    } finally {
+      agent.destroy();
+    }
+  }, 20_000);
 
   test("Slack's retries of one command create one root message and one job", async () => {
     const trigger = `retry-${Date.now()}`;
