@@ -226,21 +226,40 @@ try {
       return { ...job, sent: timings[i].sent, acked: timings[i].acked };
     });
   }
-  const rootOf = (job) => slack.messages(job.channel).find((m) => !m.thread_ts && JSON.stringify(m.blocks ?? []).includes(`<@${job.user}>`));
+  // What the Slack emulator received, indexed as it arrives: rescanning every call for every job on
+  // each 20 ms poll cost this thread (which runs the emulators) more CPU than the bot used in a burst.
+  const rootByUser = new Map();
+  const firstReply = new Map();
+  const finalUpdate = new Map();
+  let callsIndexed = 0;
+  function indexCalls() {
+    for (; callsIndexed < slack.calls.length; callsIndexed++) {
+      const c = slack.calls[callsIndexed];
+      if (c.status !== 200) continue;
+      const key = `${c.args.channel} ${c.method === 'chat.update' ? c.args.ts : c.args.thread_ts}`;
+      if (c.method === 'chat.postMessage' && c.args.thread_ts && !firstReply.has(key)) firstReply.set(key, c);
+      if (c.method === 'chat.update' && /: (ok|failed|[a-z-]+): /.test(String(c.args.text)) && !finalUpdate.has(key)) finalUpdate.set(key, c);
+    }
+  }
+  /** The job's root message, once posted: the one in its channel that mentions its user. */
+  function rootOf(job) {
+    if (!rootByUser.has(job.user)) {
+      const root = slack.messages(job.channel).find((m) => !m.thread_ts && JSON.stringify(m.blocks ?? []).includes(`<@${job.user}>`));
+      if (root) rootByUser.set(job.user, root);
+    }
+    return rootByUser.get(job.user);
+  }
   /** The threaded answer reply, once it reached Slack. */
   const answered = (job) => {
+    indexCalls();
     const root = rootOf(job);
-    return root && slack.calls.find((c) => c.method === 'chat.postMessage' && c.status === 200 && c.args.channel === job.channel && c.args.thread_ts === root.ts);
+    return root && firstReply.get(`${job.channel} ${root.ts}`);
   };
   /** The answer's arrival and the final root update, once both happened. */
   function finished(job) {
-    const root = rootOf(job);
     const reply = answered(job);
-    if (!reply) return undefined;
-    const final = slack.calls.find(
-      (c) => c.method === 'chat.update' && c.status === 200 && c.args.channel === job.channel && c.args.ts === root.ts && /: (ok|failed|[a-z-]+): /.test(String(c.args.text)),
-    );
-    if (!reply || !final) return undefined;
+    const final = reply && finalUpdate.get(`${job.channel} ${rootOf(job).ts}`);
+    if (!final) return undefined;
     return {
       ...job,
       answered: reply.time,
