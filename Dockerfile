@@ -4,8 +4,8 @@
 #   docker build -t kdebug:0.1.0 .
 #   docker run --rm -e SLACK_BOT_TOKEN=… -e SLACK_APP_TOKEN=… -e REDIS_URL=… kdebug:0.1.0 bot
 #
-# Stages: `build` bundles kdebug with the dev dependencies (scripts/build.mjs: esbuild, one chunk
-# per role, so each process loads only what its role uses); `prod-deps` installs only the
+# Stages: `build` bundles kdebug with the dev dependencies (scripts/build.mjs: esbuild, split into
+# chunks so that each process loads only what its role uses); `prod-deps` installs only the
 # production dependencies; the final stage is distroless (no shell, no package manager, no npm),
 # runs as the numeric non-root user 65532 and holds only dist/, config/, node_modules/ and
 # package.json, owned by root and so not writable by the process.

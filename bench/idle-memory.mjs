@@ -5,7 +5,9 @@
 //
 //   npm run build && node bench/idle-memory.mjs [seconds to settle, default 5]
 //
-// Prints, per role: RSS (MB) after settling, and which of the big libraries the process loaded.
+// Prints, per role: RSS (MB) after settling, and which of the big libraries the process loaded;
+// exits 1 when a goal of issue 10 is missed (bot under 100 MB and without @kubernetes/client-node,
+// worker under 120 MB and without Bolt).
 // Each role runs twice: once as the image starts it, for the RSS, and once with a module-logging
 // hook, for the libraries (the hook runs on a loader thread of its own, which adds about 15 MB).
 import { spawn } from 'node:child_process';
@@ -35,6 +37,10 @@ writeFileSync(
 );
 
 const LIBRARIES = ['@kubernetes/client-node', '@slack/bolt', '@slack/web-api', 'bullmq', 'ioredis'];
+const GOALS = {
+  bot: { maxRssMb: 100, never: '@kubernetes/client-node' },
+  worker: { maxRssMb: 120, never: '@slack/bolt' },
+};
 
 // Which packages each chunk of the bundle holds (scripts/build.mjs writes it).
 const BUNDLE_CONTENTS = JSON.parse(readFileSync('dist/bundle-contents.json', 'utf8'));
@@ -51,7 +57,7 @@ function loadedLibraries(logFile) {
   return LIBRARIES.filter((name) => packages.has(name));
 }
 
-/** Starts `role`, lets it settle, and returns its RSS in MB (and its module log, when `moduleLog`). */
+/** Starts `role`, lets it settle and returns its RSS in MB; with `moduleLog`, it logs the modules it loads there. */
 async function measure(role, moduleLog) {
   const env = {
     PATH: process.env.PATH ?? '',
@@ -87,6 +93,12 @@ for (const role of ['bot', 'worker', 'all']) {
   const moduleLog = join(dir, `${role}.modules`);
   await measure(role, moduleLog);
   const libraries = loadedLibraries(moduleLog);
-  console.log(`${role.padEnd(8)} ${rssMb.toFixed(0).padStart(6)}  ${libraries.join(', ')}`);
+  const goal = GOALS[role];
+  const missed = [
+    ...(goal && rssMb >= goal.maxRssMb ? [`goal: under ${goal.maxRssMb} MB`] : []),
+    ...(goal && libraries.includes(goal.never) ? [`goal: never loads ${goal.never}`] : []),
+  ];
+  if (missed.length) process.exitCode = 1;
+  console.log(`${role.padEnd(8)} ${rssMb.toFixed(0).padStart(6)}  ${libraries.join(', ')}${missed.length ? `  MISSED ${missed.join(', ')}` : ''}`);
 }
 rmSync(dir, { recursive: true, force: true });

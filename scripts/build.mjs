@@ -9,9 +9,10 @@
 // traces and error names read as in src/; the linked source maps (no sources inside) map them to
 // src/ lines under `node --enable-source-maps`.
 //
-// Every chunk sits directly in dist/, so `new URL('..', import.meta.url)` is the package root from
-// any of them, as it is from src/package-root.ts; dist/bundle-contents.json lists the packages in
-// each chunk (bench/idle-memory.mjs reports which libraries a role loaded from it).
+// Every chunk sits directly in dist/, with the page beside them where the page server looks for it
+// (next to its own module, as in src/playground/); the config files are found from the package
+// root (src/config/package-root.ts). dist/bundle-contents.json lists the packages in each chunk
+// (bench/idle-memory.mjs reports which libraries a role loaded from it).
 import { cpSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
