@@ -196,9 +196,10 @@ try {
   const sender = new Worker(new URL('./support/command-sender.mjs', import.meta.url));
   cleanups.push(() => sender.terminate());
   let commandSeq = 0;
+  let batchSeq = 0;
   /** Sends `fields` (slash commands), `inFlight` at a time, from the sender's thread; resolves with their timings. */
   async function send(fields, inFlight) {
-    const id = commandSeq++;
+    const id = batchSeq++;
     const answer = new Promise((resolve) => {
       const onMessage = (message) => {
         if (message.id !== id) return;
@@ -293,6 +294,15 @@ try {
   console.error(`${JOBS} commands, ${IN_FLIGHT} in flight`);
   const channels = Array.from({ length: JOBS }, (_, i) => `C0LOAD${String(i).padStart(4, '0')}`);
   for (const channel of channels) slack.addChannel(channel, { botIsMember: true });
+  if (opts.connections === 'open') {
+    // The sender's connections to the bot opened beforehand by one `help` each (no job, no Slack
+    // call), as a reverse proxy's keep-alive pool holds them; with --connections new the burst
+    // opens them, and each waits for the bot to accept it (bench/README.md).
+    await send(
+      Array.from({ length: IN_FLIGHT }, (_, i) => slack.slashCommand({ channel_id: BUSY_CHANNEL, user_id: `U0OPEN${i}`, command: '/kdebug', text: 'help' })),
+      IN_FLIGHT,
+    );
+  }
   const callsBefore = slack.calls.length;
   const kubeBefore = kube.requests.length;
   maxWatches = podWatches();
@@ -301,15 +311,6 @@ try {
     emulators: cpuSeconds(process.pid),
     machine: machineBusySeconds(),
   };
-  if (opts.connections === 'open') {
-    // The sender's connections to the bot opened beforehand by one `help` each (no job, no Slack
-    // call), as a reverse proxy's keep-alive pool holds them; with --connections new the burst
-    // opens them, and each waits for the bot to accept it (see README.md).
-    await send(
-      channels.slice(0, IN_FLIGHT).map((channel, i) => slack.slashCommand({ channel_id: channel, user_id: `U0OPEN${i}`, command: '/kdebug', text: 'help' })),
-      IN_FLIGHT,
-    );
-  }
   const loadStarted = Date.now();
   const emulatorDelay = monitorEventLoopDelay({ resolution: 10 });
   emulatorDelay.enable();
