@@ -332,7 +332,7 @@ try {
   const machine = machineBusySeconds() - cpuBefore.machine;
   results.cpu = `${Object.entries(cpu)
     .map(([who, seconds]) => `${who} ${seconds.toFixed(1)}`)
-    .join(', ')}, everything else (dig, ip netns, other work) ${(machine - Object.values(cpu).reduce((a, b) => a + b, 0)).toFixed(1)} s`;
+    .join(', ')}, everything else (dig, ip netns, the simulated node's runtime, other work) ${(machine - Object.values(cpu).reduce((a, b) => a + b, 0)).toFixed(1)} s`;
   results.kdebugCpuPerJobMs = ((1000 * (cpu.bot + cpu.worker1 + cpu.worker2)) / JOBS).toFixed(0);
   const load = await waitAll(sent, loadTimeoutMs, `the ${JOBS} jobs`);
   results.loadSeconds = (Date.now() - loadStarted) / 1000;

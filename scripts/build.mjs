@@ -1,5 +1,6 @@
 // Builds dist/: kdebug and the libraries it uses, bundled by esbuild into dist/cli.js and chunks
-// beside it, with the playground's page copied to dist/page/.
+// beside it, with the playground's page copied to dist/page/ and its simulated node's container
+// runtime (a program of its own) to dist/runtime-process.mjs.
 //
 // Why a bundle: each role loads only the chunks its own imports reach (src/cli.ts imports the
 // bot's and the worker's modules dynamically), and a bundle leaves out what a library exports but
@@ -9,10 +10,10 @@
 // traces and error names read as in src/; the linked source maps (no sources inside) map them to
 // src/ lines under `node --enable-source-maps`.
 //
-// Every chunk sits directly in dist/, with the page beside them where the page server looks for it
-// (next to its own module, as in src/playground/); the config files are found from the package
-// root (src/config/package-root.ts). dist/bundle-contents.json lists the packages in each chunk
-// (bench/idle-memory.mjs reports which libraries a role loaded from it).
+// Every chunk sits directly in dist/, with the page and the runtime beside them, where their
+// modules look for them (next to themselves, as in src/playground/); the config files are found
+// from the package root (src/config/package-root.ts). dist/bundle-contents.json lists the
+// packages in each chunk (bench/idle-memory.mjs reports which libraries a role loaded from it).
 import { cpSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
@@ -62,3 +63,4 @@ for (const [output, { inputs }] of Object.entries(metafile.outputs)) {
 }
 writeFileSync(`${OUT}/bundle-contents.json`, `${JSON.stringify(contents, null, 1)}\n`);
 cpSync('src/playground/page', `${OUT}/page`, { recursive: true });
+cpSync('src/playground/kube/runtime-process.mjs', `${OUT}/runtime-process.mjs`);

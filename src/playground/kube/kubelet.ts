@@ -1,12 +1,11 @@
 // A simulated kubelet for ephemeral containers. It walks each new container through the states a real
 // node reports (waiting ContainerCreating -> running -> terminated, or ErrImagePull -> ImagePullBackOff)
 // and RUNS the container's command + args for real on this machine, inside the pod's network namespace
-// when it has one, capturing stdout and stderr as the container log. The image itself is ignored: the
-// host's tools stand in for those of a debug image such as nicolaka/netshoot.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { join } from 'node:path';
+// when it has one, capturing stdout and stderr as the container log. The commands are started by the
+// node's runtime process (runtime.ts), not from the emulator's own thread. The image itself is
+// ignored: the host's tools stand in for those of a debug image such as nicolaka/netshoot.
 import { randomBytes } from 'node:crypto';
+import { ContainerRuntime } from './runtime.js';
 import type { ObjectStore } from './store.js';
 import { k8sTime, type ContainerSpec, type ContainerState, type ContainerStatus, type Pod } from './types.js';
 
@@ -86,7 +85,9 @@ type Phase = 'creating' | 'started';
 export class Kubelet {
   private readonly phases = new Map<string, Phase>();
   private readonly logs = new Map<string, ContainerLog>();
-  private readonly processes = new Map<string, ChildProcess>();
+  private readonly runtime = new ContainerRuntime();
+  /** The runtime's id of each container whose command has not yet exited. */
+  private readonly processes = new Map<string, number>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private stopped = false;
 
@@ -121,8 +122,8 @@ export class Kubelet {
 
   /** Kills the processes of a deleted pod. */
   podDeleted(namespace: string, name: string): void {
-    for (const [k, child] of this.processes) {
-      if (k.startsWith(`${namespace}/${name}/`)) killGroup(child);
+    for (const [k, id] of this.processes) {
+      if (k.startsWith(`${namespace}/${name}/`)) this.runtime.kill(id);
     }
   }
 
@@ -131,7 +132,7 @@ export class Kubelet {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    for (const child of this.processes.values()) killGroup(child);
+    this.runtime.stop();
     this.processes.clear();
   }
 
@@ -192,84 +193,59 @@ export class Kubelet {
       this.setStatus(namespace, name, ec, { running: { startedAt } }, { ...pulled, started: true });
       return;
     }
-    if (!resolveExecutable(argv[0]!, PATH)) {
-      log.finish();
-      this.setStatus(
-        namespace,
-        name,
-        ec,
-        {
-          terminated: {
-            exitCode: 128,
-            reason: 'StartError',
-            message: `failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: ${JSON.stringify(argv[0])}: executable file not found in $PATH: unknown`,
-            startedAt: '1970-01-01T00:00:00Z',
-            finishedAt: k8sTime(),
-            containerID,
-          },
-        },
-        { ...pulled, started: false },
-      );
-      return;
-    }
-
     const netns = this.opts.netnsOf(namespace, name);
-    const full = netns ? ['ip', 'netns', 'exec', netns, ...argv] : argv;
     const env: Record<string, string> = { PATH };
     for (const e of ec.env ?? []) if (typeof e.value === 'string') env[e.name] = e.value;
-    // Own process group, so stop() can kill whatever the command forks.
-    const child = spawn(full[0]!, full.slice(1), { env, cwd: ec.workingDir || '/', stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const k = `${namespace}/${name}/${ec.name}`;
-    this.processes.set(k, child);
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => log.write('stdout', d));
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => log.write('stderr', d));
-    child.on('error', (err) => log.write('stderr', `${err.message}\n`));
-    this.setStatus(namespace, name, ec, { running: { startedAt } }, { ...pulled, started: true });
-    child.on('close', (code, signal) => {
-      this.processes.delete(k);
-      log.finish();
-      if (this.stopped) return;
-      const exitCode = code ?? 128 + signalNumber(signal);
-      this.setStatus(
-        namespace,
-        name,
-        ec,
-        {
-          terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt, finishedAt: k8sTime(), containerID },
-        },
-        { ...pulled, started: false },
-      );
+    const command = { command: argv[0]!, argv: netns ? ['ip', 'netns', 'exec', netns, ...argv] : argv, env, cwd: ec.workingDir || '/' };
+    const id = this.runtime.run(command, {
+      missing: () => {
+        this.processes.delete(k);
+        log.finish();
+        if (this.stopped) return;
+        this.setStatus(
+          namespace,
+          name,
+          ec,
+          {
+            terminated: {
+              exitCode: 128,
+              reason: 'StartError',
+              message: `failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: ${JSON.stringify(argv[0])}: executable file not found in $PATH: unknown`,
+              startedAt: '1970-01-01T00:00:00Z',
+              finishedAt: k8sTime(),
+              containerID,
+            },
+          },
+          { ...pulled, started: false },
+        );
+      },
+      started: () => {
+        if (!this.stopped) this.setStatus(namespace, name, ec, { running: { startedAt } }, { ...pulled, started: true });
+      },
+      output: (stream, text) => log.write(stream, text),
+      error: (message) => log.write('stderr', `${message}\n`),
+      exited: (code, signal) => {
+        this.processes.delete(k);
+        log.finish();
+        if (this.stopped) return;
+        const exitCode = code ?? 128 + signalNumber(signal);
+        this.setStatus(
+          namespace,
+          name,
+          ec,
+          {
+            terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt, finishedAt: k8sTime(), containerID },
+          },
+          { ...pulled, started: false },
+        );
+      },
     });
+    this.processes.set(k, id);
   }
-}
-
-function resolveExecutable(file: string, PATH: string): boolean {
-  const candidates = file.includes('/')
-    ? [file]
-    : PATH.split(':')
-        .filter(Boolean)
-        .map((dir) => join(dir, file));
-  return candidates.some((c) => {
-    try {
-      accessSync(c, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
 }
 
 function signalNumber(signal: NodeJS.Signals | null): number {
   const numbers: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
   return (signal && numbers[signal]) || 0;
-}
-
-/** Kills a container's process group (its stdio still being open means some member is alive). */
-function killGroup(child: ChildProcess): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    child.kill('SIGKILL');
-  }
 }

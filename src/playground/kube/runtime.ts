@@ -1,0 +1,123 @@
+// The kubelet's side of the simulated container runtime (runtime-process.mjs): it starts that
+// process on first use, asks it to start and kill containers' commands, and hands each container's
+// events to its own callbacks, in the order the runtime saw them.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** Beside this module in src/playground/kube/, and beside the chunks in dist/ (scripts/build.mjs copies it). */
+const RUNTIME_PROCESS = fileURLToPath(new URL('./runtime-process.mjs', import.meta.url));
+
+export interface ContainerCommand {
+  /** The container's own executable, looked up in env.PATH: missing, the container fails to start. */
+  command: string;
+  /** What runs: the command and its arguments, perhaps wrapped (`ip netns exec …`). */
+  argv: string[];
+  env: Record<string, string>;
+  cwd: string;
+}
+
+export interface ContainerEvents {
+  /** The command's executable was not found; nothing ran. */
+  missing(): void;
+  started(): void;
+  output(stream: 'stdout' | 'stderr', text: string): void;
+  error(message: string): void;
+  /** Its stdio closed: the command and whatever it forked ended. */
+  exited(code: number | null, signal: NodeJS.Signals | null): void;
+}
+
+type RuntimeEvent =
+  | { id: number; event: 'missing' }
+  | { id: number; event: 'started'; pid?: number }
+  | { id: number; event: 'output'; stream: 'stdout' | 'stderr'; text: string }
+  | { id: number; event: 'error'; message: string }
+  | { id: number; event: 'exited'; code: number | null; signal: NodeJS.Signals | null };
+
+interface Container {
+  events: ContainerEvents;
+  pid?: number;
+}
+
+export class ContainerRuntime {
+  private process: ChildProcess | undefined;
+  private nextId = 1;
+  private readonly containers = new Map<number, Container>();
+
+  /** Starts `command`; returns the id that kill() takes. */
+  run(command: ContainerCommand, events: ContainerEvents): number {
+    const id = this.nextId++;
+    this.containers.set(id, { events });
+    this.runtime().send({ op: 'start', id, ...command });
+    return id;
+  }
+
+  /** SIGKILLs the container's process group. */
+  kill(id: number): void {
+    if (this.containers.has(id)) this.process?.send({ op: 'kill', id });
+  }
+
+  /** Kills every container's process group now, and ends the runtime process. */
+  stop(): void {
+    for (const { pid } of this.containers.values()) killGroup(pid);
+    this.containers.clear();
+    // The runtime process kills whatever is left (a container it was starting) and exits.
+    if (this.process?.connected) this.process.disconnect();
+    this.process = undefined;
+  }
+
+  private runtime(): ChildProcess {
+    if (this.process) return this.process;
+    // No execArgv: the emulator's own flags (a test runner's, a profiler's) are not the runtime's.
+    const child = spawn(process.execPath, [RUNTIME_PROCESS], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    child.on('message', (message: RuntimeEvent) => this.deliver(message));
+    child.on('exit', () => {
+      if (this.process !== child) return;
+      // It died under its containers: they are killed, and reported so, so that nothing waits on them forever.
+      this.process = undefined;
+      for (const [id, { pid }] of [...this.containers]) {
+        killGroup(pid);
+        this.deliver({ id, event: 'error', message: 'the container runtime exited' });
+        this.deliver({ id, event: 'exited', code: null, signal: 'SIGKILL' });
+      }
+    });
+    // Its channel alone never keeps the emulator's process alive: that ends when its servers close.
+    child.unref();
+    child.channel?.unref();
+    this.process = child;
+    return child;
+  }
+
+  private deliver(message: RuntimeEvent): void {
+    const container = this.containers.get(message.id);
+    if (!container) return;
+    switch (message.event) {
+      case 'missing':
+        this.containers.delete(message.id);
+        container.events.missing();
+        break;
+      case 'started':
+        container.pid = message.pid;
+        container.events.started();
+        break;
+      case 'output':
+        container.events.output(message.stream, message.text);
+        break;
+      case 'error':
+        container.events.error(message.message);
+        break;
+      case 'exited':
+        this.containers.delete(message.id);
+        container.events.exited(message.code, message.signal);
+        break;
+    }
+  }
+}
+
+/** SIGKILLs a container's process group (its command and whatever that forked). */
+function killGroup(pid: number | undefined): void {
+  try {
+    if (pid !== undefined) process.kill(-pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
