@@ -117,8 +117,9 @@ export class Outbox {
    * into Redis first; an empty one is left out (Slack takes no empty file).
    */
   async write(jobId: string, ops: AnswerOp[]): Promise<boolean> {
-    // An earlier attempt's answer stands: no need to copy a large file for nothing.
-    if (await this.exists(jobId)) return false;
+    // An earlier attempt's answer stands: no need to copy a large file for nothing. (Without files
+    // the script's own check is enough, and the answer reaches Redis one round trip sooner.)
+    if (ops.some((op) => op.kind === 'file') && (await this.exists(jobId))) return false;
     const attempt = randomBytes(8).toString('hex');
     const staged: Array<{ from: string; to: string }> = [];
     const stored: OutboxOp[] = [];

@@ -4,10 +4,17 @@
 import type { JobThread } from '../slack/web.js';
 import type { Outbox } from './outbox.js';
 
-export async function postOutbox(jobId: string, outbox: Outbox, thread: JobThread, beforeFinalStatus?: () => Promise<void>): Promise<number> {
-  const interrupted = await outbox.inflight(jobId);
+export async function postOutbox(
+  jobId: string,
+  outbox: Outbox,
+  thread: JobThread,
+  beforeFinalStatus?: () => Promise<void>,
+  /** Called once, when the first reply of this delivery is in Slack. */
+  onFirstReply?: () => void,
+): Promise<number> {
+  const [interrupted, pending] = await Promise.all([outbox.inflight(jobId), outbox.pending(jobId)]);
   let posted = 0;
-  for (const { seq, op } of await outbox.pending(jobId)) {
+  for (const { seq, op } of pending) {
     // An earlier attempt died during this very call: Slack may already have it. (A root update is
     // idempotent: doing it again is harmless.)
     const sent = op.kind === 'file' ? { file: op.filename } : { reply: { job: jobId, seq } };
@@ -16,7 +23,10 @@ export async function postOutbox(jobId: string, outbox: Outbox, thread: JobThrea
       continue;
     }
     await outbox.begin(jobId, seq);
-    if (op.kind === 'reply') await thread.reply(op, { job: jobId, seq });
+    if (op.kind === 'reply') {
+      await thread.reply(op, { job: jobId, seq });
+      if (posted === 0) onFirstReply?.();
+    }
     // A file's bytes stream from Redis to Slack's upload URL, one chunk at a time.
     else if (op.kind === 'file') await thread.attach({ filename: op.filename, title: op.title, bytes: op.bytes, content: outbox.content(jobId, op) });
     else {
