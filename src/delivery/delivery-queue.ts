@@ -76,7 +76,16 @@ export function startDeliveryWorker({ redisUrl, redis, prefix, outbox, slack, lo
     DELIVERY_QUEUE,
     async (job) => {
       const { jobId, channel, rootTs } = job.data;
-      const posted = await postOutbox(jobId, outbox, new JobThread(slack, channel, rootTs, metrics, pacer), () => finalizeProgress(redis, prefix, jobId));
+      const taken = performance.now();
+      // A retry's wait is its backoff, not the queue's.
+      if (job.attemptsMade === 0) metrics.answerSteps.observe({ step: 'pickup' }, Math.max(0, Date.now() - job.timestamp) / 1000);
+      const posted = await postOutbox(
+        jobId,
+        outbox,
+        new JobThread(slack, channel, rootTs, metrics, pacer),
+        () => finalizeProgress(redis, prefix, jobId),
+        () => metrics.answerSteps.observe({ step: 'post' }, (performance.now() - taken) / 1000),
+      );
       logger.info({ jobId, posted, attempt: job.attemptsMade + 1 }, 'results delivered');
     },
     {

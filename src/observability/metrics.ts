@@ -33,6 +33,16 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly answerSteps = new Histogram({
+    name: 'kdebug_answer_step_seconds',
+    help:
+      "The steps from a diagnostic's answer to Slack: handover (answer built → in the outbox and queued for delivery, by the worker), " +
+      'pickup (queued → taken by a delivery process) and post (taken → its first reply accepted by Slack).',
+    labelNames: ['step'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
   readonly queueDepth = new Gauge({
     name: 'kdebug_queue_jobs',
     help: 'Jobs in the queue by state, read at scrape time.',

@@ -152,9 +152,11 @@ async function finish(attempt: Attempt): Promise<JobOutcome> {
     outcome = { status: 'failed', failure: failure.kind, container: containerName, ...podsOf(job, pods()) };
   }
   deps.metrics.jobDuration.observe({ check: job.check }, (now() - started) / 1000);
+  const built = performance.now();
   await progress.settle();
   await deps.answers.write(job.id, ops);
   await deps.answers.deliver(job);
+  deps.metrics.answerSteps.observe({ step: 'handover' }, (performance.now() - built) / 1000);
   return outcome;
 }
 

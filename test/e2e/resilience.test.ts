@@ -167,6 +167,8 @@ test('health, readiness and metrics endpoints', async () => {
   expect(metrics.body).toMatch(/^kdebug_ephemeral_containers_added_total\{namespace="prod"\} 1$/m);
   expect(metrics.body).toMatch(/^kdebug_job_duration_seconds_count\{check="dns"\} 1$/m);
   expect(metrics.body).toMatch(/^kdebug_queue_jobs\{state="completed"\} \d+$/m);
+  // Each step from the answer to Slack, once for the one job.
+  for (const step of ['handover', 'pickup', 'post']) expect(metrics.body).toMatch(new RegExp(`^kdebug_answer_step_seconds_count\\{step="${step}"\\} 1$`, 'm'));
   await all.stop();
   expect(all.child.exitCode).toBe(0);
 });
