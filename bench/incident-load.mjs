@@ -14,14 +14,16 @@
 // root messages show their final status. The last phase, 20 commands in one channel, always runs
 // with the limits on. --connections: whether the N commands go over connections to the bot opened
 // beforehand (open, the default: as a reverse proxy in front of the bot keeps them) or opened by the
-// burst itself (new). --profile DIR: the bot and workers write V8 CPU profiles (.cpuprofile, open
+// burst itself (new); never more than 50 (support/command-sender.mjs). --profile DIR: the bot and workers write V8 CPU profiles (.cpuprofile, open
 // them in Chrome DevTools or summarise them with bench/cpu-profile-top.mjs) into DIR when they stop.
 //
 // Phases: 1 warm-up job; 5 jobs one after the other ("alone"); N commands with 50 in flight; 20
 // commands in one channel. Prints one table: ack (POST of the signed slash command → HTTP 200),
 // answer overhead (the ephemeral container terminated in the emulator → the threaded answer reply
-// reached the Slack emulator), end to end (POST → answer reply; and → the root message's final
-// status), Slack calls and Kubernetes requests per job during the N jobs, the most pod watches open
+// reached the Slack emulator) and, within it, kdebug's own steps from its answer to Slack (its
+// kdebug_answer_step_seconds histogram, read from each process's /metrics before and after the
+// burst, with each process's event-loop delay), end to end (POST → answer reply; and → the root
+// message's final status), Slack calls and Kubernetes requests per job during the N jobs, the most pod watches open
 // at once, RSS idle and peak per process (/proc/<pid>/status VmRSS, VmHWM), and the 20 commands' time.
 // The commands are sent, and their acks timed, from a thread of their own (support/command-sender.mjs);
 // this thread runs the emulators, which time the rest, and its own event-loop delay during the burst
@@ -73,6 +75,40 @@ async function until(fn, timeoutMs, what) {
     if (Date.now() > deadline) throw new Error(`timed out after ${(timeoutMs / 1000).toFixed(0)} s waiting for ${what}`);
     await sleep(20);
   }
+}
+
+/**
+ * What each role's /metrics says: `steps`, the buckets of kdebug_answer_step_seconds summed over
+ * the roles (step → Map(upper bound in ms → cumulative count)), and `loop`, each role's event-loop
+ * delay p99 and max in ms since its previous scrape (prom-client resets them at every scrape).
+ */
+async function scrapeMetrics(roles) {
+  const steps = {};
+  const loop = {};
+  for (const [role, p] of Object.entries(roles)) {
+    const port = /"port":(\d+),"msg":"health endpoints/.exec(p.output())?.[1];
+    if (!port) throw new Error(`no health port in the output of pid ${p.child.pid}`);
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const seconds = (name) => Number(new RegExp(`^kdebug_nodejs_eventloop_lag_${name}_seconds (\\S+)$`, 'm').exec(text)?.[1]);
+    loop[role] = { p99: 1000 * seconds('p99'), max: 1000 * seconds('max') };
+    for (const [, labels, count] of text.matchAll(/^kdebug_answer_step_seconds_bucket\{([^}]*)\} (\d+)$/gm)) {
+      const le = /le="([^"]+)"/.exec(labels)[1];
+      const step = /step="([^"]+)"/.exec(labels)[1];
+      const buckets = (steps[step] ??= new Map());
+      const bound = le === '+Inf' ? Infinity : Number(le) * 1000;
+      buckets.set(bound, (buckets.get(bound) ?? 0) + Number(count));
+    }
+  }
+  return { steps, loop };
+}
+
+/** "p50 / p99" of what a step's histogram gained between two scrapeMetrics() readings, as the bounds of the buckets they fall in. */
+function stepPercentiles(before, after) {
+  const diff = [...after].map(([bound, count]) => [bound, count - (before?.get(bound) ?? 0)]).sort((a, b) => a[0] - b[0]);
+  const total = diff.at(-1)[1];
+  const bound = (p) => diff.find(([, count]) => count >= (p / 100) * total)[0];
+  const shown = (ms) => (ms === Infinity ? '> 10 s' : `≤ ${ms} ms`);
+  return `${shown(bound(50))} / ${shown(bound(99))} (${total} jobs)`;
 }
 
 /** CPU seconds a process has used so far (user + system, /proc/<pid>/stat). */
@@ -193,7 +229,7 @@ try {
   await sleep(5000);
   results.idle = Object.fromEntries(Object.entries(roles).map(([role, p]) => [role, procStatus(p.child.pid).rss]));
 
-  const sender = new Worker(new URL('./support/command-sender.mjs', import.meta.url));
+  const sender = new Worker(new URL('./support/command-sender.mjs', import.meta.url), { workerData: { connections: IN_FLIGHT } });
   cleanups.push(() => sender.terminate());
   let commandSeq = 0;
   let batchSeq = 0;
@@ -306,6 +342,7 @@ try {
   const callsBefore = slack.calls.length;
   const kubeBefore = kube.requests.length;
   maxWatches = podWatches();
+  const before = await scrapeMetrics(roles);
   const cpuBefore = {
     ...Object.fromEntries(Object.entries(roles).map(([role, p]) => [role, cpuSeconds(p.child.pid)])),
     emulators: cpuSeconds(process.pid),
@@ -334,6 +371,11 @@ try {
     .map(([who, seconds]) => `${who} ${seconds.toFixed(1)}`)
     .join(', ')}, everything else (dig, ip netns, the simulated node's runtime, other work) ${(machine - Object.values(cpu).reduce((a, b) => a + b, 0)).toFixed(1)} s`;
   results.kdebugCpuPerJobMs = ((1000 * (cpu.bot + cpu.worker1 + cpu.worker2)) / JOBS).toFixed(0);
+  const after = await scrapeMetrics(roles);
+  results.steps = ['handover', 'pickup', 'post'].map((step) => [step, stepPercentiles(before.steps[step], after.steps[step])]);
+  results.loop = Object.entries(after.loop)
+    .map(([role, { p99, max }]) => `${role} ${p99.toFixed(0)} / ${max.toFixed(0)}`)
+    .join(', ');
   const load = await waitAll(sent, loadTimeoutMs, `the ${JOBS} jobs`);
   results.loadSeconds = (Date.now() - loadStarted) / 1000;
   results.loadWatches = maxWatches;
@@ -374,12 +416,14 @@ try {
     [`answer overhead, ${JOBS} jobs at once (p50 / p99)`, ms(overhead(load))],
     [`  of which: terminated → log requested`, ms(load.filter((j) => j.terminated && j.logRequested).map((j) => j.logRequested - j.terminated))],
     [`  of which: log requested → answer posted`, ms(load.filter((j) => j.logRequested).map((j) => j.answered - j.logRequested))],
+    ...results.steps.map(([step, value]) => [`    kdebug's own step "${step}" (p50 / p99, histogram buckets)`, value]),
     [`end to end to the answer, 1 job alone (p50 / p99)`, ms(alone.map((j) => j.answered - j.sent))],
     [`end to end to the answer, ${JOBS} jobs at once (p50 / p99)`, s(load.map((j) => j.answered - j.sent))],
     [`end to end to the root's final status, ${JOBS} jobs (p50 / p99)`, s(load.map((j) => j.final - j.sent))],
     [`${JOBS} jobs: all answered and final`, `${results.loadSeconds.toFixed(1)} s (Slack limits ${opts.limits}, ${results.load429} 429s)`],
     [`${JOBS} jobs: CPU seconds until all answered (${results.answeredSeconds} s)`, results.cpu],
     [`  the emulators' own event-loop delay meanwhile (p50 / p99 / max)`, `${results.emulatorDelay.map((v) => v.toFixed(0)).join(' / ')} ms`],
+    [`  kdebug's event-loop delay meanwhile (p99 / max)`, `${results.loop} ms`],
     ['kdebug CPU per job (bot + workers)', `${results.kdebugCpuPerJobMs} ms`],
     ['Slack calls per job, by method', results.slackCalls],
     ['Kubernetes requests per job, by verb', results.kubeRequests],
