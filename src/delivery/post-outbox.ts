@@ -22,15 +22,16 @@ export async function postOutbox(
       await outbox.done(jobId, seq, op);
       continue;
     }
-    await outbox.begin(jobId, seq);
+    // Marked in flight before the call is made, while the call waits for its turn.
+    const marked = outbox.begin(jobId, seq);
     if (op.kind === 'reply') {
-      await thread.reply(op, { job: jobId, seq });
+      await thread.reply(op, { job: jobId, seq }, marked);
       if (posted === 0) onFirstReply?.();
     }
     // A file's bytes stream from Redis to Slack's upload URL, one chunk at a time.
-    else if (op.kind === 'file') await thread.attach({ filename: op.filename, title: op.title, bytes: op.bytes, content: outbox.content(jobId, op) });
+    else if (op.kind === 'file') await thread.attach({ filename: op.filename, title: op.title, bytes: op.bytes, content: outbox.content(jobId, op) }, marked);
     else {
-      await beforeFinalStatus?.();
+      await Promise.all([marked, beforeFinalStatus?.()]);
       await thread.updateRoot(op);
     }
     await outbox.done(jobId, seq, op);

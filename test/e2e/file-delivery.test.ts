@@ -2,7 +2,8 @@
 // then streamed from Redis to Slack's upload URL by the real JobThread and @slack/web-api WebClient,
 // against the Slack emulator. An upload cut off half-way is retried from the outbox and lands
 // byte-identical, once; an upload Slack completed before the worker could record it is not posted
-// again; and the upload URL holds Slack's line on lengths.
+// again; the upload URL holds Slack's line on lengths; and no call reaches Slack before its in-flight
+// marker is in Redis.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -279,4 +280,28 @@ describe('the upload URL and files.completeUploadExternal hold to the declared l
     slack.inject('upload_url', { status: 503 });
     await expect(postUpload(refused.url, 3500, content(), slack.botToken)).rejects.toMatchObject({ code: 'http_503' });
   });
+});
+
+test('each operation is marked in flight in Redis before its call reaches Slack, though the marker and its turn are asked for at once', async () => {
+  const { channel, jobId, rootTs } = await newThread();
+  expect(
+    await outbox.write(jobId, [
+      { kind: 'reply', text: 'ok: 2113 packets', blocks: [] },
+      { kind: 'root', text: 'capture web-0 in prod: ok', blocks: [] },
+    ]),
+  ).toBe(true);
+  // The marker takes 300 ms to land; the pacer grants each turn at once.
+  const markedAt: number[] = [];
+  const slowMarker = Object.assign(Object.create(outbox) as Outbox, {
+    begin: async (id: string, seq: number) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await outbox.begin(id, seq);
+      markedAt.push(Date.now());
+    },
+  });
+  const before = slack.calls.length;
+  expect(await postOutbox(jobId, slowMarker, new JobThread(client, channel, rootTs, undefined, new SlackPacer(redisClient, redis.prefix)))).toBe(2);
+  const calls = slack.calls.slice(before).filter((c) => c.method === 'chat.postMessage' || c.method === 'chat.update');
+  expect(calls.map((c) => c.method)).toEqual(['chat.postMessage', 'chat.update']);
+  calls.forEach((call, i) => expect(call.time).toBeGreaterThanOrEqual(markedAt[i]!));
 });
