@@ -1,7 +1,9 @@
 // The simulated node's container runtime (src/playground/kube/runtime.ts and runtime-process.mjs):
 // real commands started by a process of its own, their output and exit relayed in order, their
 // process groups killed on demand, on stop, and accounted for when the runtime itself dies.
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { ContainerRuntime, type ContainerEvents } from '../../src/playground/kube/runtime.js';
 
 type Seen = ['missing'] | ['started'] | ['output', string, string] | ['error', string] | ['exited', number | null, string | null];
@@ -129,4 +131,16 @@ test('a runtime process that dies under its containers: they are killed and repo
   await until('the forked sleep to end', () => (alive(forked) ? undefined : true));
   // The next container gets a new runtime process.
   expect((await run(runtime, ['sh', '-c', 'echo again']).ended).at(-1)).toEqual(['exited', 0, null]);
+});
+
+test('the runtime process ends quietly when the emulator leaves while it is still starting containers', async () => {
+  // Its own stderr is inherited by the emulator's; here it is piped to read it.
+  const program = fileURLToPath(new URL('../../src/playground/kube/runtime-process.mjs', import.meta.url));
+  const child = spawn(process.execPath, [program], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  for (let id = 0; id < 200; id++) child.send({ op: 'start', id, command: 'true', argv: ['true'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, cwd: '/' });
+  setTimeout(() => child.disconnect(), 5);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
 });

@@ -13,7 +13,9 @@ import { join } from 'node:path';
 const children = new Map();
 
 function send(message) {
-  if (process.connected) process.send(message);
+  // A failed send means the emulator is gone; 'disconnect' below ends the containers and this
+  // process. (Without the callback, node would throw the failure, EPIPE, as an 'error' event.)
+  if (process.connected) process.send(message, () => undefined);
 }
 
 /** Whether `file` (a path, or a name looked up in PATH) is an executable, as exec would find it. */
