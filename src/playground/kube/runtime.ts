@@ -47,13 +47,14 @@ export class ContainerRuntime {
   run(command: ContainerCommand, events: ContainerEvents): number {
     const id = this.nextId++;
     this.containers.set(id, { events });
-    this.runtime().send({ op: 'start', id, ...command });
+    // A send that fails means the runtime process is gone: its 'exit' reports the container killed.
+    this.runtime().send({ op: 'start', id, ...command }, () => undefined);
     return id;
   }
 
   /** SIGKILLs the container's process group. */
   kill(id: number): void {
-    if (this.containers.has(id)) this.process?.send({ op: 'kill', id });
+    if (this.containers.has(id)) this.process?.send({ op: 'kill', id }, () => undefined);
   }
 
   /** Kills every container's process group now, and ends the runtime process. */
@@ -70,7 +71,7 @@ export class ContainerRuntime {
     // No execArgv: the emulator's own flags (a test runner's, a profiler's) are not the runtime's.
     const child = spawn(process.execPath, [RUNTIME_PROCESS], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     child.on('message', (message: RuntimeEvent) => this.deliver(message));
-    child.on('exit', () => {
+    const ended = () => {
       if (this.process !== child) return;
       // It died under its containers: they are killed, and reported so, so that nothing waits on them forever.
       this.process = undefined;
@@ -79,7 +80,10 @@ export class ContainerRuntime {
         this.deliver({ id, event: 'error', message: 'the container runtime exited' });
         this.deliver({ id, event: 'exited', code: null, signal: 'SIGKILL' });
       }
-    });
+    };
+    // 'error': it could not be started (failed sends go to their callbacks; nothing here kills it).
+    child.on('exit', ended);
+    child.on('error', ended);
     // Its channel alone never keeps the emulator's process alive: that ends when its servers close.
     child.unref();
     child.channel?.unref();
