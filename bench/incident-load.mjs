@@ -104,8 +104,9 @@ async function scrapeMetrics(roles) {
 
 /** "p50 / p99" of what a step's histogram gained between two scrapeMetrics() readings, as the bounds of the buckets they fall in. */
 function stepPercentiles(before, after) {
-  const diff = [...after].map(([bound, count]) => [bound, count - (before?.get(bound) ?? 0)]).sort((a, b) => a[0] - b[0]);
-  const total = diff.at(-1)[1];
+  const diff = [...(after ?? [])].map(([bound, count]) => [bound, count - (before?.get(bound) ?? 0)]).sort((a, b) => a[0] - b[0]);
+  const total = diff.at(-1)?.[1] ?? 0;
+  if (total === 0) return 'none in the burst';
   const bound = (p) => diff.find(([, count]) => count >= (p / 100) * total)[0];
   const shown = (ms) => (ms === Infinity ? '> 10 s' : `≤ ${ms} ms`);
   return `${shown(bound(50))} / ${shown(bound(99))} (${total} jobs)`;
