@@ -14,20 +14,14 @@
 import { Agent, request } from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
 // Node strips the types of this .ts file itself: it has no relative imports for ts-hooks to resolve.
-import { slackSignature, slashCommandBody } from '../../src/playground/slack-signing.ts';
+import { signedHeaders, slashCommandBody } from '../../src/playground/slack-signing.ts';
 
 const pool = new Agent({ keepAlive: true, maxSockets: workerData.connections, maxFreeSockets: workerData.connections });
 
 /** POSTs one signed slash command; resolves with the HTTP status once the whole response is read. */
 function post(url, signingSecret, fields) {
   const body = slashCommandBody(fields);
-  const timestamp = Math.floor(Date.now() / 1000);
-  const headers = {
-    'Content-Type': 'application/x-www-form-urlencoded',
-    'Content-Length': Buffer.byteLength(body),
-    'X-Slack-Request-Timestamp': String(timestamp),
-    'X-Slack-Signature': slackSignature(signingSecret, timestamp, body),
-  };
+  const headers = { ...signedHeaders(signingSecret, body, 'application/x-www-form-urlencoded'), 'Content-Length': Buffer.byteLength(body) };
   return new Promise((resolve, reject) => {
     const req = request(url, { method: 'POST', agent: pool, headers, timeout: 10_000 }, (res) => {
       res.resume();

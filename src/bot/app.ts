@@ -18,8 +18,8 @@ import { WEB_CLIENT_OPTIONS } from '../slack/web.js';
  * How long the bot's HTTP server keeps an idle connection open: longer than the idle timeout of the
  * proxies in front of it (60 s for AWS load balancers and ingress-nginx's upstream pool), so that the
  * proxy, not the bot, closes it. With Node's default of 5 s a burst of commands after a quiet spell
- * comes over new connections, which the busy bot accepted 30-60 ms apart: the acks' long tail in
- * bench/incident-load.mjs --connections new.
+ * comes over new connections, and Node accepts one connection per event-loop turn, which lasts
+ * 20-130 ms in a busy bot: the acks' long tail in bench/incident-load.mjs --connections new.
  */
 const KEEP_ALIVE_MS = 65_000;
 

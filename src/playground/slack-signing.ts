@@ -85,8 +85,8 @@ export interface SignedResponse {
   elapsedMs: number;
 }
 
-/** POSTs a raw body signed as Slack would. Building block for slash commands, events, interactivity. */
-export async function sendSignedRequest(url: string, signingSecret: string, body: string, contentType: string, opts: SignedRequestOptions = {}): Promise<SignedResponse> {
+/** The headers Slack sends with a signed request of `body` (for a client of one's own choosing). */
+export function signedHeaders(signingSecret: string, body: string, contentType: string, opts: Omit<SignedRequestOptions, 'timeoutMs'> = {}): Record<string, string> {
   const timestamp = opts.timestamp ?? Math.floor(Date.now() / 1000);
   const secret = opts.badSignature ? `${signingSecret}-wrong` : signingSecret;
   const headers: Record<string, string> = {
@@ -97,11 +97,15 @@ export async function sendSignedRequest(url: string, signingSecret: string, body
   };
   if (opts.retryNum !== undefined) headers['X-Slack-Retry-Num'] = String(opts.retryNum);
   if (opts.retryReason !== undefined) headers['X-Slack-Retry-Reason'] = opts.retryReason;
+  return headers;
+}
 
+/** POSTs a raw body signed as Slack would. Building block for slash commands, events, interactivity. */
+export async function sendSignedRequest(url: string, signingSecret: string, body: string, contentType: string, opts: SignedRequestOptions = {}): Promise<SignedResponse> {
   const started = performance.now();
   const res = await fetch(url, {
     method: 'POST',
-    headers,
+    headers: signedHeaders(signingSecret, body, contentType, opts),
     body,
     signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
   });

@@ -10,7 +10,7 @@ import type { DnsServer } from '../../src/playground/dns-server.js';
 import type { RoleProcess } from '../support/processes.js';
 import type { StoredMessage } from '../../src/playground/slack-emulator.js';
 import { request, Agent } from 'node:http';
-import { sendSlashCommand, slackSignature, slashCommandBody } from '../../src/playground/slack-signing.js';
+import { sendSlashCommand, signedHeaders, slashCommandBody } from '../../src/playground/slack-signing.js';
 import { SIGNING_SECRET, startStack, type Stack } from '../support/stack.js';
 
 const CHANNEL = 'C0INCIDENT';
@@ -241,16 +241,8 @@ describe('/kdebug dns, end to end', () => {
     const post = (text: string) =>
       new Promise<{ status: number; reusedSocket: boolean }>((resolve, reject) => {
         const body = slashCommandBody(command(text));
-        const timestamp = Math.floor(Date.now() / 1000);
-        const req = request(`${botUrl}/slack/events`, {
-          method: 'POST',
-          agent,
-          headers: {
-            'Content-Type': 'application/x-www-form-urlencoded',
-            'X-Slack-Request-Timestamp': String(timestamp),
-            'X-Slack-Signature': slackSignature(SIGNING_SECRET, timestamp, body),
-          },
-        });
+        const headers = signedHeaders(SIGNING_SECRET, body, 'application/x-www-form-urlencoded');
+        const req = request(`${botUrl}/slack/events`, { method: 'POST', agent, headers });
         req.on('response', (res) => {
           res.resume();
           res.on('end', () => resolve({ status: res.statusCode ?? 0, reusedSocket: req.reusedSocket }));
