@@ -1,8 +1,9 @@
-// Adds one ephemeral debug container to a pod (what `kubectl debug --target` does), waits for it
-// on the namespace's shared pod watch (./pod-watches.ts) until it terminates or the deadline
-// passes, and reads its log.
+// Adds one ephemeral debug container to a pod (what `kubectl debug --target` does), follows its
+// log from when it runs, and waits on the namespace's shared pod watch (./pod-watches.ts) until
+// the log is complete, the container terminates or the deadline passes.
 import { Log, PatchStrategy, setHeaderOptions, type V1ContainerState, type V1EphemeralContainer, type V1Pod, type V1SecurityContext } from '@kubernetes/client-node';
 import type { KubeClients } from './client.js';
+import type { LogText } from './log-text.js';
 import { UserFacingError } from '../core/errors.js';
 import { explainApiError, statusOf } from './errors.js';
 import type { PodWaiter } from './pod-watches.js';
@@ -31,6 +32,12 @@ export interface DebugContainerRequest {
    * when the log ends; `log` in the result is then empty.
    */
   logSink?: NodeJS.WritableStream;
+  /**
+   * Without logSink: follow the log into this from the moment the container runs, and stop waiting
+   * as soon as it is complete (./log-text.ts), the container's exit not yet reported. A follow that
+   * fails or ends short costs only time: the log is then read once the container terminates.
+   */
+  logText?: LogText;
   onProgress?: (status: string) => void;
 }
 
@@ -38,11 +45,8 @@ export interface DebugContainerResult {
   containerName: string;
   /** False when a retried job found the container it had added before. */
   added: boolean;
-  /** The command the container runs: the one it was added with, which a retry did not choose. */
-  command: string[];
   targetContainer: string;
   log: string;
-  exitCode: number | null;
   /** Set when the deadline passed first: what the container was doing then. */
   deadlineState?: string;
 }
@@ -131,16 +135,26 @@ async function addContainer(kube: KubeClients, req: DebugContainerRequest, spec:
 }
 
 /**
- * Waits on the namespace's shared pod watch until the container terminates or the deadline passes,
- * reporting each new state of the pod; reads the pod again whenever the watch may have missed a change.
+ * Waits on the namespace's shared pod watch until the container terminates, `done` aborts (the
+ * followed log is complete) or the deadline passes, reporting each new state of the pod; reads the
+ * pod again whenever the watch may have missed a change.
  */
-async function waitUntilTerminated(kube: KubeClients, req: DebugContainerRequest, waiter: PodWaiter, pod: V1Pod, onPod: (pod: V1Pod) => void): Promise<V1Pod> {
+async function waitUntilTerminated(
+  kube: KubeClients,
+  req: DebugContainerRequest,
+  waiter: PodWaiter,
+  pod: V1Pod,
+  onPod: (pod: V1Pod) => void,
+  done: AbortSignal | undefined,
+): Promise<V1Pod> {
   const podName = req.pod.metadata!.name!;
-  if (containerState(pod, req.containerName)?.terminated || Date.now() >= req.deadline) return pod;
+  const over = () => containerState(pod, req.containerName)?.terminated !== undefined || done?.aborted === true || Date.now() >= req.deadline;
+  if (over()) return pod;
   waiter.seen(pod);
-  while (!containerState(pod, req.containerName)?.terminated && Date.now() < req.deadline) {
+  const wake = AbortSignal.any([req.signal, done].filter((s): s is AbortSignal => s !== undefined));
+  while (!over()) {
     req.signal?.throwIfAborted();
-    const update = await waiter.next(req.deadline, req.signal);
+    const update = await waiter.next(req.deadline, wake);
     if (update.kind === 'pod') {
       pod = update.pod;
       onPod(pod);
@@ -159,24 +173,27 @@ async function waitUntilTerminated(kube: KubeClients, req: DebugContainerRequest
   return pod;
 }
 
-/** A debug container's log so far (for live progress of a check whose log is not followed). */
-export async function readDebugLog(kube: KubeClients, namespace: string, pod: string, container: string, maxBytes: number): Promise<string> {
-  return kube.core.readNamespacedPodLog({ name: pod, namespace, container, limitBytes: maxBytes });
-}
-
 async function readLog(kube: KubeClients, req: DebugContainerRequest): Promise<string> {
   try {
-    return await readDebugLog(kube, req.namespace, req.pod.metadata!.name!, req.containerName, req.maxLogBytes);
+    return await kube.core.readNamespacedPodLog({ name: req.pod.metadata!.name!, namespace: req.namespace, container: req.containerName, limitBytes: req.maxLogBytes });
   } catch (err) {
     throw explainApiError(err, { action: `read the log of debug container ${req.containerName}`, namespace: req.namespace, apiServer: kube.server });
   }
 }
 
-/** Waits for `promise`, but no longer than the deadline (plus a moment for the last bytes). */
-async function waitUntil(promise: Promise<void>, deadline: number): Promise<void> {
+/** A moment for a log's last bytes after the deadline. */
+const LAST_BYTES_MS = 5000;
+/**
+ * How long a followed log may take to end once its container terminated: a kubelet ends a follow
+ * within a second of the exit (logForceCheckPeriod), and the watch event can overtake the last bytes.
+ */
+const LOG_END_MS = 2000;
+
+/** Waits for `promise`, but not past `until` (epoch milliseconds). */
+async function waitUntil(promise: Promise<void>, until: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, Math.max(0, deadline - Date.now()) + 5000);
+    timer = setTimeout(resolve, Math.max(0, until - Date.now()));
   });
   try {
     await Promise.race([promise, late]);
@@ -188,18 +205,29 @@ async function waitUntil(promise: Promise<void>, deadline: number): Promise<void
 export async function runDebugContainer(kube: KubeClients, req: DebugContainerRequest): Promise<DebugContainerResult> {
   const podName = req.pod.metadata!.name!;
   const targetContainer = chooseTargetContainer(req.pod, req.container);
-  const existingSpec = req.pod.spec?.ephemeralContainers?.find((c) => c.name === req.containerName);
-  const existing = existingSpec !== undefined;
-  const command = existingSpec?.command ?? req.command;
+  const existing = req.pod.spec?.ephemeralContainers?.some((c) => c.name === req.containerName) ?? false;
+  const sink = req.logSink ?? req.logText;
   let following: Promise<void> | undefined;
   const follow = (p: V1Pod) => {
     const state = containerState(p, req.containerName);
-    if (!req.logSink || following || !(state?.running || state?.terminated)) return;
-    const sink = req.logSink;
+    if (!sink || following || !(state?.running || state?.terminated)) return;
     following = new Promise<void>((resolve, reject) => {
       sink.once('finish', () => resolve());
       sink.once('error', reject);
-      new Log(kube.kc).log(req.namespace, podName, req.containerName, sink as never, { follow: true }).catch((err: unknown) => {
+      // client-node pipes the response into the sink and leaves the response's own error (a
+      // connection cut mid-log) unhandled, which would crash the process: it fails the follow instead.
+      sink.once('pipe', (response: NodeJS.ReadableStream) =>
+        response.once('error', () =>
+          reject(
+            new UserFacingError(
+              `The connection to the Kubernetes API (${kube.server}) was cut while kdebug followed the log of debug container ${req.containerName}; run the command again.`,
+              'kube-unreachable',
+            ),
+          ),
+        ),
+      );
+      const options = { follow: true, ...(req.logText ? { limitBytes: req.maxLogBytes } : {}) };
+      new Log(kube.kc).log(req.namespace, podName, req.containerName, sink as never, options).catch((err: unknown) => {
         reject(explainApiError(err, { action: `follow the log of debug container ${req.containerName}`, namespace: req.namespace, apiServer: kube.server }));
       });
     });
@@ -224,30 +252,29 @@ export async function runDebugContainer(kube: KubeClients, req: DebugContainerRe
       existing ? `found debug container ${req.containerName} in pod ${podName} from an earlier attempt` : `added debug container ${req.containerName} to pod ${podName}`,
     );
     report(pod);
-    pod = await waitUntilTerminated(kube, req, waiter, pod, report);
+    pod = await waitUntilTerminated(kube, req, waiter, pod, report, req.logText?.complete);
   } finally {
     waiter.leave();
   }
 
   req.signal?.throwIfAborted();
+  const answer = { containerName: req.containerName, added: !existing, targetContainer };
   const state = containerState(pod, req.containerName);
+  // A container first seen terminated still has its whole log to stream.
+  follow(pod);
+  if (req.logText && state?.terminated && following && !req.logText.complete.aborted) {
+    await waitUntil(following, Math.min(req.deadline + LAST_BYTES_MS, Date.now() + LOG_END_MS)).catch(() => undefined);
+  }
+  if (req.logText?.complete.aborted) {
+    if (!state?.terminated) req.onProgress?.('debug container finished its steps');
+    return { ...answer, log: req.logText.text };
+  }
   if (req.logSink) {
-    follow(pod);
-    if (following) await waitUntil(following, req.deadline);
-    return {
-      containerName: req.containerName,
-      added: !existing,
-      command,
-      targetContainer,
-      log: '',
-      exitCode: state?.terminated?.exitCode ?? null,
-      ...(state?.terminated ? {} : { deadlineState: describeState(state) }),
-    };
+    if (following) await waitUntil(following, req.deadline + LAST_BYTES_MS);
+    return { ...answer, log: '', ...(state?.terminated ? {} : { deadlineState: describeState(state) }) };
   }
-  if (state?.terminated) {
-    return { containerName: req.containerName, added: !existing, command, targetContainer, log: await readLog(kube, req), exitCode: state.terminated.exitCode ?? null };
-  }
+  if (state?.terminated) return { ...answer, log: await readLog(kube, req) };
   // Deadline: keep whatever output a running container produced so far.
   const log = state?.running ? await readLog(kube, req).catch(() => '') : '';
-  return { containerName: req.containerName, added: !existing, command, targetContainer, log, exitCode: null, deadlineState: describeState(state) };
+  return { ...answer, log, deadlineState: describeState(state) };
 }

@@ -119,6 +119,7 @@ export class KubeEmulator {
   private readonly failingImages = new Set<string>();
   private readonly streams = new Set<ServerResponse>();
   private startDelayMs = 50;
+  private exitReportDelayMs = 0;
   private podCount = 0;
   private nodeCount = 0;
   private servers: Server[] = [];
@@ -140,6 +141,7 @@ export class KubeEmulator {
     this.kubelet = new Kubelet({
       store: this.store,
       startDelayMs: () => this.startDelayMs,
+      exitReportDelayMs: () => this.exitReportDelayMs,
       imagePullFails: (image) => this.failingImages.has(image),
       netnsOf: (ns, pod) => this.networks.get(`${ns}/${pod}`)?.netns,
     });
@@ -544,6 +546,15 @@ export class KubeEmulator {
   /** Time between an ephemeral container's ContainerCreating and its start (or pull failure). Default 50 ms. */
   setStartDelay(ms: number): void {
     this.startDelayMs = ms;
+  }
+
+  /**
+   * Time between a container's exit and the node reporting it terminated. Default 0; a real
+   * kubelet notices an exit on its next relist, up to a second later, while the container's log
+   * (followed or read) is whole from the exit on.
+   */
+  setExitReportDelay(ms: number): void {
+    this.exitReportDelayMs = ms;
   }
 
   /** The InternalIP of a node added with addNode. */

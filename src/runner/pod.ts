@@ -7,12 +7,13 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { LiveProgress, Step, StepResult } from '../checks/types.js';
 import type { Target } from '../core/target.js';
 import type { KubeClients } from '../kube/client.js';
-import { readDebugLog, runDebugContainer } from '../kube/ephemeral.js';
+import { runDebugContainer } from '../kube/ephemeral.js';
+import { LogText } from '../kube/log-text.js';
 import { UserFacingError } from '../core/errors.js';
 import { explainApiError } from '../kube/errors.js';
 import { resolveTarget } from '../kube/target.js';
 import { decodeToFile, discardArtifact, keptArtifact, type Artifact, type ArtifactRequest } from './decoded-log.js';
-import { markerOf, newMarker, scriptCommand, splitOutput } from './script.js';
+import { markerOf, newMarker, scriptCommand, scriptFinished, splitOutput } from './script.js';
 
 export interface PodRun {
   namespace: string;
@@ -98,9 +99,13 @@ async function runSteps(kube: KubeClients, run: PodStepsRun, listed: V1Pod): Pro
   // Cancelled or shutting down while the pod was read: add nothing.
   run.signal?.throwIfAborted();
   const release = isNew && run.beforeAdd ? await run.beforeAdd(listed) : undefined;
-  const marker = newMarker();
-  // Decoded while the log streams, straight into a file: memory stays flat.
+  // A retried job reads the output of the container it added before, framed by that one's marker.
+  const earlier = listed.spec?.ephemeralContainers?.find((c) => c.name === run.containerName)?.command;
+  const marker = (earlier && markerOf(earlier)) ?? newMarker();
+  // Decoded while the log streams, straight into a file: memory stays flat. Any other log is
+  // followed as text, and answered from as soon as the last step has printed its end.
   const decoded = run.output ? decodeToFile(run.output) : undefined;
+  const followed = decoded ? undefined : new LogText((text) => scriptFinished(text, run.steps, marker));
   // Live progress from when the container runs (an image pull is not counted, and its waiting
   // state is not hidden) until it ends.
   let live: NodeJS.Timeout | undefined;
@@ -108,21 +113,18 @@ async function runSteps(kube: KubeClients, run: PodStepsRun, listed: V1Pod): Pro
     if (live || !run.liveProgress || status !== 'debug container running') return;
     const { everyMs, describe, report } = run.liveProgress;
     const startedAt = Date.now();
-    let reading = false;
     live = setInterval(() => {
-      if (reading) return;
-      reading = true;
-      // Without a decoder following the log, the output so far is read again (one request a tick).
-      const output = decoded ? Promise.resolve(undefined) : readDebugLog(kube, run.namespace, pod, run.containerName, run.maxLogBytes).catch(() => undefined);
-      void output
-        .then((text) =>
-          report(
-            describe({ elapsedSeconds: (Date.now() - startedAt) / 1000, ...(decoded ? { decoded: decoded.progress() } : {}), ...(text !== undefined ? { output: text } : {}) }),
-          ),
-        )
+      try {
+        report(
+          describe({
+            elapsedSeconds: (Date.now() - startedAt) / 1000,
+            ...(decoded ? { decoded: decoded.progress() } : {}),
+            ...(followed ? { output: followed.text } : {}),
+          }),
+        );
+      } catch {
         // Progress is a courtesy: a check that cannot say it never stops the run.
-        .catch(() => undefined)
-        .finally(() => (reading = false));
+      }
     }, everyMs);
   };
   const running = runDebugContainer(kube, {
@@ -140,6 +142,7 @@ async function runSteps(kube: KubeClients, run: PodStepsRun, listed: V1Pod): Pro
     maxLogBytes: run.maxLogBytes,
     signal: run.signal,
     logSink: decoded,
+    logText: followed,
     onProgress: (status) => {
       startLive(status);
       run.onProgress?.(status);
@@ -151,7 +154,7 @@ async function runSteps(kube: KubeClients, run: PodStepsRun, listed: V1Pod): Pro
     return release?.();
   });
   const log = decoded ? (decoded.writableFinished ? decoded.result().text : '') : result.log;
-  const results = splitOutput(log, run.steps, markerOf(result.command) ?? marker);
+  const results = splitOutput(log, run.steps, marker);
   if (result.deadlineState && results.every((r) => r.exitCode === null)) {
     throw new UserFacingError(
       `No result within the ${run.timeoutSeconds} s deadline: the debug container (image ${run.image}) was ${result.deadlineState}. Retry with a longer --timeout, or check the image can be pulled in that cluster.`,

@@ -45,6 +45,15 @@ export function scriptCommand(steps: readonly Step[], marker: string): string[] 
   return ['sh', '-c', buildScript(steps, marker)];
 }
 
+/** True once `log` ends with the last step's end line: the script has nothing more to print. */
+export function scriptFinished(log: string, steps: readonly Step[], marker: string): boolean {
+  const last = steps.at(-1);
+  if (!last || !log.endsWith('\n')) return false;
+  const line = log.slice(log.lastIndexOf('\n', log.length - 2) + 1, -1);
+  const prefix = `${marker} end ${last.id} `;
+  return line.startsWith(prefix) && /^\d+$/.test(line.slice(prefix.length));
+}
+
 /**
  * Split a container log back into step results. A step without an end line never finished
  * (deadline, or the container was killed): it keeps the output seen so far and exitCode null.

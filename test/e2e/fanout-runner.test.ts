@@ -70,7 +70,7 @@ test('every Running pod the workload owns, at most maxParallel at once; the rest
       onProgress: (status) => progress.push(status),
       onContainerStatus: (_pod, status) => {
         if (/^added debug container/.test(status)) most = Math.max(most, ++running);
-        if (/terminated|exited/.test(status)) running -= 1;
+        if (/terminated|finished its steps/.test(status)) running -= 1;
       },
     }),
   );
@@ -118,7 +118,7 @@ test('a cancelled run stops, and rejects with the reason rather than a row per p
   await expect(running).rejects.toThrow('cancelled by U0BOB');
 }, 30_000);
 
-test('live progress of a check without a decoder reads its output so far while the container runs', async () => {
+test('live progress of a check without a decoder reads its output so far from the followed log, with no request of its own', async () => {
   const seen: Array<{ elapsedSeconds: number; output?: string }> = [];
   await runInPod(clients, {
     ...run({ steps: [{ id: 'slow', argv: ['sh', '-c', 'echo hop-1; sleep 2; echo hop-2; sleep 1'] }] }),
@@ -128,6 +128,7 @@ test('live progress of a check without a decoder reads its output so far while t
   // Partway through, the output held the first line but not yet the second.
   expect(seen.some((p) => p.output?.includes('hop-1') && !p.output.includes('hop-2'))).toBe(true);
   expect(seen.at(-1)!.elapsedSeconds).toBeGreaterThan(1.5);
+  expect(kube.requests.filter((r) => r.subresource === 'log')).toHaveLength(1);
 }, 30_000);
 
 test('a pod whose namespace Pod Security refuses the container is a row with that reason', async () => {

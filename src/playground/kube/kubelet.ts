@@ -75,6 +75,8 @@ export class ContainerLog {
 export interface KubeletOptions {
   store: ObjectStore;
   startDelayMs: () => number;
+  /** Between a container's exit and its terminated status (a kubelet's relist). */
+  exitReportDelayMs: () => number;
   imagePullFails: (image: string) => boolean;
   /** Network namespace of a pod, if it has one. */
   netnsOf: (namespace: string, pod: string) => string | undefined;
@@ -230,15 +232,18 @@ export class Kubelet {
         log.finish();
         if (this.stopped) return;
         const exitCode = code ?? 128 + signalNumber(signal);
-        this.setStatus(
-          namespace,
-          name,
-          ec,
-          {
-            terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt, finishedAt: k8sTime(), containerID },
-          },
-          { ...pulled, started: false },
-        );
+        const finishedAt = k8sTime();
+        const report = () =>
+          this.setStatus(
+            namespace,
+            name,
+            ec,
+            { terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt, finishedAt, containerID } },
+            { ...pulled, started: false },
+          );
+        const delay = this.opts.exitReportDelayMs();
+        if (delay > 0) this.later(delay, report);
+        else report();
       },
     });
     this.processes.set(k, id);

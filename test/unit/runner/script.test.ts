@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { buildScript, markerOf, newMarker, scriptCommand, shQuote, splitOutput } from '../../../src/runner/script.js';
+import { buildScript, markerOf, newMarker, scriptCommand, scriptFinished, shQuote, splitOutput } from '../../../src/runner/script.js';
 import type { Step } from '../../../src/checks/types.js';
 
 /** Runs the generated script under the real sh, as the debug container does. */
@@ -74,4 +74,22 @@ test('the marker can be read back from a container command, for a retried job', 
   const command = ['timeout', '-s', 'KILL', '30', ...scriptCommand([{ id: 'a', argv: ['echo', 'KDEBUG-0000'] }], marker)];
   expect(markerOf(command)).toBe(marker);
   expect(markerOf(['sh', '-c', 'echo hi'])).toBeUndefined();
+});
+
+test("the log is finished exactly when it ends with the last step's whole end line, marker and all", () => {
+  const steps: Step[] = [
+    { id: 'first', argv: ['echo', 'one'] },
+    { id: 'last', argv: ['sh', '-c', 'echo two; exit 4'] },
+  ];
+  const marker = newMarker();
+  const log = runSh(steps, marker);
+  expect(scriptFinished(log, steps, marker)).toBe(true);
+  // Every prefix of a real log, cut anywhere (as a followed log arrives), is not finished yet.
+  for (let cut = 0; cut < log.length; cut++) expect(scriptFinished(log.slice(0, cut), steps, marker)).toBe(false);
+  // Only the last step's end counts, and only with this job's marker: tool output cannot forge it.
+  const firstOnly = runSh([steps[0]!], marker);
+  expect(scriptFinished(firstOnly, steps, marker)).toBe(false);
+  expect(scriptFinished(log, steps, newMarker())).toBe(false);
+  expect(scriptFinished(`${log.slice(0, -1)}x\n`, steps, marker)).toBe(false);
+  expect(scriptFinished(log, [], marker)).toBe(false);
 });
