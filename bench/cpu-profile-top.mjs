@@ -1,7 +1,10 @@
 // Summarises a V8 CPU profile (.cpuprofile, as `node --cpu-prof` writes) as two tables: the
 // functions with the most self time, and the files (packages grouped) with the most self time.
 //
-//   node bench/cpu-profile-top.mjs PROFILE.cpuprofile [--top 25]
+//   node bench/cpu-profile-top.mjs PROFILE.cpuprofile [--top 25] [--busiest SECONDS]
+//
+// --busiest SECONDS: only the SECONDS-long window in which the process was busiest (e.g. an
+// incident-load burst inside a profile of the whole run).
 //
 // Chrome DevTools opens the same files with call trees; this is for a terminal and for notes.
 // Frames in dist/'s bundle are placed in the file they came from (src/… or a package) through the
@@ -11,19 +14,37 @@ import { SourceMap } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-const { values: opts, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' } } });
+const { values: opts, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' }, busiest: { type: 'string' } } });
 if (positionals.length !== 1) {
-  console.error('usage: node bench/cpu-profile-top.mjs PROFILE.cpuprofile [--top 25]');
+  console.error('usage: node bench/cpu-profile-top.mjs PROFILE.cpuprofile [--top 25] [--busiest SECONDS]');
   process.exit(2);
 }
 const TOP = Number(opts.top);
 const profile = JSON.parse(readFileSync(positionals[0], 'utf8'));
 
-// Self time per node: each sample names the node that was on top of the stack, and the sample's
-// duration is the time delta that follows it.
+// Each sample names the node that was on top of the stack; its duration is the time delta that
+// follows it, and its time the sum of the deltas before it.
+const sampleUs = profile.samples.map((_, i) => profile.timeDeltas[i + 1] ?? 0);
+const sampleAt = [];
+profile.timeDeltas.reduce((at, delta, i) => (sampleAt[i] = at + delta), profile.startTime);
+
+/** [from, to) sample indexes: all of them, or the --busiest window with the least idle time. */
+function window() {
+  if (opts.busiest === undefined) return [0, profile.samples.length, profile.endTime - profile.startTime];
+  const spanUs = Number(opts.busiest) * 1e6;
+  const idle = new Set(profile.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id));
+  let best = [0, 0, -1];
+  let busy = 0;
+  for (let from = 0, to = 0; from < profile.samples.length; from++) {
+    for (; to < profile.samples.length && sampleAt[to] < sampleAt[from] + spanUs; to++) if (!idle.has(profile.samples[to])) busy += sampleUs[to];
+    if (busy > best[2]) best = [from, to, busy];
+    if (!idle.has(profile.samples[from])) busy -= sampleUs[from];
+  }
+  return [best[0], best[1], spanUs];
+}
+const [from, to, totalUs] = window();
 const selfUs = new Map();
-profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i + 1] ?? 0)));
-const totalUs = profile.endTime - profile.startTime;
+for (let i = from; i < to; i++) selfUs.set(profile.samples[i], (selfUs.get(profile.samples[i]) ?? 0) + sampleUs[i]);
 
 const sourceMaps = new Map();
 /** The source map beside a bundled file of `url`, or undefined. */
@@ -68,6 +89,8 @@ const print = (title, map) => {
   for (const [name, us] of [...map].sort((a, b) => b[1] - a[1]).slice(0, TOP))
     console.log(`${(us / 1000).toFixed(0).padStart(8)} ms ${((100 * us) / totalUs).toFixed(1).padStart(5)}%  ${name}`);
 };
-console.log(`${positionals[0]}: ${(totalUs / 1e6).toFixed(1)} s profiled, ${profile.samples.length} samples`);
+console.log(
+  `${positionals[0]}: ${(totalUs / 1e6).toFixed(1)} s${opts.busiest === undefined ? '' : `, the busiest window of ${((profile.endTime - profile.startTime) / 1e6).toFixed(1)} s`}, ${to - from} samples`,
+);
 print('self time by place', byPlace);
 print('self time by function', byFunction);

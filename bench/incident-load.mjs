@@ -4,7 +4,7 @@
 // namespaces each with a DNS server, the kubelet running dig for real). Needs root (network
 // namespaces) and redis-server or a Redis at REDIS_URL.
 //
-//   npm run build && node bench/incident-load.mjs [--jobs 100] [--limits on|off] [--connections open|new] [--profile DIR]
+//   npm run build && node bench/incident-load.mjs [--jobs 100] [--limits on|off] [--connections open|new] [--profile DIR] [--timeline FILE]
 //
 // --jobs N (default 100): `dns` commands, each from its own user, for its own pod, in its own
 // channel (per-user rate limits, dedupe and Slack's one message a second per channel stay out of
@@ -14,27 +14,31 @@
 // root messages show their final status. The last phase, 20 commands in one channel, always runs
 // with the limits on. --connections: whether the N commands go over connections to the bot opened
 // beforehand (open, the default: as a reverse proxy in front of the bot keeps them) or opened by the
-// burst itself (new); never more than 50 (support/command-sender.mjs). --profile DIR: the bot and workers write V8 CPU profiles (.cpuprofile, open
-// them in Chrome DevTools or summarise them with bench/cpu-profile-top.mjs) into DIR when they stop.
+// burst itself (new); never more than 50 (support/command-sender.mjs). --profile DIR: the bot and
+// workers write V8 CPU profiles (.cpuprofile, open them in Chrome DevTools or summarise them with
+// bench/cpu-profile-top.mjs) into DIR when they stop. --timeline FILE: each of the N jobs' times
+// (epoch ms: sent, acked, ended, queued, taken, answered, final) as JSON, for a closer look.
 //
 // Phases: 1 warm-up job; 5 jobs one after the other ("alone"); N commands with 50 in flight; 20
 // commands in one channel. Prints one table: ack (POST of the signed slash command → HTTP 200),
-// answer overhead (the ephemeral container terminated in the emulator → the threaded answer reply
-// reached the Slack emulator) and, within it, kdebug's own steps from its answer to Slack (its
-// kdebug_answer_step_seconds histogram, read from each process's /metrics before and after the
-// burst, with each process's event-loop delay), end to end (POST → answer reply; and → the root
-// message's final status), Slack calls and Kubernetes requests per job during the N jobs, the most pod watches open
-// at once, RSS idle and peak per process (/proc/<pid>/status VmRSS, VmHWM), and the 20 commands' time.
+// answer overhead (the ephemeral container ended, by its last output or its exit, whichever the
+// emulator saw first → the threaded answer reply reached the Slack emulator) and, within it, each
+// job's steps as its delivery job in Redis records them (queued for delivery by the worker, taken
+// by a delivery process), with each process's event-loop delay (from its /metrics), end to end
+// (POST → answer reply; and → the root message's final status), Slack calls and Kubernetes
+// requests per job during the N jobs, the most pod watches open at once, RSS idle and peak per
+// process (/proc/<pid>/status VmRSS, VmHWM), and the 20 commands' time.
 // The commands are sent, and their acks timed, from a thread of their own (support/command-sender.mjs);
 // this thread runs the emulators, which time the rest, and its own event-loop delay during the burst
 // is printed too: how late the simulated Slack and cluster were themselves.
 import { register } from 'node:module';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
+import { Redis } from 'ioredis';
 
 register('./support/ts-hooks.mjs', import.meta.url);
 const { SlackEmulator } = await import('../src/playground/slack-emulator.ts');
@@ -46,7 +50,13 @@ const { startRole } = await import('../test/support/processes.ts');
 const { freePort, testRedis } = await import('../test/support/redis.ts');
 
 const { values: opts } = parseArgs({
-  options: { jobs: { type: 'string', default: '100' }, limits: { type: 'string', default: 'on' }, connections: { type: 'string', default: 'open' }, profile: { type: 'string' } },
+  options: {
+    jobs: { type: 'string', default: '100' },
+    limits: { type: 'string', default: 'on' },
+    connections: { type: 'string', default: 'open' },
+    profile: { type: 'string' },
+    timeline: { type: 'string' },
+  },
 });
 const JOBS = Number(opts.jobs);
 if (!Number.isInteger(JOBS) || JOBS < 1) throw new Error(`--jobs must be a positive integer, not ${opts.jobs}`);
@@ -78,12 +88,10 @@ async function until(fn, timeoutMs, what) {
 }
 
 /**
- * What each role's /metrics says: `steps`, the buckets of kdebug_answer_step_seconds summed over
- * the roles (step → Map(upper bound in ms → cumulative count)), and `loop`, each role's event-loop
- * delay p99 and max in ms since its previous scrape (prom-client resets them at every scrape).
+ * Each role's event-loop delay p99 and max in ms since its previous scrape of /metrics (prom-client
+ * resets them at every scrape).
  */
-async function scrapeMetrics(roles) {
-  const steps = {};
+async function scrapeLoopDelay(roles) {
   const loop = {};
   for (const [role, p] of Object.entries(roles)) {
     const port = /"port":(\d+),"msg":"health endpoints/.exec(p.output())?.[1];
@@ -91,25 +99,29 @@ async function scrapeMetrics(roles) {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     const seconds = (name) => Number(new RegExp(`^kdebug_nodejs_eventloop_lag_${name}_seconds (\\S+)$`, 'm').exec(text)?.[1]);
     loop[role] = { p99: 1000 * seconds('p99'), max: 1000 * seconds('max') };
-    for (const [, labels, count] of text.matchAll(/^kdebug_answer_step_seconds_bucket\{([^}]*)\} (\d+)$/gm)) {
-      const le = /le="([^"]+)"/.exec(labels)[1];
-      const step = /step="([^"]+)"/.exec(labels)[1];
-      const buckets = (steps[step] ??= new Map());
-      const bound = le === '+Inf' ? Infinity : Number(le) * 1000;
-      buckets.set(bound, (buckets.get(bound) ?? 0) + Number(count));
-    }
   }
-  return { steps, loop };
+  return loop;
 }
 
-/** "p50 / p99" of what a step's histogram gained between two scrapeMetrics() readings, as the bounds of the buckets they fall in. */
-function stepPercentiles(before, after) {
-  const diff = [...(after ?? [])].map(([bound, count]) => [bound, count - (before?.get(bound) ?? 0)]).sort((a, b) => a[0] - b[0]);
-  const total = diff.at(-1)?.[1] ?? 0;
-  if (total === 0) return 'none in the burst';
-  const bound = (p) => diff.find(([, count]) => count >= (p / 100) * total)[0];
-  const shown = (ms) => (ms === Infinity ? '> 10 s' : `≤ ${ms} ms`);
-  return `${shown(bound(50))} / ${shown(bound(99))} (${total} jobs)`;
+/**
+ * When each answer was queued for delivery and taken by a delivery process, by its thread
+ * ("channel rootTs"): the delivery queue's BullMQ jobs in Redis (completed ones are kept for an
+ * hour), whose `timestamp` and `processedOn` the processes wrote with the machine's clock.
+ */
+async function deliverySteps(redisUrl, prefix) {
+  const redis = new Redis(redisUrl);
+  try {
+    const ids = await redis.zrange(`${prefix}:deliveries:completed`, 0, -1);
+    const steps = new Map();
+    for (const id of ids) {
+      const [data, queued, taken] = await redis.hmget(`${prefix}:deliveries:${id}`, 'data', 'timestamp', 'processedOn');
+      const { channel, rootTs } = JSON.parse(data);
+      steps.set(`${channel} ${rootTs}`, { queued: Number(queued), taken: Number(taken) });
+    }
+    return steps;
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** CPU seconds a process has used so far (user + system, /proc/<pid>/stat). */
@@ -181,7 +193,10 @@ try {
   }
   slack.addChannel(BUSY_CHANNEL, { botIsMember: true });
 
-  // When each pod's ephemeral container terminated, seen from inside the emulator's store.
+  // When each pod's ephemeral container ended: the first the emulator saw of it, its terminated
+  // status in the store or its last line of output (printed just before it exits; the simulated
+  // node relays the exit after the output, later when the machine is busy, and kdebug answers
+  // from the output).
   const terminatedAt = new Map();
   kube.store.watch({
     resource: 'pods',
@@ -192,14 +207,6 @@ try {
       if ((pod.status?.ephemeralContainerStatuses ?? []).some((s) => s.state?.terminated)) terminatedAt.set(pod.metadata.name, Date.now());
     },
   });
-  // When the worker asked for each pod's log: the answer overhead splits there into noticing the
-  // container ended (watch) and everything after the log (interpret, outbox, delivery, pacing, post).
-  const logRequestedAt = new Map();
-  const recordRequest = kube.requests.push.bind(kube.requests);
-  kube.requests.push = (...requests) => {
-    for (const r of requests) if (r.subresource === 'log' && !logRequestedAt.has(r.name)) logRequestedAt.set(r.name, Date.now());
-    return recordRequest(...requests);
-  };
   // That watch of ours is not counted among kdebug's.
   const podWatches = () => kube.openPodWatches() - 1;
   let maxWatches = 0;
@@ -293,6 +300,12 @@ try {
     const root = rootOf(job);
     return root && firstReply.get(`${job.channel} ${root.ts}`);
   };
+  function endedAt(pod) {
+    const container = kube.getPod(NAMESPACE, pod)?.spec.ephemeralContainers?.[0]?.name;
+    const lastLine = container && kube.kubelet.log(NAMESPACE, pod, container).lines.at(-1);
+    const times = [terminatedAt.get(pod), lastLine && Date.parse(lastLine.time)].filter((t) => t !== undefined);
+    return times.length ? Math.min(...times) : undefined;
+  }
   /** The answer's arrival and the final root update, once both happened. */
   function finished(job) {
     const reply = answered(job);
@@ -303,8 +316,8 @@ try {
       answered: reply.time,
       final: final.time,
       ok: /^ok: /.test(String(reply.args.text)),
-      terminated: terminatedAt.get(job.pod),
-      logRequested: logRequestedAt.get(job.pod),
+      ended: endedAt(job.pod),
+      thread: `${job.channel} ${rootOf(job).ts}`,
     };
   }
   const waitAll = (jobs, timeoutMs, what) =>
@@ -342,8 +355,9 @@ try {
   }
   const callsBefore = slack.calls.length;
   const kubeBefore = kube.requests.length;
+  const tlsBefore = kube.tlsConnections;
   maxWatches = podWatches();
-  const before = await scrapeMetrics(roles);
+  await scrapeLoopDelay(roles);
   const cpuBefore = {
     ...Object.fromEntries(Object.entries(roles).map(([role, p]) => [role, cpuSeconds(p.child.pid)])),
     emulators: cpuSeconds(process.pid),
@@ -372,9 +386,7 @@ try {
     .map(([who, seconds]) => `${who} ${seconds.toFixed(1)}`)
     .join(', ')}, everything else (dig, ip netns, the simulated node's runtime, other work) ${(machine - Object.values(cpu).reduce((a, b) => a + b, 0)).toFixed(1)} s`;
   results.kdebugCpuPerJobMs = ((1000 * (cpu.bot + cpu.worker1 + cpu.worker2)) / JOBS).toFixed(0);
-  const after = await scrapeMetrics(roles);
-  results.steps = ['handover', 'pickup', 'post'].map((step) => [step, stepPercentiles(before.steps[step], after.steps[step])]);
-  results.loop = Object.entries(after.loop)
+  results.loop = Object.entries(await scrapeLoopDelay(roles))
     .map(([role, { p99, max }]) => `${role} ${p99.toFixed(0)} / ${max.toFixed(0)}`)
     .join(', ');
   const load = await waitAll(sent, loadTimeoutMs, `the ${JOBS} jobs`);
@@ -389,6 +401,7 @@ try {
       .join(', ');
   };
   results.slackCalls = byKey(slack.calls.slice(callsBefore), (c) => (c.status === 200 ? c.method : `${c.method} (${c.status})`));
+  results.tlsConnections = kube.tlsConnections - tlsBefore;
   results.kubeRequests = byKey(kube.requests.slice(kubeBefore), (r) => `${r.verb} ${r.resource}${r.subresource ? `/${r.subresource}` : ''}`);
   results.load429 = slack.rateLimited();
 
@@ -410,14 +423,20 @@ try {
   const notOk = [...alone, ...load, ...busy].filter((j) => !j.ok).length;
   const ms = (values) => `${percentile(values, 50).toFixed(0)} / ${percentile(values, 99).toFixed(0)} ms`;
   const s = (values) => `${(percentile(values, 50) / 1000).toFixed(2)} / ${(percentile(values, 99) / 1000).toFixed(2)} s`;
-  const overhead = (jobs) => jobs.filter((j) => j.terminated).map((j) => j.answered - j.terminated);
+  const overhead = (jobs) => jobs.filter((j) => j.ended).map((j) => j.answered - j.ended);
+  const delivered = await deliverySteps(redis.url, redis.prefix);
+  const split = load.filter((j) => j.ended && delivered.has(j.thread)).map((j) => ({ ...j, ...delivered.get(j.thread) }));
+  if (opts.timeline) {
+    const times = split.map(({ pod, sent, acked, ended, queued, taken, answered, final }) => ({ pod, sent, acked, ended, queued, taken, answered, final }));
+    writeFileSync(opts.timeline, `${JSON.stringify(times, null, 1)}\n`);
+  }
   const rows = [
     [`ack, ${JOBS} commands with ${IN_FLIGHT} in flight, ${opts.connections} connections (p50 / p99)`, ms(sent.map((j) => j.acked - j.sent))],
     [`answer overhead, 1 job alone (p50 / p99 of ${ALONE})`, ms(overhead(alone))],
     [`answer overhead, ${JOBS} jobs at once (p50 / p99)`, ms(overhead(load))],
-    [`  of which: terminated → log requested`, ms(load.filter((j) => j.terminated && j.logRequested).map((j) => j.logRequested - j.terminated))],
-    [`  of which: log requested → answer posted`, ms(load.filter((j) => j.logRequested).map((j) => j.answered - j.logRequested))],
-    ...results.steps.map(([step, value]) => [`    kdebug's own step "${step}" (p50 / p99, histogram buckets)`, value]),
+    [`  of which: ended → answer queued for delivery (worker)`, ms(split.map((j) => j.queued - j.ended))],
+    [`  of which: queued → taken by a delivery process`, ms(split.map((j) => j.taken - j.queued))],
+    [`  of which: taken → answer posted (pacing, Slack)`, ms(split.map((j) => j.answered - j.taken))],
     [`end to end to the answer, 1 job alone (p50 / p99)`, ms(alone.map((j) => j.answered - j.sent))],
     [`end to end to the answer, ${JOBS} jobs at once (p50 / p99)`, s(load.map((j) => j.answered - j.sent))],
     [`end to end to the root's final status, ${JOBS} jobs (p50 / p99)`, s(load.map((j) => j.final - j.sent))],
@@ -428,6 +447,7 @@ try {
     ['kdebug CPU per job (bot + workers)', `${results.kdebugCpuPerJobMs} ms`],
     ['Slack calls per job, by method', results.slackCalls],
     ['Kubernetes requests per job, by verb', results.kubeRequests],
+    [`TLS connections opened to the API server during the ${JOBS} jobs`, String(results.tlsConnections)],
     ['pod watches open at once, most', String(results.loadWatches)],
     ...Object.keys(roles).map((role) => [`RSS ${role}: idle / peak (VmHWM)`, `${results.idle[role].toFixed(0)} / ${results.peak[role].toFixed(0)} MiB`]),
     [`${BUSY_COMMANDS} commands in one channel, limits on: all answered`, `${results.busySeconds.toFixed(1)} s (${results.busy429} 429s)`],

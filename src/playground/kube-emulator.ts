@@ -12,11 +12,12 @@
 // (ephemeral containers + PodSecurity), kubelet, tables (discovery + Table printing), apiserver (routes).
 import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { createServer, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createServer } from 'node:http';
+import { createSecureServer } from 'node:http2';
+import type { Server, Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { stringify } from 'yaml';
-import { createHandler, type ApiFault, type DenyRule, type RecordedRequest } from './kube/apiserver.js';
+import { createHandler, type ApiFault, type ApiResponse, type DenyRule, type RecordedRequest } from './kube/apiserver.js';
 import { Kubelet } from './kube/kubelet.js';
 import { ObjectStore } from './kube/store.js';
 import { SERVER_VERSION } from './kube/tables.js';
@@ -117,12 +118,14 @@ export class KubeEmulator {
   private readonly denyRules: DenyRule[] = [];
   private readonly faults: Array<{ verb: string; resource: string; subresource: string; fault: ApiFault; times: number }> = [];
   private readonly failingImages = new Set<string>();
-  private readonly streams = new Set<ServerResponse>();
+  private readonly streams = new Set<ApiResponse>();
   private startDelayMs = 50;
   private exitReportDelayMs = 0;
   private podCount = 0;
   private nodeCount = 0;
   private servers: Server[] = [];
+  /** Every connection either server accepted, destroyed by stop(). */
+  private readonly connections = new Set<Socket>();
   private baseUrl = '';
   private tlsUrl = '';
   private caPem = '';
@@ -202,10 +205,17 @@ export class KubeEmulator {
         server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
         this.servers.push(server);
       });
-    this.baseUrl = `http://127.0.0.1:${await listen(createServer(handler))}`;
-    const httpsServer = createHttpsServer({ cert: tls.cert, key: tls.key }, handler);
+    const track = (server: Server) =>
+      server.on('connection', (socket: Socket) => {
+        this.connections.add(socket);
+        socket.once('close', () => this.connections.delete(socket));
+      });
+    this.baseUrl = `http://127.0.0.1:${await listen(track(createServer(handler)))}`;
+    // Like kube-apiserver, TLS offers HTTP/2 first (ALPN h2, then http/1.1): client-go and
+    // client-node (undici) then send every request and stream over one connection.
+    const httpsServer = createSecureServer({ cert: tls.cert, key: tls.key, allowHTTP1: true }, handler);
     httpsServer.on('secureConnection', () => (this.tlsConnections += 1));
-    this.tlsUrl = `https://127.0.0.1:${await listen(httpsServer)}`;
+    this.tlsUrl = `https://127.0.0.1:${await listen(track(httpsServer))}`;
   }
 
   /** Kills every process the kubelet started, closes watches and connections, removes network namespaces. */
@@ -216,12 +226,9 @@ export class KubeEmulator {
     this.streams.clear();
     const servers = this.servers;
     this.servers = [];
-    await Promise.all(
-      servers.map((server) => {
-        server.closeAllConnections();
-        return new Promise<void>((resolve) => server.close(() => resolve()));
-      }),
-    );
+    for (const socket of this.connections) socket.destroy();
+    this.connections.clear();
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     const networks = [...this.networks.values(), ...this.retiredNetworks.splice(0)];
     this.networks.clear();
     await Promise.all(networks.map((n) => n.destroy()));

@@ -1,5 +1,8 @@
 // The worker's Kubernetes clients (createKubeClients) against the emulator over TLS: connections
-// are kept alive and reused, rather than one TLS handshake per API request.
+// are kept alive and reused, rather than one TLS handshake per API request; and, as with a real
+// API server, which offers HTTP/2, every request and stream shares one connection.
+import { PassThrough } from 'node:stream';
+import { Log } from '@kubernetes/client-node';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,4 +44,21 @@ test('requests at the same time open a few connections, not one each, and later 
   const opened = kube.tlsConnections - before;
   await Promise.all(Array.from({ length: 20 }, () => clients.core.readNamespacedPod({ namespace: 'prod', name: 'web-0' })));
   expect(kube.tlsConnections - before - opened).toBeLessThanOrEqual(2);
+});
+
+test('over HTTP/2, 20 followed logs held open and 20 reads at the same time share one TLS connection', async () => {
+  const clients = createKubeClients(loadConfig({ env: { KUBECONFIG: join(dir, 'kubeconfig') } }));
+  const before = kube.tlsConnections;
+  const follows = await Promise.all(
+    Array.from({ length: 20 }, () => {
+      const sink = new PassThrough();
+      // Aborted below: client-node leaves the response's abort error to whoever listens.
+      sink.on('pipe', (response: NodeJS.ReadableStream) => response.on('error', () => undefined));
+      return new Log(clients.kc).log('prod', 'web-0', 'app', sink, { follow: true });
+    }),
+  );
+  const pods = await Promise.all(Array.from({ length: 20 }, () => clients.core.readNamespacedPod({ namespace: 'prod', name: 'web-0' })));
+  expect(pods.every((pod) => pod.metadata?.name === 'web-0')).toBe(true);
+  expect(kube.tlsConnections - before).toBe(1);
+  for (const follow of follows) follow.abort();
 });

@@ -1,7 +1,8 @@
 // The REST surface: authentication, request attributes (verb / group / resource / subresource, as RBAC
 // sees them), authorization via the test's deny list, and the handlers for discovery, get / list /
 // watch, the pods/ephemeralcontainers subresource and pods/log.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import { constants as http2, type Http2ServerRequest } from 'node:http2';
 import type { ContainerLog, Kubelet } from './kubelet.js';
 import { applyPatch, canonical } from './patch.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
@@ -25,6 +26,28 @@ export interface DenyRule {
   verb: string;
   resource: string;
   subresource?: string;
+}
+
+/**
+ * A request and its response over either protocol: HTTP/1.1, or HTTP/2 through node's
+ * compatibility API, which a TLS client offering h2 gets, as from a real API server.
+ */
+export type ApiRequest = IncomingMessage | Http2ServerRequest;
+
+/** What the handlers use of a response: the same on both protocols (ServerResponse or Http2ServerResponse). */
+export interface ApiResponse {
+  readonly headersSent: boolean;
+  readonly writableEnded: boolean;
+  writeHead(statusCode: number, headers?: OutgoingHttpHeaders): unknown;
+  write(chunk: string | Uint8Array): boolean;
+  end(): unknown;
+  end(chunk: string): unknown;
+  destroy(): unknown;
+  /** HTTP/2 only: the response's stream. */
+  readonly stream?: { close(code: number): void };
+  /** Sends the headers now (a watch with nothing to say yet). Http2ServerResponse has it, its typings do not. */
+  flushHeaders?(): void;
+  on(event: 'close', listener: () => void): unknown;
 }
 
 /** A fault to inject into matching requests (see KubeEmulator.injectFault). */
@@ -55,7 +78,7 @@ export interface ApiServerState {
   /** Deletes a pod the way the emulator's deletePod() does (kills its processes, frees its network). */
   deletePod(namespace: string, name: string): KubeObject | undefined;
   /** Responses kept open (watches, followed logs), closed by stop(). */
-  streams: Set<ServerResponse>;
+  streams: Set<ApiResponse>;
 }
 
 interface ResourceRequest {
@@ -69,17 +92,17 @@ interface ResourceRequest {
 const PUBLIC_PATHS = new Set(['/version', '/healthz', '/livez', '/readyz']);
 const SUBRESOURCES: Partial<Record<ResourceName, string[]>> = { pods: ['ephemeralcontainers', 'log', 'status'] };
 
-function send(res: ServerResponse, code: number, body: unknown): void {
+function send(res: ApiResponse, code: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(code, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
 }
 
-function sendStatus(res: ServerResponse, s: Status): void {
+function sendStatus(res: ApiResponse, s: Status): void {
   send(res, s.code, s);
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: ApiRequest): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -141,7 +164,7 @@ function rbacReason(user: string, req: RecordedRequest): string {
   return `User "${user}" cannot ${req.verb} resource "${resource}" in API group "${req.apiGroup}" ${scope}`;
 }
 
-function wantsTable(req: IncomingMessage): boolean {
+function wantsTable(req: ApiRequest): boolean {
   return /as=Table/.test(req.headers.accept ?? '');
 }
 
@@ -151,11 +174,21 @@ function listItem(obj: KubeObject): KubeObject {
   return rest as KubeObject;
 }
 
-export function createHandler(state: ApiServerState): (req: IncomingMessage, res: ServerResponse) => void {
+/**
+ * Cuts a response short, as a failing server or a dropped connection does: HTTP/1.1 closes the
+ * connection; HTTP/2 resets the response's stream with INTERNAL_ERROR, as Go's server does when a
+ * handler fails mid-response, and the connection's other streams go on.
+ */
+function cut(res: ApiResponse): void {
+  if (res.stream) res.stream.close(http2.NGHTTP2_INTERNAL_ERROR);
+  else res.destroy();
+}
+
+export function createHandler(state: ApiServerState): (req: ApiRequest, res: ApiResponse) => void {
   return (req, res) => {
     handle(state, req, res).catch((err: unknown) => {
       if (res.headersSent) {
-        res.destroy();
+        cut(res);
         return;
       }
       if (err instanceof ApiError) sendStatus(res, err.status);
@@ -164,7 +197,7 @@ export function createHandler(state: ApiServerState): (req: IncomingMessage, res
   };
 }
 
-async function handle(state: ApiServerState, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(state: ApiServerState, req: ApiRequest, res: ApiResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://emulator');
   const path = url.pathname.replace(/\/+$/, '') || '/';
   const method = req.method ?? 'GET';
@@ -193,7 +226,8 @@ async function handle(state: ApiServerState, req: IncomingMessage, res: ServerRe
     return;
   }
   if (path === '/healthz' || path === '/livez' || path === '/readyz') {
-    res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
+    res.writeHead(200, { 'Content-Type': 'text/plain' });
+    res.end('ok');
     return;
   }
 
@@ -227,7 +261,7 @@ async function handle(state: ApiServerState, req: IncomingMessage, res: ServerRe
     res.end(`${JSON.stringify({ type: 'ERROR', object: status(410, 'Expired', 'too old resource version: 1 (2)') })}\n`);
     return;
   }
-  if (fault && 'dropAfterMs' in fault) setTimeout(() => res.destroy(), fault.dropAfterMs);
+  if (fault && 'dropAfterMs' in fault) setTimeout(() => cut(res), fault.dropAfterMs);
 
   if (r.subresource === 'ephemeralcontainers') {
     // Old clusters (or the feature gate off) do not serve the subresource at all.
@@ -280,7 +314,7 @@ function selectorFor(r: ResourceRequest, query: URLSearchParams): (obj: KubeObje
   return (obj) => labels(obj) && fields(obj);
 }
 
-function list(state: ApiServerState, r: ResourceRequest, query: URLSearchParams, req: IncomingMessage, res: ServerResponse): void {
+function list(state: ApiServerState, r: ResourceRequest, query: URLSearchParams, req: ApiRequest, res: ApiResponse): void {
   const matches = selectorFor(r, query);
   const rv = state.store.resourceVersion;
   let items = state.store.list(r.resource, r.namespace).filter(matches);
@@ -319,15 +353,16 @@ function list(state: ApiServerState, r: ResourceRequest, query: URLSearchParams,
   });
 }
 
-function watch(state: ApiServerState, r: ResourceRequest, query: URLSearchParams, req: IncomingMessage, res: ServerResponse): void {
+function watch(state: ApiServerState, r: ResourceRequest, query: URLSearchParams, req: ApiRequest, res: ApiResponse): void {
   const matches = selectorFor(r, query);
   const asTable = wantsTable(req);
   const rvParam = query.get('resourceVersion');
   const fromRv = rvParam ? Number(rvParam) : undefined;
   if (rvParam && !Number.isInteger(fromRv)) throw badRequest(`invalid resource version: ${rvParam}`);
 
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
-  res.flushHeaders();
+  // No length: HTTP/1.1 sends it chunked, HTTP/2 as DATA frames.
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
+  res.flushHeaders?.();
   state.streams.add(res);
 
   const write = (event: WatchEvent): void => {
@@ -382,7 +417,7 @@ function watch(state: ApiServerState, r: ResourceRequest, query: URLSearchParams
 }
 
 /** PATCH or PUT pods/{name}/ephemeralcontainers: only spec.ephemeralContainers may change. */
-async function updateEphemeralContainers(state: ApiServerState, r: ResourceRequest, req: IncomingMessage, verb: 'patch' | 'update'): Promise<Pod> {
+async function updateEphemeralContainers(state: ApiServerState, r: ResourceRequest, req: ApiRequest, verb: 'patch' | 'update'): Promise<Pod> {
   const body = await readBody(req);
   const namespace = r.namespace ?? '';
   const name = r.name ?? '';
@@ -444,7 +479,7 @@ async function updateEphemeralContainers(state: ApiServerState, r: ResourceReque
 }
 
 /** The API server's LogLocation checks, then the kubelet's (validateContainerLogStatus), then the log itself. */
-function streamLog(state: ApiServerState, r: ResourceRequest, query: URLSearchParams, res: ServerResponse): void {
+function streamLog(state: ApiServerState, r: ResourceRequest, query: URLSearchParams, res: ApiResponse): void {
   const pod = getObject(state, r) as Pod;
   const podName = pod.metadata.name;
   let container = query.get('container') ?? '';
@@ -485,7 +520,7 @@ function streamLog(state: ApiServerState, r: ResourceRequest, query: URLSearchPa
 
   let sentBytes = 0;
   let cursor = log.lines.length;
-  res.writeHead(200, { 'Content-Type': 'text/plain', 'Cache-Control': 'no-cache, private', ...(follow ? { 'Transfer-Encoding': 'chunked' } : {}) });
+  res.writeHead(200, { 'Content-Type': 'text/plain', 'Cache-Control': 'no-cache, private' });
   /** Writes text up to limitBytes; returns false once the limit is reached. */
   const emit = (text: string): boolean => {
     if (limitBytes > 0) {
@@ -508,7 +543,9 @@ function streamLog(state: ApiServerState, r: ResourceRequest, query: URLSearchPa
     return;
   }
 
-  // Follow: stream new lines until the container exits (or the client goes away).
+  // Follow: stream new lines until the container exits (or the client goes away). The headers go
+  // now, so the client knows the log is streaming before the container prints anything more.
+  res.flushHeaders?.();
   state.streams.add(res);
   const unsubscribe = log.subscribe(() => {
     const fresh = log.lines.slice(cursor);
