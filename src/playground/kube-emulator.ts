@@ -1,6 +1,6 @@
-// A Kubernetes API server emulator for tests: a loopback server (http, and https for kubectl) speaking
-// the real REST wire protocol, so the real @kubernetes/client-node and the real kubectl run against it
-// unchanged.
+// A Kubernetes API server emulator for tests: a loopback server (http, and https for kubectl, which
+// offers HTTP/2 first as kube-apiserver does) speaking the real REST wire protocol, so the real
+// @kubernetes/client-node and the real kubectl run against it unchanged.
 // It stores namespaces, nodes, pods and apps/v1 workloads (with the ReplicaSets a Deployment's rollouts
 // leave, and pods owned by their workload), serves discovery, get/list/watch (with selectors,
 // resourceVersions, bookmarks and 410 Expired), Tables for kubectl, pods/log, and the
@@ -14,8 +14,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createSecureServer } from 'node:http2';
-import type { Server, Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
 import { stringify } from 'yaml';
 import { createHandler, type ApiFault, type ApiResponse, type DenyRule, type RecordedRequest } from './kube/apiserver.js';
 import { Kubelet } from './kube/kubelet.js';

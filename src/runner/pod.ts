@@ -88,7 +88,9 @@ export async function runInListedPod(kube: KubeClients, run: PodStepsRun, pod: V
 
 async function runSteps(kube: KubeClients, run: PodStepsRun, listed: V1Pod): Promise<PodRunResult> {
   const pod = listed.metadata!.name!;
-  const isNew = !listed.spec?.ephemeralContainers?.some((c) => c.name === run.containerName);
+  // A retried job finds the container it added before, and reads its output with that one's marker.
+  const earlier = listed.spec?.ephemeralContainers?.find((c) => c.name === run.containerName);
+  const isNew = earlier === undefined;
   if (isNew && Date.now() >= run.deadline) {
     // An ephemeral container can never be removed: never add one that has no time left to run.
     throw new UserFacingError(
@@ -99,9 +101,7 @@ async function runSteps(kube: KubeClients, run: PodStepsRun, listed: V1Pod): Pro
   // Cancelled or shutting down while the pod was read: add nothing.
   run.signal?.throwIfAborted();
   const release = isNew && run.beforeAdd ? await run.beforeAdd(listed) : undefined;
-  // A retried job reads the output of the container it added before, framed by that one's marker.
-  const earlier = listed.spec?.ephemeralContainers?.find((c) => c.name === run.containerName)?.command;
-  const marker = (earlier && markerOf(earlier)) ?? newMarker();
+  const marker = (earlier?.command && markerOf(earlier.command)) ?? newMarker();
   // Decoded while the log streams, straight into a file: memory stays flat. Any other log is
   // followed as text, and answered from as soon as the last step has printed its end.
   const decoded = run.output ? decodeToFile(run.output) : undefined;
