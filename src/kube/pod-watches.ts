@@ -1,10 +1,11 @@
 // One pod watch per namespace for the whole worker process, shared by every job that waits on a pod
 // there: 100 jobs in flight open one watch per namespace instead of one each. The watch is opened
-// when the first job of a namespace starts waiting and closed when its last one leaves; each event
-// goes to the jobs waiting on that pod. It resumes from the last resourceVersion it saw when it ends
-// (the server's timeoutSeconds, a dropped connection), starts again from a fresh list when that
-// version expired (410 Gone), and asks the jobs to read their pod again whenever it may have missed
-// something (an expired version, a DELETED event, a watch that keeps failing).
+// when the first job of a namespace starts waiting and closed a second after its last one leaves
+// (unless another job joins meanwhile); each event goes to the jobs waiting on that pod. It resumes
+// from the last resourceVersion it saw when it ends (the server's timeoutSeconds, a dropped
+// connection), starts again from a fresh list when that version expired (410 Gone), and asks the
+// jobs to read their pod again whenever it may have missed something (an expired version, a
+// DELETED event, a watch that keeps failing).
 //
 // A job joins before it patches the pod and starts waiting with the patched pod: the watch, already
 // open or opened from that pod's resourceVersion, carries every event after the patch. A job whose
@@ -48,6 +49,12 @@ function compareVersions(a: string, b: string): number | undefined {
 const FAILURES_BEFORE_REREAD = 3;
 /** A watch that lived this long, or delivered anything, counts as healthy when it ends. */
 const HEALTHY_MS = 1000;
+/**
+ * How long a namespace's watch stays open after its last waiter left: in an incident the next
+ * command's job often comes within it, and takes the open watch instead of closing it and opening
+ * another (over HTTP/2 the server sees the old one's end a moment later, so both would count).
+ */
+const LINGER_MS = 1000;
 
 /** What a waiter tells the shared watch of its namespace. */
 interface WaiterStream {
@@ -154,6 +161,7 @@ class NamespaceWatch implements WaiterStream {
   private generation = 0;
   private controller: AbortController | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private linger: NodeJS.Timeout | undefined;
   private openedAt = 0;
   private delivered = false;
   private failures = 0;
@@ -164,6 +172,8 @@ class NamespaceWatch implements WaiterStream {
   ) {}
 
   join(name: string): PodWaiter {
+    clearTimeout(this.linger);
+    this.linger = undefined;
     const waiter = new PodWaiter(this, name);
     // A watch open or about to resume delivers every event after its position: this waiter's too.
     waiter.coveredFrom = this.state === 'watching' || this.state === 'paused' ? this.position : undefined;
@@ -192,7 +202,14 @@ class NamespaceWatch implements WaiterStream {
     if (!set?.delete(waiter)) return;
     this.size -= 1;
     if (set.size === 0) this.waiters.delete(waiter.name);
-    if (this.size === 0) this.close();
+    if (this.size > 0) return;
+    // Only a healthy watch lingers: one failing or relisting has nobody left to retry for.
+    if (this.state !== 'watching') return this.close();
+    this.linger = setTimeout(() => {
+      if (this.size === 0) this.close();
+    }, LINGER_MS);
+    // A worker shutting down need not wait for it.
+    this.linger.unref();
   }
 
   private open(version: string): void {
@@ -290,6 +307,8 @@ class NamespaceWatch implements WaiterStream {
   }
 
   private close(): void {
+    clearTimeout(this.linger);
+    this.linger = undefined;
     this.generation += 1;
     this.controller?.abort();
     this.controller = undefined;

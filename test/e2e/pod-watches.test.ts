@@ -127,3 +127,31 @@ test('a watch the API server refuses has the waiters read their pods, with back-
   await new Promise((resolve) => setTimeout(resolve, 500));
   expect(watchRequests()).toBe(after);
 });
+
+test('a job joining within a second of the last one leaving takes the open watch; with nobody joining it closes', async () => {
+  const watches = new PodWatches(kc, core);
+  const first = watches.join('prod', 'a');
+  first.seen(pod('prod', 'a'));
+  await until(() => kube.openPodWatches('prod') === 1);
+  first.leave();
+  // The next command of an incident, 200 ms later: same watch, and it gets its pod's events.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const second = watches.join('prod', 'b');
+  try {
+    // As a job does: join, change the pod (its patch), start waiting from the changed pod.
+    second.seen(kube.setPodPhase('prod', 'b', 'Pending') as unknown as V1Pod);
+    kube.setPodPhase('prod', 'b', 'Failed');
+    const update = await next(second);
+    expect(update.kind === 'pod' && update.pod.status?.phase).toBe('Failed');
+    expect(watchRequests()).toBe(1);
+    expect(kube.openPodWatches('prod')).toBe(1);
+  } finally {
+    // Left even when an expectation fails: a waiter left behind keeps its watch retrying after the emulator stops.
+    second.leave();
+  }
+  // Nobody joins: closed after the linger, and nothing opens again.
+  const left = Date.now();
+  await until(() => kube.openPodWatches('prod') === 0);
+  expect(Date.now() - left).toBeGreaterThanOrEqual(900);
+  expect(watchRequests()).toBe(1);
+});
