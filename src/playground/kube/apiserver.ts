@@ -45,7 +45,7 @@ export interface ApiResponse {
   destroy(): unknown;
   /** HTTP/2 only: the response's stream. */
   readonly stream?: { close(code: number): void };
-  /** Sends the headers now (a watch with nothing to say yet). Http2ServerResponse has it, its typings do not. */
+  /** Sends the headers now (a watch or a followed log with nothing to say yet). Http2ServerResponse has it, its typings do not. */
   flushHeaders?(): void;
   on(event: 'close', listener: () => void): unknown;
 }
