@@ -182,7 +182,9 @@ async function tcpdumpRead(file: string): Promise<{ lines: string[]; stderr: str
 
 test('the decoded pcap is byte for byte what tcpdump wrote, matches a direct tcpdump -w capture, and tcpdump -r reads it', async () => {
   const filter = `udp port ${UDP_PORT} or tcp port ${TCP_PORT}`;
-  const parsed = captureCheck.parseArgs(filter.split(' '), { duration: '4s' });
+  // Long enough that the traffic below (node's start-up, 5 datagrams, one TCP exchange) ends well
+  // inside it on a busy machine: at 4 s, one CI run's capture ended before the TCP teardown.
+  const parsed = captureCheck.parseArgs(filter.split(' '), { duration: '8s' });
   if (!parsed.ok) throw new Error(parsed.message);
   const context: CheckContext = { settings: {}, now: new Date() };
   const steps = captureCheck.steps(parsed.args, context);
@@ -190,7 +192,7 @@ test('the decoded pcap is byte for byte what tcpdump wrote, matches a direct tcp
 
   // The oracle starts first and stops later, so it sees every packet the check sees.
   const directFile = join(dir, 'direct.pcap');
-  const direct = spawn('ip', ['netns', 'exec', net.netns, 'timeout', '6', 'tcpdump', '-i', 'any', '-p', '-U', '-w', directFile, '--', filter], {
+  const direct = spawn('ip', ['netns', 'exec', net.netns, 'timeout', '10', 'tcpdump', '-i', 'any', '-p', '-U', '-w', directFile, '--', filter], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let directErr = '';
@@ -251,7 +253,7 @@ test('the decoded pcap is byte for byte what tcpdump wrote, matches a direct tcp
   expect(finding.verdict).toBe('ok');
   expect(finding.headline).toMatch(
     new RegExp(
-      `^Captured 15 packets matching \`${filter}\` over .*; busiest ${net.podIp.replace(/\./g, '\\.')}:\\d+ → ${net.hostIp.replace(/\./g, '\\.')}:${TCP_PORT} TCP \\(10\\); ran the full 4s$`,
+      `^Captured 15 packets matching \`${filter}\` over .*; busiest ${net.podIp.replace(/\./g, '\\.')}:\\d+ → ${net.hostIp.replace(/\./g, '\\.')}:${TCP_PORT} TCP \\(10\\); ran the full 8s$`,
     ),
   );
   expect(finding.facts).toMatchObject({ packets: 15, tcpdumpCaptured: 15, tcpdumpExit: 124 });
