@@ -144,3 +144,20 @@ test('the runtime process ends quietly when the emulator leaves while it is stil
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
 });
+
+test("a burst of starts does not hold back a running container's exit until the last has started", async () => {
+  const quick = run(runtime, ['sh', '-c', 'echo quick']);
+  const burst = Array.from({ length: 40 }, () => run(runtime, ['sleep', '30']));
+  await quick.ended;
+  // Node's spawn blocks until the child has exec'd: started in a row, all 40 would be up first.
+  expect(burst.filter((job) => job.seen.length > 0).length).toBeLessThan(burst.length);
+  await until('the burst to start', () => (burst.every((job) => job.seen.length > 0) ? true : undefined));
+});
+
+test('a container killed before it started is reported killed, and never runs', async () => {
+  const burst = Array.from({ length: 20 }, () => run(runtime, ['sleep', '30']));
+  const late = run(runtime, ['sh', '-c', 'echo ran']);
+  runtime.kill(late.id);
+  expect(await late.ended).toEqual([['exited', null, 'SIGKILL']]);
+  await until('the burst to start', () => (burst.every((job) => job.seen.length > 0) ? true : undefined));
+});
