@@ -1,6 +1,6 @@
 // The delivery queue: one BullMQ job per diagnostic job, posting its outbox. Retries back off
 // exponentially, or by exactly Slack's Retry-After when Slack rate-limits us.
-import { Queue, Worker } from 'bullmq';
+import { DelayedError, Queue, Worker } from 'bullmq';
 import type { WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger.js';
@@ -8,7 +8,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { createRedis } from '../queue/redis.js';
 import type { SlackPacer } from '../slack/pacer.js';
 import { JobThread } from '../slack/web.js';
-import { postOutbox } from './post-outbox.js';
+import { postOutbox, TurnLater, type HeldTurn } from './post-outbox.js';
 import { finalizeProgress } from './progress-relay.js';
 import type { Outbox } from './outbox.js';
 
@@ -19,6 +19,10 @@ export interface DeliveryData {
   jobId: string;
   channel: string;
   rootTs: string;
+  /** Set when the delivery was put off until an operation's turn in Slack's budget (see TurnLater). */
+  turn?: HeldTurn;
+  /** When it was first taken (epoch ms), for the post step of kdebug_answer_step_seconds. */
+  takenAt?: number;
 }
 
 /** Milliseconds before the next attempt: Slack's Retry-After when it sent one, else 1 s, 2 s, 4 s … 60 s. */
@@ -71,21 +75,37 @@ export interface DeliveryWorkerDeps {
 /** Deliveries one worker process runs at once. */
 const DELIVERY_CONCURRENCY = 50;
 
+/**
+ * The longest a delivery waits for a turn in Slack's budget while it holds one of those 50. Past
+ * it, the delivery keeps its turn and comes back for it. chat.update allows 50 a minute per
+ * workspace: in an incident, the final statuses of a hundred jobs take two minutes, and deliveries
+ * that waited for them in their slots left new answers (whose turns, per channel, were free) queued
+ * behind them for as long.
+ */
+const MAX_TURN_WAIT_MS = 1000;
+
 export function startDeliveryWorker({ redisUrl, redis, prefix, outbox, slack, logger, metrics, pacer }: DeliveryWorkerDeps): Worker<DeliveryData> {
   const worker = new Worker<DeliveryData>(
     DELIVERY_QUEUE,
-    async (job) => {
-      const { jobId, channel, rootTs } = job.data;
-      const taken = performance.now();
-      // A retry's wait is its backoff, not the queue's.
-      if (job.attemptsMade === 0) metrics.answerSteps.observe({ step: 'pickup' }, Math.max(0, Date.now() - job.timestamp) / 1000);
-      const posted = await postOutbox(
-        jobId,
-        outbox,
-        new JobThread(slack, channel, rootTs, metrics, pacer),
-        () => finalizeProgress(redis, prefix, jobId),
-        () => metrics.answerSteps.observe({ step: 'post' }, (performance.now() - taken) / 1000),
-      );
+    async (job, token) => {
+      const { jobId, channel, rootTs, turn } = job.data;
+      const takenAt = job.data.takenAt ?? Date.now();
+      // A retry's wait is its backoff, and a delivery put off waited for its turn, not the queue.
+      if (job.attemptsMade === 0 && !turn) metrics.answerSteps.observe({ step: 'pickup' }, Math.max(0, takenAt - job.timestamp) / 1000);
+      let posted: number;
+      try {
+        posted = await postOutbox(jobId, outbox, new JobThread(slack, channel, rootTs, metrics, pacer), {
+          beforeFinalStatus: () => finalizeProgress(redis, prefix, jobId),
+          onFirstReply: () => metrics.answerSteps.observe({ step: 'post' }, Math.max(0, Date.now() - takenAt) / 1000),
+          ...(turn ? { held: turn } : {}),
+          maxWaitMs: MAX_TURN_WAIT_MS,
+        });
+      } catch (err) {
+        if (!(err instanceof TurnLater) || !token) throw err;
+        await job.updateData({ ...job.data, turn: err.turn, takenAt });
+        await job.moveToDelayed(err.turn.at, token);
+        throw new DelayedError();
+      }
       logger.info({ jobId, posted, attempt: job.attemptsMade + 1 }, 'results delivered');
     },
     {

@@ -206,6 +206,11 @@ export class Outbox {
     await this.redis.set(this.key(jobId, ':inflight'), String(seq), 'EX', this.ttlSeconds);
   }
 
+  /** The operation marked in flight was not sent after all (its turn was put off). */
+  async notSent(jobId: string): Promise<void> {
+    await this.redis.del(this.key(jobId, ':inflight'));
+  }
+
   async inflight(jobId: string): Promise<number | undefined> {
     const value = await this.redis.get(this.key(jobId, ':inflight'));
     return value === null ? undefined : Number(value);

@@ -64,9 +64,14 @@ export class SlackPacer {
     return Number(await this.redis.eval(TAKE, 1, key, String(60_000 / limit.perMinute), String(limit.burst), mode));
   }
 
+  /** Reserves this call's turn in its method's budget: resolves to the milliseconds until it comes (0: now). */
+  async reserveTurn(method: string, channel?: string): Promise<number> {
+    return this.reserve(method, channel, 'wait');
+  }
+
   /** Waits for this call's turn in its method's budget. */
   async take(method: string, channel?: string): Promise<void> {
-    const wait = await this.reserve(method, channel, 'wait');
+    const wait = await this.reserveTurn(method, channel);
     if (wait > 0) await sleep(wait);
   }
 

@@ -45,12 +45,20 @@ export class JobThread implements RootUpdates {
   ) {}
 
   /**
-   * Counts a failed call by method and Slack's error code, then lets the caller handle it.
-   * `alongside`: the caller's own work that must be done before the call, run while it waits for
-   * its turn (one round trip to Redis instead of two in a row).
+   * Reserves the next turn in `method`'s budget for this thread's channel (or workspace): resolves
+   * to the milliseconds until it comes (0: now, or no pacer). The call made in that turn passes
+   * `paced` false.
    */
-  private async call<T>(method: string, fn: () => Promise<T>, paced = true, alongside?: Promise<unknown>): Promise<T> {
-    await Promise.all([paced ? this.pacer?.take(method, this.channel) : undefined, alongside]);
+  async reserveTurn(method: string): Promise<number> {
+    return this.pacer ? this.pacer.reserveTurn(method, this.channel) : 0;
+  }
+
+  /**
+   * Counts a failed call by method and Slack's error code, then lets the caller handle it. `paced`:
+   * waits for a turn in the method's budget first (false: the caller holds one, or needs none).
+   */
+  private async call<T>(method: string, fn: () => Promise<T>, paced = true): Promise<T> {
+    if (paced) await this.pacer?.take(method, this.channel);
     try {
       return await fn();
     } catch (err) {
@@ -60,8 +68,8 @@ export class JobThread implements RootUpdates {
     }
   }
 
-  async updateRoot(message: SlackMessage): Promise<void> {
-    await this.call('chat.update', () => this.client.chat.update({ channel: this.channel, ts: this.rootTs, text: message.text, blocks: message.blocks }));
+  async updateRoot(message: SlackMessage, paced = true): Promise<void> {
+    await this.call('chat.update', () => this.client.chat.update({ channel: this.channel, ts: this.rootTs, text: message.text, blocks: message.blocks }), paced);
   }
 
   /**
@@ -74,8 +82,7 @@ export class JobThread implements RootUpdates {
     return true;
   }
 
-  /** `alongside`: what must be done before the reply is sent, done while it waits for its turn. */
-  async reply(message: SlackMessage, tag?: ReplyTag, alongside?: Promise<unknown>): Promise<void> {
+  async reply(message: SlackMessage, tag?: ReplyTag, paced = true): Promise<void> {
     await this.call(
       'chat.postMessage',
       () =>
@@ -88,8 +95,7 @@ export class JobThread implements RootUpdates {
           unfurl_media: false,
           ...(tag ? { metadata: { event_type: REPLY_EVENT, event_payload: { ...tag } } } : {}),
         }),
-      true,
-      alongside,
+      paced,
     );
   }
 
@@ -115,7 +121,7 @@ export class JobThread implements RootUpdates {
    * files.completeUploadExternal shares the file in the thread. One upload, one turn of the
    * files.uploadV2 budget; a failure at any step is counted under it with its code.
    */
-  async attach(file: FileUpload, alongside?: Promise<unknown>): Promise<void> {
+  async attach(file: FileUpload, paced = true): Promise<void> {
     await this.call(
       'files.uploadV2',
       async () => {
@@ -124,8 +130,7 @@ export class JobThread implements RootUpdates {
         await postUpload(url, file.bytes, file.content, this.client.token);
         await this.client.files.completeUploadExternal({ files: [{ id, title: file.title }], channel_id: this.channel, thread_ts: this.rootTs });
       },
-      true,
-      alongside,
+      paced,
     );
   }
 }
