@@ -38,6 +38,8 @@ export interface DebugContainerRequest {
    * fails or ends short costs only time: the log is then read once the container terminates.
    */
   logText?: LogText;
+  /** Called once the container is in the pod's spec: added by this call, or found from an earlier attempt. */
+  onInSpec?: () => void;
   onProgress?: (status: string) => void;
 }
 
@@ -248,6 +250,7 @@ export async function runDebugContainer(kube: KubeClients, req: DebugContainerRe
   let pod: V1Pod;
   try {
     pod = existing ? req.pod : await addContainer(kube, req, debugContainerSpec(req, targetContainer));
+    req.onInSpec?.();
     req.onProgress?.(
       existing ? `found debug container ${req.containerName} in pod ${podName} from an earlier attempt` : `added debug container ${req.containerName} to pod ${podName}`,
     );

@@ -101,6 +101,11 @@ async function runSteps(kube: KubeClients, run: PodStepsRun, listed: V1Pod): Pro
   // Cancelled or shutting down while the pod was read: add nothing.
   run.signal?.throwIfAborted();
   const release = isNew && run.beforeAdd ? await run.beforeAdd(listed) : undefined;
+  // The pod budget's reservation only bridges the time until the container is in the pod's spec (it
+  // then counts itself): released as soon as it is, not on the answer's way; at the end if the add
+  // failed or was refused.
+  let released: Promise<void> | undefined;
+  const releaseOnce = () => (released ??= release?.() ?? Promise.resolve());
   const marker = (earlier?.command && markerOf(earlier.command)) ?? newMarker();
   // Decoded while the log streams, straight into a file: memory stays flat. Any other log is
   // followed as text, and answered from as soon as the last step has printed its end.
@@ -143,15 +148,15 @@ async function runSteps(kube: KubeClients, run: PodStepsRun, listed: V1Pod): Pro
     signal: run.signal,
     logSink: decoded,
     logText: followed,
+    onInSpec: () => void releaseOnce().catch(() => undefined),
     onProgress: (status) => {
       startLive(status);
       run.onProgress?.(status);
     },
   });
-  // A reservation only bridges the time until the container is in the pod's spec (or refused).
   const result = await running.finally(() => {
     clearInterval(live);
-    return release?.();
+    return releaseOnce();
   });
   const log = decoded ? (decoded.writableFinished ? decoded.result().text : '') : result.log;
   const results = splitOutput(log, run.steps, marker);

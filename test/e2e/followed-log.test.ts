@@ -108,3 +108,20 @@ test("a decoded log (capture) cut mid-stream fails the run with a message, and t
     /connection to the Kubernetes API \(https:\/\/127\.0\.0\.1:\d+\) was cut while kdebug followed the log of debug container kdebug-followed\d+; run the command again/,
   );
 });
+
+test("the pod budget's reservation is released once the container is in the pod's spec, not when the answer is ready", async () => {
+  let releasedAt: number | undefined;
+  let inSpecAt: number | undefined;
+  const request = run([{ id: 'slow', argv: ['sh', '-c', 'sleep 1; echo done'] }], {
+    beforeAdd: async () => async () => {
+      releasedAt = Date.now();
+      // The container counts itself from now on: it is in the pod's spec.
+      inSpecAt = kube.getPod('prod', 'web-0')!.spec.ephemeralContainers!.some((c) => c.name === request.containerName) ? Date.now() : undefined;
+    },
+  });
+  await runInPod(clients, request);
+  const answeredAt = Date.now();
+  expect(inSpecAt).toBeDefined();
+  // The release is no round trip on the answer's way: it happened while the container ran.
+  expect(answeredAt - releasedAt!).toBeGreaterThan(500);
+});
