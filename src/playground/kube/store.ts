@@ -52,6 +52,12 @@ export interface WatchOptions {
   matches: (obj: KubeObject) => boolean;
   /** Undefined or 0: start with ADDED events for the current objects. Otherwise replay history after it. */
   resourceVersion?: number;
+  /**
+   * Gets each event as it happens. The object is the store's own copy of that version, shared by
+   * every watch and the history (one copy per change, not one per watcher: copying pods was the
+   * emulator's largest cost in bench/incident-load.mjs's burst): read or serialize it at once, never
+   * keep or change it.
+   */
   send: (event: WatchEvent) => void;
 }
 
@@ -149,12 +155,12 @@ export class ObjectStore {
     const now = opts.matches(event.object);
     if (event.type === 'MODIFIED' && event.previous) {
       const before = opts.matches(event.previous);
-      if (now && before) opts.send({ type: 'MODIFIED', object: clone(event.object) });
-      else if (now) opts.send({ type: 'ADDED', object: clone(event.object) });
-      else if (before) opts.send({ type: 'DELETED', object: clone(event.object) });
+      if (now && before) opts.send({ type: 'MODIFIED', object: event.object });
+      else if (now) opts.send({ type: 'ADDED', object: event.object });
+      else if (before) opts.send({ type: 'DELETED', object: event.object });
       return;
     }
-    if (now) opts.send({ type: event.type, object: clone(event.object) });
+    if (now) opts.send({ type: event.type, object: event.object });
   }
 
   /**
