@@ -205,15 +205,11 @@ try {
   // node relays the exit after the output, later when the machine is busy, and kdebug answers
   // from the output).
   const terminatedAt = new Map();
-  kube.store.watch({
-    resource: 'pods',
-    matches: () => true,
-    send: (event) => {
-      const pod = event.object;
-      if (terminatedAt.has(pod.metadata.name)) return;
-      if ((pod.status?.ephemeralContainerStatuses ?? []).some((s) => s.state?.terminated)) terminatedAt.set(pod.metadata.name, Date.now());
-    },
+  const stopPodChanges = kube.onPodChange((pod) => {
+    if (terminatedAt.has(pod.metadata.name)) return;
+    if ((pod.status?.ephemeralContainerStatuses ?? []).some((s) => s.state?.terminated)) terminatedAt.set(pod.metadata.name, Date.now());
   });
+  cleanups.push(async () => stopPodChanges());
   // That watch of ours is not counted among kdebug's.
   const podWatches = () => kube.openPodWatches() - 1;
   let maxWatches = 0;
@@ -309,8 +305,7 @@ try {
   };
   function endedAt(pod) {
     const container = kube.getPod(NAMESPACE, pod)?.spec.ephemeralContainers?.[0]?.name;
-    const lastLine = container && kube.kubelet.log(NAMESPACE, pod, container).lines.at(-1);
-    const times = [terminatedAt.get(pod), lastLine && Date.parse(lastLine.time)].filter((t) => t !== undefined);
+    const times = [terminatedAt.get(pod), container && kube.lastLogLineAt(NAMESPACE, pod, container)].filter((t) => t !== undefined);
     return times.length ? Math.min(...times) : undefined;
   }
   /** The answer's arrival, once it happened. */

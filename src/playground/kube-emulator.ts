@@ -519,6 +519,23 @@ export class KubeEmulator {
     return this.networks.get(`${namespace}/${name}`);
   }
 
+  /** When the container's last line of output so far reached the kubelet (epoch ms); undefined before any. */
+  lastLogLineAt(namespace: string, pod: string, container: string): number | undefined {
+    const last = this.kubelet.log(namespace, pod, container).lines.at(-1);
+    return last && Date.parse(last.time);
+  }
+
+  /**
+   * Calls `changed` with every pod as each change to it is stored, in every namespace, as a watch of
+   * the API server would see it (the store's own copy: read it, never keep or change it). Not a
+   * request, so not counted in `requests`; it is counted in openPodWatches(). Returns the stop.
+   */
+  onPodChange(changed: (pod: Pod) => void): () => void {
+    const started = this.store.watch({ resource: 'pods', matches: () => true, resourceVersion: Number(this.store.resourceVersion), send: (event) => changed(event.object as Pod) });
+    if ('expired' in started) throw new Error('the store has no history at its own resourceVersion');
+    return started.stop;
+  }
+
   /** Appends output to a container's log (regular containers log nothing otherwise). */
   appendLog(namespace: string, pod: string, container: string, text: string): void {
     this.kubelet.log(namespace, pod, container).write('stdout', text);

@@ -142,6 +142,23 @@ describe('KubeEmulator with @kubernetes/client-node', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  test("for a benchmark's clock: every pod change as it is stored, and when a container's last line of output arrived", async () => {
+    const seen: string[] = [];
+    const stop = emu.onPodChange((pod) => seen.push(`${pod.metadata.name} ${pod.status.phase}`));
+    expect(emu.openPodWatches()).toBe(1);
+    emu.setPodPhase('prod', 'web-1', 'Running');
+    stop();
+    emu.setPodPhase('prod', 'web-1', 'Failed');
+    expect(seen).toEqual(['web-1 Running']);
+    expect(emu.openPodWatches()).toBe(0);
+
+    expect(emu.lastLogLineAt('prod', 'web-0', 'app')).toBeUndefined();
+    const before = Date.now();
+    emu.appendLog('prod', 'web-0', 'app', 'one\ntwo\n');
+    expect(emu.lastLogLineAt('prod', 'web-0', 'app')).toBeGreaterThanOrEqual(before);
+    expect(emu.lastLogLineAt('prod', 'web-0', 'app')).toBeLessThanOrEqual(Date.now());
+  });
+
   test('lists pods with label and field selectors; lists carry a resourceVersion', async () => {
     const names = async (labelSelector?: string, fieldSelector?: string): Promise<string[]> => {
       const list = await core.listNamespacedPod({ namespace: 'prod', ...(labelSelector ? { labelSelector } : {}), ...(fieldSelector ? { fieldSelector } : {}) });
