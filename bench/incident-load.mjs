@@ -1,8 +1,10 @@
 // Benchmark: an incident's load on kdebug, through the real processes (one bot, two workers with
 // queue concurrency 50, node dist/cli.js) against the loopback Slack and Kubernetes emulators, set up
 // the way test/support/stack.ts does (Redis with a key prefix of its own, pods in network
-// namespaces each with a DNS server, the kubelet running dig for real). Needs root (network
-// namespaces) and redis-server or a Redis at REDIS_URL.
+// namespaces each with a DNS server, the kubelet running dig for real; the node's containers share
+// one CPU cgroup where the machine lets root make one, as a real node's pods share `kubepods`, and
+// the table's last line says whether they did). Needs root (network namespaces) and redis-server or
+// a Redis at REDIS_URL.
 //
 //   npm run build && node bench/incident-load.mjs [--jobs 100] [--limits on|off] [--connections open|new] [--profile DIR] [--timeline FILE] [--answers-only]
 //
@@ -461,6 +463,11 @@ try {
     ...(answersOnly ? [] : [[`${BUSY_COMMANDS} commands in one channel, limits on: all answered`, `${results.busySeconds.toFixed(1)} s (${results.busy429} 429s)`]]),
     ['answers other than ok', String(notOk)],
   ];
+  const cpuGroup = kube.nodeCpuGroup();
+  rows.push([
+    "the simulated node's containers, scheduled",
+    cpuGroup?.path ? `in one CPU cgroup, ${cpuGroup.path}` : `each in its own session's autogroup, as a peer of all kdebug (no node cgroup: ${cpuGroup?.unavailable})`,
+  ]);
   const width = Math.max(...rows.map(([k]) => k.length));
   console.log(`kdebug incident load (${new Date().toISOString()}; node ${process.version}; bot + 2 workers, queue concurrency ${IN_FLIGHT})`);
   for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);

@@ -18,6 +18,7 @@ import type { AddressInfo, Server, Socket } from 'node:net';
 import { stringify } from 'yaml';
 import { createHandler, type ApiFault, type ApiResponse, type DenyRule, type RecordedRequest } from './kube/apiserver.js';
 import { Kubelet } from './kube/kubelet.js';
+import type { CpuGroup } from './kube/runtime.js';
 import { ObjectStore } from './kube/store.js';
 import { SERVER_VERSION } from './kube/tables.js';
 import { servingCert } from './kube/tls.js';
@@ -517,6 +518,14 @@ export class KubeEmulator {
   /** The network namespace of a pod, when the emulator runs with netns on. */
   podNetwork(namespace: string, name: string): PodNetwork | undefined {
     return this.networks.get(`${namespace}/${name}`);
+  }
+
+  /**
+   * Where the node's containers are scheduled: one CPU cgroup shared by all of them (as a real node's
+   * pods share `kubepods`), or why they are not; undefined until the first container was started.
+   */
+  nodeCpuGroup(): CpuGroup | undefined {
+    return this.kubelet.cpuGroup();
   }
 
   /** When the container's last line of output so far reached the kubelet (epoch ms); undefined before any. */

@@ -161,3 +161,30 @@ test('a container killed before it started is reported killed, and never runs', 
   expect(await late.ended).toEqual([['exited', null, 'SIGKILL']]);
   await until('the burst to start', () => (burst.every((job) => job.seen.length > 0) ? true : undefined));
 });
+
+/** This process's group in the hierarchy with the cpu controller, from a /proc/<pid>/cgroup text. */
+function cpuGroupIn(cgroupFile: string): string | undefined {
+  const lines = cgroupFile.split('\n').map((line) => line.split(':'));
+  const line = lines.find(([, controllers]) => controllers!.split(',').includes('cpu')) ?? lines.find(([id]) => id === '0');
+  return line?.slice(2).join(':');
+}
+
+test("the containers share one CPU cgroup, the node's, as a real node's pods share kubepods", async () => {
+  const job = run(runtime, ['cat', '/proc/self/cgroup']);
+  await job.ended;
+  const group = runtime.cpuGroup();
+  // Root with cgroup v1's cpu hierarchy mounted read-write (this project's machines) can make one.
+  const writableV1 = readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' '))
+    .some(([, , type, options]) => type === 'cgroup' && options!.split(',').includes('cpu') && options!.split(',').includes('rw'));
+  if (process.getuid?.() === 0 && writableV1) {
+    const path = group && 'path' in group ? group.path : `none: ${JSON.stringify(group)}`;
+    expect(path).toMatch(/\/kdebug-simulated-node$/);
+    expect(cpuGroupIn(job.output())).toBe(path);
+  } else {
+    // Elsewhere the runtime says why, and its containers stay where the emulator is.
+    expect(group).toHaveProperty('unavailable');
+    expect(cpuGroupIn(job.output())).toBe(cpuGroupIn(readFileSync('/proc/self/cgroup', 'utf8')));
+  }
+});

@@ -5,7 +5,7 @@
 // node's runtime process (runtime.ts), not from the emulator's own thread. The image itself is
 // ignored: the host's tools stand in for those of a debug image such as nicolaka/netshoot.
 import { randomBytes } from 'node:crypto';
-import { ContainerRuntime } from './runtime.js';
+import { ContainerRuntime, type CpuGroup } from './runtime.js';
 import type { ObjectStore } from './store.js';
 import { k8sTime, type ContainerSpec, type ContainerState, type ContainerStatus, type Pod } from './types.js';
 
@@ -120,6 +120,11 @@ export class Kubelet {
         this.later(this.opts.startDelayMs(), () => this.start(namespace, name, ec));
       }
     }
+  }
+
+  /** Where this node's containers are scheduled (see ContainerRuntime.cpuGroup). */
+  cpuGroup(): CpuGroup | undefined {
+    return this.runtime.cpuGroup();
   }
 
   /** Kills the processes of a deleted pod. */

@@ -6,8 +6,52 @@
 // a third of the emulator's time in a burst), and a real API server never forks. This process is
 // small, so its forks are cheap, and its waits delay nobody else.
 import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+
+/** The CPU cgroup the simulated node's containers share, beside this process's own; kept once made. */
+const NODE_CPU_GROUP = 'kdebug-simulated-node';
+
+/**
+ * Moves this process, and so every container it starts, into one CPU cgroup: the simulated node's,
+ * as a real node's pods share its `kubepods` cgroup. Why: each container is started in a session of
+ * its own (its own process group, for kill), and with the kernel's autogroup (on by default) every
+ * session is scheduled as one entity, weighing as much as the whole session that runs kdebug and the
+ * emulators. Fifty containers at once then had 50/51 of the CPU, as no real cluster's containers
+ * take from the machines kdebug runs on (autogroup does not apply inside a cgroup). Returns the group's path in the hierarchy, or why there is none (not root, no writable
+ * cpu controller): the containers then run as before.
+ */
+function joinNodeCpuGroup() {
+  try {
+    const mounts = readFileSync('/proc/self/mounts', 'utf8')
+      .split('\n')
+      .map((line) => line.split(' '));
+    const v1 = mounts.find(([, , type, options]) => type === 'cgroup' && options.split(',').includes('cpu'));
+    const v2 = mounts.find(([, , type]) => type === 'cgroup2');
+    const mount = v1?.[1] ?? v2?.[1];
+    if (!mount) return { unavailable: 'no cgroup hierarchy with the cpu controller is mounted' };
+    // This process's group in that hierarchy: "N:cpu,cpuacct:/path" (v1) or "0::/path" (v2).
+    const own = readFileSync('/proc/self/cgroup', 'utf8')
+      .split('\n')
+      .map((line) => line.split(':'))
+      .find(([, controllers]) => (v1 ? controllers.split(',').includes('cpu') : controllers === ''));
+    const parent = own?.slice(2).join(':') ?? '/';
+    if (
+      !v1 &&
+      !readFileSync(join(mount, parent, 'cgroup.subtree_control'), 'utf8')
+        .split(' ')
+        .includes('cpu')
+    ) {
+      return { unavailable: `the cpu controller is not enabled below ${parent}` };
+    }
+    const path = join(parent, NODE_CPU_GROUP);
+    mkdirSync(join(mount, path), { recursive: true });
+    writeFileSync(join(mount, path, 'cgroup.procs'), String(process.pid));
+    return { path };
+  } catch (err) {
+    return { unavailable: err.message };
+  }
+}
 
 /** id → the container's process, until its stdio closes. */
 const children = new Map();
@@ -86,6 +130,8 @@ function kill(id) {
   queued.splice(at, 1);
   send({ id, event: 'exited', code: null, signal: 'SIGKILL' });
 }
+
+send({ event: 'cpu-group', ...joinNodeCpuGroup() });
 
 process.on('message', (message) => {
   if (message.op === 'start') {

@@ -26,7 +26,11 @@ export interface ContainerEvents {
   exited(code: number | null, signal: NodeJS.Signals | null): void;
 }
 
+/** Where the node's containers are scheduled: one CPU cgroup (its path), or why not. */
+export type CpuGroup = { path: string } | { unavailable: string };
+
 type RuntimeEvent =
+  | ({ id?: undefined; event: 'cpu-group' } & CpuGroup)
   | { id: number; event: 'missing' }
   | { id: number; event: 'started'; pid?: number }
   | { id: number; event: 'output'; stream: 'stdout' | 'stderr'; text: string }
@@ -42,6 +46,7 @@ export class ContainerRuntime {
   private process: ChildProcess | undefined;
   private nextId = 1;
   private readonly containers = new Map<number, Container>();
+  private reportedCpuGroup: CpuGroup | undefined;
 
   /** Starts `command`; returns the id that kill() takes. */
   run(command: ContainerCommand, events: ContainerEvents): number {
@@ -55,6 +60,11 @@ export class ContainerRuntime {
   /** SIGKILLs the container's process group. */
   kill(id: number): void {
     if (this.containers.has(id)) this.process?.send({ op: 'kill', id }, () => undefined);
+  }
+
+  /** Where the containers are scheduled, as the runtime process reported on starting (undefined before). */
+  cpuGroup(): CpuGroup | undefined {
+    return this.reportedCpuGroup;
   }
 
   /** Kills every container's process group now, and ends the runtime process. */
@@ -92,6 +102,10 @@ export class ContainerRuntime {
   }
 
   private deliver(message: RuntimeEvent): void {
+    if (message.event === 'cpu-group') {
+      this.reportedCpuGroup = 'path' in message ? { path: message.path } : { unavailable: message.unavailable };
+      return;
+    }
     const container = this.containers.get(message.id);
     if (!container) return;
     switch (message.event) {
