@@ -6,7 +6,7 @@
 // the table's last line says whether they did). Needs root (network namespaces) and redis-server or
 // a Redis at REDIS_URL.
 //
-//   npm run build && node bench/incident-load.mjs [--jobs 100] [--limits on|off] [--connections open|new] [--profile DIR] [--timeline FILE] [--answers-only]
+//   npm run build && node bench/incident-load.mjs [--jobs 100] [--limits on|off] [--connections open|new] [--profile DIR] [--timeline FILE] [--answers-only] [--runs N]
 //
 // --jobs N (default 100): `dns` commands, each from its own user, for its own pod, in its own
 // channel (per-user rate limits, dedupe and Slack's one message a second per channel stay out of
@@ -22,7 +22,9 @@
 // (epoch ms: sent, acked, ended, queued, taken, answered, final) as JSON, for a closer look.
 // --answers-only: stop once the N jobs are answered (about 30 s instead of 4 minutes, for trying a
 // change a few times over): no final statuses (two minutes of chat.update's budget), no 20 commands
-// in one channel.
+// in one channel. --runs N: N runs, each a fresh stack in a process of its own, and one more table
+// of their answers pooled (answer overhead and its steps, end to end: p50 / p90 / p95 / p99 / max),
+// for figures that one noisy run cannot give; with --timeline, the pooled jobs' times.
 //
 // Phases: 1 warm-up job; 5 jobs one after the other ("alone"); N commands with 50 in flight; 20
 // commands in one channel. Prints one table: ack (POST of the signed slash command → HTTP 200),
@@ -36,10 +38,12 @@
 // The commands are sent, and their acks timed, from a thread of their own (support/command-sender.mjs);
 // this thread runs the emulators, which time the rest, and its own event-loop delay during the burst
 // is printed too: how late the simulated Slack and cluster were themselves.
+import { spawnSync } from 'node:child_process';
 import { register } from 'node:module';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
@@ -62,12 +66,15 @@ const { values: opts } = parseArgs({
     profile: { type: 'string' },
     timeline: { type: 'string' },
     'answers-only': { type: 'boolean', default: false },
+    runs: { type: 'string', default: '1' },
   },
 });
 const JOBS = Number(opts.jobs);
 if (!Number.isInteger(JOBS) || JOBS < 1) throw new Error(`--jobs must be a positive integer, not ${opts.jobs}`);
 if (opts.limits !== 'on' && opts.limits !== 'off') throw new Error(`--limits must be on or off, not ${opts.limits}`);
 if (opts.connections !== 'open' && opts.connections !== 'new') throw new Error(`--connections must be open or new, not ${opts.connections}`);
+const RUNS = Number(opts.runs);
+if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`--runs must be a positive integer, not ${opts.runs}`);
 const IN_FLIGHT = 50;
 const ALONE = 5;
 const BUSY_COMMANDS = 20;
@@ -154,7 +161,63 @@ function procStatus(pid) {
   return { rss: mb('VmRSS'), hwm: mb('VmHWM') };
 }
 
+/**
+ * --runs N: N whole runs, one after the other, each this script in a process of its own with a fresh
+ * stack (the other options passed on), then their answers pooled: on this machine one run's p99 is
+ * its second-worst job, and runs of the same build differ by a factor of three; the pooled
+ * percentiles, over N × --jobs answers, move much less. Each run's own table goes to stderr.
+ */
+async function pooledRuns(runs) {
+  const dir = mkdtempSync(join(tmpdir(), 'kdebug-bench-runs-'));
+  try {
+    const argv = process.argv
+      .slice(2)
+      .filter((arg, i, all) => !arg.startsWith('--runs') && all[i - 1] !== '--runs' && !arg.startsWith('--timeline') && all[i - 1] !== '--timeline');
+    const jobs = [];
+    const perRun = [];
+    for (let run = 1; run <= runs; run++) {
+      console.error(`run ${run} of ${runs}`);
+      const timeline = join(dir, `run-${run}.json`);
+      const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), ...argv, '--timeline', timeline], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+      process.stderr.write(child.stdout);
+      if (child.status !== 0) {
+        console.error(`run ${run} failed (exit ${child.status}); stopping`);
+        return 1;
+      }
+      const times = JSON.parse(readFileSync(timeline, 'utf8'));
+      jobs.push(...times);
+      perRun.push(
+        percentile(
+          times.map((j) => j.answered - j.ended),
+          99,
+        ),
+      );
+    }
+    if (opts.timeline) writeFileSync(opts.timeline, `${JSON.stringify(jobs, null, 1)}\n`);
+    const spread = (values) => [50, 90, 95, 99].map((p) => percentile(values, p).toFixed(0)).join(' / ') + ` / ${Math.max(...values).toFixed(0)}`;
+    const rows = [
+      [`answer overhead (p50 / p90 / p95 / p99 / max, ms)`, spread(jobs.map((j) => j.answered - j.ended))],
+      [`  of which: ended → answer queued for delivery (worker)`, spread(jobs.map((j) => j.queued - j.ended))],
+      [`  of which: queued → taken by a delivery process`, spread(jobs.map((j) => j.taken - j.queued))],
+      [`  of which: taken → answer posted (pacing, Slack)`, spread(jobs.map((j) => j.answered - j.taken))],
+      [`end to end to the answer (p50 / p90 / p95 / p99 / max, ms)`, spread(jobs.map((j) => j.answered - j.sent))],
+      [`each run's own answer overhead p99, ms`, perRun.map((v) => v.toFixed(0)).join(', ')],
+    ];
+    const width = Math.max(...rows.map(([k]) => k.length));
+    console.log(`kdebug incident load, ${runs} runs of ${JOBS} jobs pooled (${jobs.length} answers; ${new Date().toISOString()}; node ${process.version})`);
+    for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
+    return 0;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 // ---------------------------------------------------------------- the stack
+
+if (RUNS > 1) {
+  process.exitCode = await pooledRuns(RUNS);
+  process.exit();
+}
 
 const missing = await netnsAvailable();
 if (missing) {
