@@ -568,6 +568,31 @@ describe('KubeEmulator with @kubernetes/client-node', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(150);
   });
 
+  test('watch: a replay from history sends each version as it was stored: a change, then the deletion, each with its own resourceVersion', async () => {
+    const store = new KubeEmulator({ minRequestTimeoutSeconds: 1 });
+    await store.start();
+    try {
+      await store.addPod({ namespace: 'prod', name: 'a', containers: [{ name: 'app', image: 'x:1' }] });
+      const from = store.resourceVersion;
+      const failed = store.setPodPhase('prod', 'a', 'Failed');
+      const deleted = store.deletePod('prod', 'a');
+      const res = await fetch(`${store.url}/api/v1/namespaces/prod/pods?watch=true&resourceVersion=${from}&timeoutSeconds=1`, {
+        headers: { Authorization: `Bearer ${store.token}` },
+      });
+      const replay = (await res.text())
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { type: string; object: { metadata: { resourceVersion: string }; status: { phase: string } } });
+      expect(replay.map((e) => [e.type, e.object.metadata.resourceVersion, e.object.status.phase])).toEqual([
+        ['MODIFIED', failed.metadata.resourceVersion, 'Failed'],
+        ['DELETED', deleted?.metadata.resourceVersion, 'Failed'],
+      ]);
+      expect(Number(deleted?.metadata.resourceVersion)).toBeGreaterThan(Number(failed.metadata.resourceVersion));
+    } finally {
+      await store.stop();
+    }
+  });
+
   test('watch: ADDED for current objects, selector transitions, bookmarks, timeoutSeconds (or the server default), 410 Expired', async () => {
     const small = new KubeEmulator({ watchHistory: 5, bookmarkIntervalMs: 100, minRequestTimeoutSeconds: 1 });
     await small.start();

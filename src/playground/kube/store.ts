@@ -71,6 +71,10 @@ function key(namespace: string | undefined, name: string): string {
 
 export class ObjectStore {
   private rv = 100;
+  /**
+   * The current version of every object. A stored object is never changed: the same copy is its
+   * event's in the history and every watch's, and a change stores a new one.
+   */
   private readonly objects = new Map<ResourceName, Map<string, KubeObject>>();
   private readonly history: StoredEvent[] = [];
   /** True once the history has dropped events: from then on old resourceVersions are 410 Expired. */
@@ -110,7 +114,7 @@ export class ObjectStore {
     stored.metadata.creationTimestamp ||= k8sTime();
     stored.metadata.resourceVersion = String(++this.rv);
     b.set(k, stored);
-    this.record({ rv: this.rv, resource, type: 'ADDED', object: clone(stored) });
+    this.record({ rv: this.rv, resource, type: 'ADDED', object: stored });
     return clone(stored);
   }
 
@@ -123,7 +127,7 @@ export class ObjectStore {
     const stored = clone(obj);
     stored.metadata.resourceVersion = String(++this.rv);
     b.set(k, stored);
-    this.record({ rv: this.rv, resource, type: 'MODIFIED', object: clone(stored), previous });
+    this.record({ rv: this.rv, resource, type: 'MODIFIED', object: stored, previous });
     return clone(stored);
   }
 
@@ -133,10 +137,12 @@ export class ObjectStore {
     const obj = b.get(k);
     if (!obj) return undefined;
     b.delete(k);
-    // A DELETED event carries the object at the deletion's resourceVersion.
-    obj.metadata.resourceVersion = String(++this.rv);
-    this.record({ rv: this.rv, resource, type: 'DELETED', object: clone(obj) });
-    return clone(obj);
+    // A DELETED event carries the object at the deletion's resourceVersion (a copy: the stored one
+    // is also its last event's).
+    const deleted = clone(obj);
+    deleted.metadata.resourceVersion = String(++this.rv);
+    this.record({ rv: this.rv, resource, type: 'DELETED', object: deleted });
+    return clone(deleted);
   }
 
   private record(event: StoredEvent): void {
