@@ -71,6 +71,11 @@ const EXIT_LINE_PREFIX = 'kdebug-tcpdump-exit ';
  *   `--immediate-mode`: each packet handed to tcpdump as it arrives. Without it libpcap hands them
  *   over a buffer block at a time, once a second, and the block still open when `timeout` stops
  *   tcpdump is never written: a capture lost up to its last second.
+ *   `-s 65535 -B 16384`: in immediate mode every packet takes a ring slot as large as the snapshot
+ *   length rounded up to a power of two. With tcpdump's defaults (256 KiB, a 2 MiB ring) that was
+ *   4 packets: a burst of more, while tcpdump was held up (descheduled, or blocked writing to the
+ *   pipe), was dropped by the kernel. 64 KiB snapshots (every packet whole, but offloaded
+ *   super-packets over 64 KiB) in a 16 MiB ring hold 128.
  * - `timeout` ends tcpdump with SIGTERM after $1 seconds (tcpdump stops cleanly and prints its
  *   statistics; GNU timeout then exits 124, BusyBox's passes on tcpdump's 0); `-c` stops it at $2
  *   packets; `head -c` at $4 bytes (tcpdump then gets SIGPIPE, which it also handles cleanly).
@@ -83,7 +88,7 @@ const EXIT_LINE_PREFIX = 'kdebug-tcpdump-exit ';
 export const CAPTURE_SCRIPT = [
   'exec 3>&1',
   `printf '%s\\n' '${PCAP_BEGIN_LINE}'`,
-  `log=$( { { timeout "$1" tcpdump -i any -p --immediate-mode -U -w - -c "$2" -- "$3" 2>&4 3>&- 4>&-; echo "${EXIT_LINE_PREFIX}$?" >&4; } | head -c "$4" | base64 >&3; } 4>&1 2>&1 )`,
+  `log=$( { { timeout "$1" tcpdump -i any -p --immediate-mode -s 65535 -B 16384 -U -w - -c "$2" -- "$3" 2>&4 3>&- 4>&-; echo "${EXIT_LINE_PREFIX}$?" >&4; } | head -c "$4" | base64 >&3; } 4>&1 2>&1 )`,
   `printf '%s\\n' '${PCAP_END_LINE}' "$log"`,
   `rc=\${log##*${EXIT_LINE_PREFIX}}`,
   'rc=${rc%%[!0-9]*}',

@@ -139,6 +139,16 @@ async function podTraffic(count: number): Promise<void> {
   await execFileAsync('ip', ['netns', 'exec', net.netns, process.execPath, '-e', script, net.hostIp, String(UDP_PORT), String(TCP_PORT), String(count)], { timeout: 15_000 });
 }
 
+/** From inside the pod: `count` UDP datagrams to the host side, all at once. */
+async function podDatagrams(count: number): Promise<void> {
+  const script = `
+    const [host, port, count] = process.argv.slice(1);
+    const s = require('node:dgram').createSocket('udp4');
+    let sent = 0;
+    for (let i = 1; i <= Number(count); i++) s.send('datagram ' + i, Number(port), host, () => { if (++sent === Number(count)) s.close(); });`;
+  await execFileAsync('ip', ['netns', 'exec', net.netns, process.execPath, '-e', script, net.hostIp, String(UDP_PORT), String(count)], { timeout: 15_000 });
+}
+
 /** The records of a little-endian microsecond pcap: time, and everything after the timestamp. */
 function records(pcap: Buffer): Array<{ timeUs: number; rest: Buffer }> {
   const out: Array<{ timeUs: number; rest: Buffer }> = [];
@@ -192,7 +202,7 @@ test('the decoded pcap is byte for byte what tcpdump wrote, matches a direct tcp
 
   // The oracle starts first and stops later, so it sees every packet the check sees.
   const directFile = join(dir, 'direct.pcap');
-  const direct = spawn('ip', ['netns', 'exec', net.netns, 'timeout', '10', 'tcpdump', '-i', 'any', '-p', '-U', '-w', directFile, '--', filter], {
+  const direct = spawn('ip', ['netns', 'exec', net.netns, 'timeout', '10', 'tcpdump', '-i', 'any', '-p', '-s', '65535', '-U', '-w', directFile, '--', filter], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let directErr = '';
@@ -381,6 +391,31 @@ test('a capture keeps its last second: tcpdump hands over each packet at once (-
   const stop = started + seconds * 1000;
   expect(result.summary.lastTimeMs!).toBeGreaterThan(stop - 300);
   expect(result.summary.durationMs).toBeGreaterThan((seconds - 0.3 - 0.4) * 1000);
+}, 30_000);
+
+test('a burst while tcpdump is held up (descheduled, or blocked writing) is kept whole: no packet dropped by the kernel', async () => {
+  const args: CaptureArgs = { filter: `udp port ${UDP_PORT}`, durationSeconds: 3 };
+  const context: CheckContext = { settings: {}, now: new Date() };
+  const steps = captureCheck.steps(args, context);
+  const marker = newMarker();
+  const container = runContainer(steps, marker, 30);
+  const decoding = decodeContainer(container, join(dir, 'held.pcap'), captureCheck.decoder!.maxBytes(context));
+  await waitForTcpdumps(1);
+  const { stdout } = await execFileAsync('ip', ['netns', 'exec', net.netns, 'ss', '-0', '-p']);
+  const tcpdump = Number(/"tcpdump",pid=(\d+)/.exec(stdout)?.[1]);
+  // Stopped, it reads nothing: the burst waits in its ring, or is dropped when the ring is full
+  // (with tcpdump's own defaults in immediate mode, after 4 packets).
+  process.kill(tcpdump, 'SIGSTOP');
+  try {
+    await podDatagrams(100);
+  } finally {
+    process.kill(tcpdump, 'SIGCONT');
+  }
+  const result = await decoding;
+
+  const finding = interpretLog(args, steps, marker, result, context);
+  expect(finding.facts).toMatchObject({ packets: 100, tcpdumpCaptured: 100 });
+  expect(finding.facts).not.toHaveProperty('droppedByKernel');
 }, 30_000);
 
 describe('kdebug run capture --local, in the pod network namespace', () => {

@@ -239,7 +239,7 @@ describe('captureCheck.steps', () => {
       [
         'exec 3>&1',
         "printf '%s\\n' 'kdebug-pcap-base64 begin'",
-        'log=$( { { timeout "$1" tcpdump -i any -p --immediate-mode -U -w - -c "$2" -- "$3" 2>&4 3>&- 4>&-; echo "kdebug-tcpdump-exit $?" >&4; } | head -c "$4" | base64 >&3; } 4>&1 2>&1 )',
+        'log=$( { { timeout "$1" tcpdump -i any -p --immediate-mode -s 65535 -B 16384 -U -w - -c "$2" -- "$3" 2>&4 3>&- 4>&-; echo "kdebug-tcpdump-exit $?" >&4; } | head -c "$4" | base64 >&3; } 4>&1 2>&1 )',
         `printf '%s\\n' 'kdebug-pcap-base64 end' "$log"`,
         'rc=${log##*kdebug-tcpdump-exit }',
         'rc=${rc%%[!0-9]*}',
