@@ -6,7 +6,7 @@
 // the table's last line says whether they did). Needs root (network namespaces) and redis-server or
 // a Redis at REDIS_URL.
 //
-//   npm run build && node bench/incident-load.mjs [--jobs 100] [--limits on|off] [--connections open|new] [--profile DIR] [--timeline FILE] [--answers-only] [--runs N]
+//   npm run build && node bench/incident-load.mjs [--jobs 100] [--limits on|off] [--connections open|new] [--profile DIR] [--timeline FILE] [--answers-only] [--runs N] [--start-delay MS]
 //
 // --jobs N (default 100): `dns` commands, each from its own user, for its own pod, in its own
 // channel (per-user rate limits, dedupe and Slack's one message a second per channel stay out of
@@ -25,6 +25,10 @@
 // in one channel. --runs N: N runs, each a fresh stack in a process of its own, and one more table
 // of their answers pooled (answer overhead and its steps, end to end: p50 / p90 / p95 / p99 / max),
 // for figures that one noisy run cannot give; with --timeline, the pooled jobs' times.
+// --start-delay MS (default 50, the emulator's own): how long the simulated node takes to start an
+// ephemeral container once it is in the pod's spec. A real node takes longer (the runtime's create
+// and start, hundreds of milliseconds), and the answers' tail depends on it: the sooner containers
+// end, the more of them end while kdebug is still starting the burst's other jobs.
 //
 // Phases: 1 warm-up job; 5 jobs one after the other ("alone"); N commands with 50 in flight; 20
 // commands in one channel. Prints one table: ack (POST of the signed slash command → HTTP 200),
@@ -67,12 +71,15 @@ const { values: opts } = parseArgs({
     timeline: { type: 'string' },
     'answers-only': { type: 'boolean', default: false },
     runs: { type: 'string', default: '1' },
+    'start-delay': { type: 'string', default: '50' },
   },
 });
 const JOBS = Number(opts.jobs);
 if (!Number.isInteger(JOBS) || JOBS < 1) throw new Error(`--jobs must be a positive integer, not ${opts.jobs}`);
 if (opts.limits !== 'on' && opts.limits !== 'off') throw new Error(`--limits must be on or off, not ${opts.limits}`);
 if (opts.connections !== 'open' && opts.connections !== 'new') throw new Error(`--connections must be open or new, not ${opts.connections}`);
+const START_DELAY_MS = Number(opts['start-delay']);
+if (!Number.isInteger(START_DELAY_MS) || START_DELAY_MS < 0) throw new Error(`--start-delay must be a whole number of milliseconds, not ${opts['start-delay']}`);
 const RUNS = Number(opts.runs);
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`--runs must be a positive integer, not ${opts.runs}`);
 const IN_FLIGHT = 50;
@@ -204,7 +211,9 @@ async function pooledRuns(runs) {
       [`each run's own answer overhead p99, ms`, perRun.map((v) => v.toFixed(0)).join(', ')],
     ];
     const width = Math.max(...rows.map(([k]) => k.length));
-    console.log(`kdebug incident load, ${runs} runs of ${JOBS} jobs pooled (${jobs.length} answers; ${new Date().toISOString()}; node ${process.version})`);
+    console.log(
+      `kdebug incident load, ${runs} runs of ${JOBS} jobs pooled (${jobs.length} answers; containers started ${START_DELAY_MS} ms after being added; ${new Date().toISOString()}; node ${process.version})`,
+    );
     for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
     return 0;
   } finally {
@@ -253,6 +262,7 @@ try {
   await kube.start();
   cleanups.push(() => kube.stop());
   kube.addNamespace(NAMESPACE);
+  kube.setStartDelay(START_DELAY_MS);
 
   // Pods: web-0..web-(N-1) for the N jobs, alone-0..alone-5 (warm-up and alone), busy for the channel.
   const podNames = [...Array.from({ length: JOBS }, (_, i) => `web-${i}`), ...Array.from({ length: ALONE + 1 }, (_, i) => `alone-${i}`), 'busy'];
@@ -528,7 +538,7 @@ try {
   ];
   const cpuGroup = kube.nodeCpuGroup();
   rows.push([
-    "the simulated node's containers, scheduled",
+    `the simulated node's containers (started ${START_DELAY_MS} ms after being added), scheduled`,
     cpuGroup?.path ? `in one CPU cgroup, ${cpuGroup.path}` : `each in its own session's autogroup, as a peer of all kdebug (no node cgroup: ${cpuGroup?.unavailable})`,
   ]);
   const width = Math.max(...rows.map(([k]) => k.length));
