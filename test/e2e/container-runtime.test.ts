@@ -173,18 +173,14 @@ test("the containers share one CPU cgroup, the node's, as a real node's pods sha
   const job = run(runtime, ['cat', '/proc/self/cgroup']);
   await job.ended;
   const group = runtime.cpuGroup();
-  // Root with cgroup v1's cpu hierarchy mounted read-write (this project's machines) can make one.
+  // Its containers run where it says: in its group, or, without one, where the emulator is.
+  if (group && 'path' in group) expect(cpuGroupIn(job.output())).toBe(group.path);
+  else expect(cpuGroupIn(job.output())).toBe(cpuGroupIn(readFileSync('/proc/self/cgroup', 'utf8')));
+  // Root with cgroup v1's cpu hierarchy mounted read-write (this project's machines) must get one.
   const writableV1 = readFileSync('/proc/self/mounts', 'utf8')
     .split('\n')
     .map((line) => line.split(' '))
     .some(([, , type, options]) => type === 'cgroup' && options!.split(',').includes('cpu') && options!.split(',').includes('rw'));
-  if (process.getuid?.() === 0 && writableV1) {
-    const path = group && 'path' in group ? group.path : `none: ${JSON.stringify(group)}`;
-    expect(path).toMatch(/\/kdebug-simulated-node$/);
-    expect(cpuGroupIn(job.output())).toBe(path);
-  } else {
-    // Elsewhere the runtime says why, and its containers stay where the emulator is.
-    expect(group).toHaveProperty('unavailable');
-    expect(cpuGroupIn(job.output())).toBe(cpuGroupIn(readFileSync('/proc/self/cgroup', 'utf8')));
-  }
+  if (process.getuid?.() === 0 && writableV1) expect(group && 'path' in group ? group.path : `none: ${JSON.stringify(group)}`).toMatch(/\/kdebug-simulated-node$/);
+  else expect(group).toBeDefined();
 });

@@ -569,15 +569,15 @@ describe('KubeEmulator with @kubernetes/client-node', () => {
   });
 
   test('watch: a replay from history sends each version as it was stored: a change, then the deletion, each with its own resourceVersion', async () => {
-    const store = new KubeEmulator({ minRequestTimeoutSeconds: 1 });
-    await store.start();
+    const emulator = new KubeEmulator({ minRequestTimeoutSeconds: 1 });
+    await emulator.start();
     try {
-      await store.addPod({ namespace: 'prod', name: 'a', containers: [{ name: 'app', image: 'x:1' }] });
-      const from = store.resourceVersion;
-      const failed = store.setPodPhase('prod', 'a', 'Failed');
-      const deleted = store.deletePod('prod', 'a');
-      const res = await fetch(`${store.url}/api/v1/namespaces/prod/pods?watch=true&resourceVersion=${from}&timeoutSeconds=1`, {
-        headers: { Authorization: `Bearer ${store.token}` },
+      await emulator.addPod({ namespace: 'prod', name: 'a', containers: [{ name: 'app', image: 'x:1' }] });
+      const from = emulator.resourceVersion;
+      const failed = emulator.setPodPhase('prod', 'a', 'Failed');
+      const deleted = emulator.deletePod('prod', 'a');
+      const res = await fetch(`${emulator.url}/api/v1/namespaces/prod/pods?watch=true&resourceVersion=${from}&timeoutSeconds=1`, {
+        headers: { Authorization: `Bearer ${emulator.token}` },
       });
       const replay = (await res.text())
         .trim()
@@ -589,7 +589,7 @@ describe('KubeEmulator with @kubernetes/client-node', () => {
       ]);
       expect(Number(deleted?.metadata.resourceVersion)).toBeGreaterThan(Number(failed.metadata.resourceVersion));
     } finally {
-      await store.stop();
+      await emulator.stop();
     }
   });
 

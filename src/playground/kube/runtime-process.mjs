@@ -18,8 +18,10 @@ const NODE_CPU_GROUP = 'kdebug-simulated-node';
  * its own (its own process group, for kill), and with the kernel's autogroup (on by default) every
  * session is scheduled as one entity, weighing as much as the whole session that runs kdebug and the
  * emulators. Fifty containers at once then had 50/51 of the CPU, as no real cluster's containers
- * take from the machines kdebug runs on (autogroup does not apply inside a cgroup). Returns the group's path in the hierarchy, or why there is none (not root, no writable
- * cpu controller): the containers then run as before.
+ * take from the machines kdebug runs on (autogroup does not apply inside a cgroup).
+ *
+ * Returns the group's path in the hierarchy, or why there is none (not root, no writable cpu
+ * controller): the containers then run as before.
  */
 function joinNodeCpuGroup() {
   try {
