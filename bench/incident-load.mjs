@@ -96,6 +96,22 @@ const percentile = (values, p) => {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 };
 
+/**
+ * The answer overhead of the jobs whose container ended in their burst's first second (from the
+ * burst's first command) and of the rest, p50 / p99 and how many, over one or more runs' jobs: the
+ * tail comes from the first, when the same cores still start the burst's other jobs and containers.
+ */
+function overheadByEnd(runs) {
+  const early = [];
+  const later = [];
+  for (const jobs of runs) {
+    const start = Math.min(...jobs.map((j) => j.sent));
+    for (const j of jobs.filter((job) => job.ended)) (j.ended - start < 1000 ? early : later).push(j.answered - j.ended);
+  }
+  const part = (values) => (values.length ? `${percentile(values, 50).toFixed(0)} / ${percentile(values, 99).toFixed(0)} ms (${values.length})` : 'none');
+  return `${part(early)}; later: ${part(later)}`;
+}
+
 /** Polls `fn` every 20 ms until it returns something truthy; fails with `what` after `timeoutMs`. */
 async function until(fn, timeoutMs, what) {
   const deadline = Date.now() + timeoutMs;
@@ -181,6 +197,7 @@ async function pooledRuns(runs) {
       .slice(2)
       .filter((arg, i, all) => !arg.startsWith('--runs') && all[i - 1] !== '--runs' && !arg.startsWith('--timeline') && all[i - 1] !== '--timeline');
     const jobs = [];
+    const timelines = [];
     const perRun = [];
     for (let run = 1; run <= runs; run++) {
       console.error(`run ${run} of ${runs}`);
@@ -192,6 +209,7 @@ async function pooledRuns(runs) {
         return 1;
       }
       const times = JSON.parse(readFileSync(timeline, 'utf8'));
+      timelines.push(times);
       jobs.push(...times);
       perRun.push(
         percentile(
@@ -207,6 +225,7 @@ async function pooledRuns(runs) {
       [`  of which: ended → answer queued for delivery (worker)`, spread(jobs.map((j) => j.queued - j.ended))],
       [`  of which: queued → taken by a delivery process`, spread(jobs.map((j) => j.taken - j.queued))],
       [`  of which: taken → answer posted (pacing, Slack)`, spread(jobs.map((j) => j.answered - j.taken))],
+      [`  containers that ended in their burst's first second (p50 / p99, jobs)`, overheadByEnd(timelines)],
       [`end to end to the answer (p50 / p90 / p95 / p99 / max, ms)`, spread(jobs.map((j) => j.answered - j.sent))],
       [`each run's own answer overhead p99, ms`, perRun.map((v) => v.toFixed(0)).join(', ')],
     ];
@@ -516,6 +535,7 @@ try {
     [`  of which: ended → answer queued for delivery (worker)`, ms(split.map((j) => j.queued - j.ended))],
     [`  of which: queued → taken by a delivery process`, ms(split.map((j) => j.taken - j.queued))],
     [`  of which: taken → answer posted (pacing, Slack)`, ms(split.map((j) => j.answered - j.taken))],
+    [`  containers that ended in the burst's first second (p50 / p99, jobs)`, overheadByEnd([load])],
     [`end to end to the answer, 1 job alone (p50 / p99)`, ms(alone.map((j) => j.answered - j.sent))],
     [`end to end to the answer, ${JOBS} jobs at once (p50 / p99)`, s(load.map((j) => j.answered - j.sent))],
     ...(answersOnly
