@@ -75,7 +75,10 @@ const EXIT_LINE_PREFIX = 'kdebug-tcpdump-exit ';
  *   length rounded up to a power of two. With tcpdump's defaults (256 KiB, a 2 MiB ring) that was
  *   4 packets: a burst of more, while tcpdump was held up (descheduled, or blocked writing to the
  *   pipe), was dropped by the kernel. 64 KiB snapshots (every packet whole, but offloaded
- *   super-packets over 64 KiB) in a 16 MiB ring hold 128.
+ *   super-packets over 64 KiB) in a 16 MiB ring hold 128. The ring is the node's kernel memory for
+ *   the capture's length, not charged to the pod's memory cgroup (measured: a tcpdump with this
+ *   ring in a cgroup of its own used 1.7 MiB of it, as with the default 2 MiB ring), so it cannot
+ *   push the pod towards its memory limit.
  * - `timeout` ends tcpdump with SIGTERM after $1 seconds (tcpdump stops cleanly and prints its
  *   statistics; GNU timeout then exits 124, BusyBox's passes on tcpdump's 0); `-c` stops it at $2
  *   packets; `head -c` at $4 bytes (tcpdump then gets SIGPIPE, which it also handles cleanly).
