@@ -196,9 +196,7 @@ async function pooledRuns(runs) {
     const argv = process.argv
       .slice(2)
       .filter((arg, i, all) => !arg.startsWith('--runs') && all[i - 1] !== '--runs' && !arg.startsWith('--timeline') && all[i - 1] !== '--timeline');
-    const jobs = [];
     const timelines = [];
-    const perRun = [];
     for (let run = 1; run <= runs; run++) {
       console.error(`run ${run} of ${runs}`);
       const timeline = join(dir, `run-${run}.json`);
@@ -208,16 +206,15 @@ async function pooledRuns(runs) {
         console.error(`run ${run} failed (exit ${child.status}); stopping`);
         return 1;
       }
-      const times = JSON.parse(readFileSync(timeline, 'utf8'));
-      timelines.push(times);
-      jobs.push(...times);
-      perRun.push(
-        percentile(
-          times.map((j) => j.answered - j.ended),
-          99,
-        ),
-      );
+      timelines.push(JSON.parse(readFileSync(timeline, 'utf8')));
     }
+    const jobs = timelines.flat();
+    const perRun = timelines.map((times) =>
+      percentile(
+        times.map((j) => j.answered - j.ended),
+        99,
+      ),
+    );
     if (opts.timeline) writeFileSync(opts.timeline, `${JSON.stringify(jobs, null, 1)}\n`);
     const spread = (values) => [50, 90, 95, 99].map((p) => percentile(values, p).toFixed(0)).join(' / ') + ` / ${Math.max(...values).toFixed(0)}`;
     const rows = [

@@ -27,13 +27,13 @@ export interface ReplyTag {
 
 const REPLY_EVENT = 'kdebug_reply';
 
-/** Posts into one job's thread: files only ever go to the thread of the request that produced them. */
 /** Where a job's progress goes: its root message, in a call that may be dropped when Slack's budget is short. */
 export interface RootUpdates {
   /** Resolves false when the update was dropped. */
   updateRootIfFree(message: SlackMessage): Promise<boolean>;
 }
 
+/** Posts into one job's thread: files only ever go to the thread of the request that produced them. */
 export class JobThread implements RootUpdates {
   constructor(
     private readonly client: WebClient,
