@@ -1,10 +1,11 @@
 // Summarises a V8 CPU profile (.cpuprofile, as `node --cpu-prof` writes) as two tables: the
 // functions with the most self time, and the files (packages grouped) with the most self time.
 //
-//   node bench/cpu-profile-top.mjs PROFILE.cpuprofile [--top 25] [--busiest SECONDS]
+//   node bench/cpu-profile-top.mjs PROFILE.cpuprofile [--top 25] [--busiest SECONDS] [--skip SECONDS]
 //
 // --busiest SECONDS: only the SECONDS-long window in which the process was busiest (e.g. an
-// incident-load burst inside a profile of the whole run).
+// incident-load burst inside a profile of the whole run). --skip SECONDS: leave out the profile's
+// first SECONDS (a process's start-up, loading and compiling modules, can be busier than a burst).
 //
 // Chrome DevTools opens the same files with call trees; this is for a terminal and for notes.
 // Frames in dist/'s bundle are placed in the file they came from (src/… or a package) through the
@@ -14,9 +15,12 @@ import { SourceMap } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-const { values: opts, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' }, busiest: { type: 'string' } } });
+const { values: opts, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { top: { type: 'string', default: '25' }, busiest: { type: 'string' }, skip: { type: 'string', default: '0' } },
+});
 if (positionals.length !== 1) {
-  console.error('usage: node bench/cpu-profile-top.mjs PROFILE.cpuprofile [--top 25] [--busiest SECONDS]');
+  console.error('usage: node bench/cpu-profile-top.mjs PROFILE.cpuprofile [--top 25] [--busiest SECONDS] [--skip SECONDS]');
   process.exit(2);
 }
 const TOP = Number(opts.top);
@@ -27,15 +31,19 @@ const profile = JSON.parse(readFileSync(positionals[0], 'utf8'));
 const sampleUs = profile.samples.map((_, i) => profile.timeDeltas[i + 1] ?? 0);
 const sampleAt = [];
 profile.timeDeltas.reduce((at, delta, i) => (sampleAt[i] = at + delta), profile.startTime);
+const firstSample = Math.max(
+  0,
+  sampleAt.findIndex((at) => at >= profile.startTime + Number(opts.skip) * 1e6),
+);
 
 /** [from, to) sample indexes: all of them, or the --busiest window with the least idle time. */
 function window() {
-  if (opts.busiest === undefined) return [0, profile.samples.length, profile.endTime - profile.startTime];
+  if (opts.busiest === undefined) return [firstSample, profile.samples.length, profile.endTime - sampleAt[firstSample]];
   const spanUs = Number(opts.busiest) * 1e6;
   const idle = new Set(profile.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id));
-  let best = [0, 0, -1];
+  let best = [firstSample, firstSample, -1];
   let busy = 0;
-  for (let from = 0, to = 0; from < profile.samples.length; from++) {
+  for (let from = firstSample, to = firstSample; from < profile.samples.length; from++) {
     for (; to < profile.samples.length && sampleAt[to] < sampleAt[from] + spanUs; to++) if (!idle.has(profile.samples[to])) busy += sampleUs[to];
     if (busy > best[2]) best = [from, to, busy];
     if (!idle.has(profile.samples[from])) busy -= sampleUs[from];
