@@ -1,6 +1,7 @@
 // Adds one ephemeral debug container to a pod (what `kubectl debug --target` does), follows its
 // log from when it runs, and waits on the namespace's shared pod watch (./pod-watches.ts) until
 // the log is complete, the container terminates or the deadline passes.
+import { once } from 'node:events';
 import { Log, PatchStrategy, setHeaderOptions, type V1ContainerState, type V1EphemeralContainer, type V1Pod, type V1SecurityContext } from '@kubernetes/client-node';
 import type { KubeClients } from './client.js';
 import type { LogText } from './log-text.js';
@@ -186,8 +187,9 @@ async function readLog(kube: KubeClients, req: DebugContainerRequest): Promise<s
 /** A moment for a log's last bytes after the deadline. */
 const LAST_BYTES_MS = 5000;
 /**
- * How long a followed log may take to end once its container terminated: a kubelet ends a follow
- * within a second of the exit (logForceCheckPeriod), and the watch event can overtake the last bytes.
+ * How long a followed log may take to complete (or end) once its container terminated: the watch
+ * event can overtake the last bytes, and a kubelet ends a follow within a second of the exit
+ * (logForceCheckPeriod).
  */
 const LOG_END_MS = 2000;
 
@@ -266,7 +268,9 @@ export async function runDebugContainer(kube: KubeClients, req: DebugContainerRe
   // A container first seen terminated still has its whole log to stream.
   follow(pod);
   if (req.logText && state?.terminated && following && !req.logText.complete.aborted) {
-    await waitUntil(following, Math.min(req.deadline + LAST_BYTES_MS, Date.now() + LOG_END_MS)).catch(() => undefined);
+    // Until the text is complete, not until the follow ends: a kubelet ends it up to a second later.
+    const complete = once(req.logText.complete, 'abort').then(() => undefined);
+    await waitUntil(Promise.race([following, complete]), Math.min(req.deadline + LAST_BYTES_MS, Date.now() + LOG_END_MS)).catch(() => undefined);
   }
   if (req.logText?.complete.aborted) {
     if (!state?.terminated) req.onProgress?.('debug container finished its steps');

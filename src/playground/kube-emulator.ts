@@ -121,6 +121,7 @@ export class KubeEmulator {
   private readonly streams = new Set<ApiResponse>();
   private startDelayMs = 50;
   private exitReportDelayMs = 0;
+  private followEndDelayMs = 0;
   private podCount = 0;
   private nodeCount = 0;
   private servers: Server[] = [];
@@ -186,6 +187,7 @@ export class KubeEmulator {
       ephemeralContainersEnabled: this.opts.ephemeralContainersEnabled,
       bookmarkIntervalMs: this.opts.bookmarkIntervalMs,
       minRequestTimeoutSeconds: this.opts.minRequestTimeoutSeconds,
+      followEndDelayMs: () => this.followEndDelayMs,
       requests: this.requests,
       isDenied: (req) => this.denyRules.some((d) => d.verb === req.verb && d.resource === req.resource && (d.subresource ?? '') === (req.subresource ?? '')),
       takeFault: (req) => {
@@ -587,6 +589,15 @@ export class KubeEmulator {
    */
   setExitReportDelay(ms: number): void {
     this.exitReportDelayMs = ms;
+  }
+
+  /**
+   * How long a followed log stays open after its container exited. Default 0; a real kubelet
+   * checks a followed container's state every second (logForceCheckPeriod) and ends the follow
+   * only then, although the log is whole from the exit on.
+   */
+  setFollowEndDelay(ms: number): void {
+    this.followEndDelayMs = ms;
   }
 
   /** The InternalIP of a node added with addNode. */

@@ -72,6 +72,22 @@ test('the answer is read from the followed log when the last step ends, before t
   expect(progress.at(-1)).toBe('debug container finished its steps');
 });
 
+test('the node reports the exit before the followed log is through: the answer comes when the text is complete, not when the follow ends', async () => {
+  // The follow is answered late (the container has exited and been reported terminated by then),
+  // and stays open a minute after the exit, where a kubelet ends it within a second.
+  kube.injectFault('get', 'pods/log', { delayMs: 300 }, 1);
+  kube.setFollowEndDelay(60_000);
+  const progress: string[] = [];
+  const request = run([{ id: 'quick', argv: ['echo', 'hello'] }], { onProgress: (status) => progress.push(status) });
+  const started = Date.now();
+  const result = await runInPod(clients, request);
+  expect(result.results.map((r) => [r.exitCode, r.output.trim()])).toEqual([[0, 'hello']]);
+  expect(progress).toContain('debug container terminated with exit code 0');
+  // Waiting for the follow to end would take the 2 s the runner allows it once the exit is known.
+  expect(Date.now() - started).toBeLessThan(1500);
+  expect(logRequests()).toBe(1);
+});
+
 test('a follow cut mid-log: the log is read whole once the container terminates, and nothing crashes', async () => {
   kube.injectFault('get', 'pods/log', { dropAfterMs: 300 }, 1);
   const result = await runInPod(clients, run([{ id: 'slow', argv: ['sh', '-c', 'echo one; sleep 1; echo two'] }]));

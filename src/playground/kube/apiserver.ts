@@ -71,6 +71,8 @@ export interface ApiServerState {
   bookmarkIntervalMs: number;
   /** A watch without timeoutSeconds ends after this times a random 1 to 2 (the API server's --min-request-timeout). */
   minRequestTimeoutSeconds: number;
+  /** How long a followed log stays open after its container exited (see KubeEmulator.setFollowEndDelay). */
+  followEndDelayMs: () => number;
   requests: RecordedRequest[];
   isDenied(req: RecordedRequest): boolean;
   /** The next injected fault for this request, if any (each is used up once). */
@@ -538,7 +540,7 @@ function streamLog(state: ApiServerState, r: ResourceRequest, query: URLSearchPa
   };
   const initial = lines.map(format).join('');
   const withinLimit = initial ? emit(initial) : true;
-  if (!follow || !withinLimit || log.finished) {
+  if (!follow || !withinLimit) {
     res.end();
     return;
   }
@@ -547,16 +549,25 @@ function streamLog(state: ApiServerState, r: ResourceRequest, query: URLSearchPa
   // now, so the client knows the log is streaming before the container prints anything more.
   res.flushHeaders?.();
   state.streams.add(res);
+  let ending: NodeJS.Timeout | undefined;
+  // Like a kubelet, which checks on a followed container now and then, the follow ends some time
+  // after the exit (followEndDelayMs, 0 unless a test sets it), the log long whole by then.
+  const endAfterExit = (): void => {
+    ending ??= setTimeout(done, state.followEndDelayMs());
+  };
   const unsubscribe = log.subscribe(() => {
     const fresh = log.lines.slice(cursor);
     cursor = log.lines.length;
     const text = fresh.map(format).join('');
-    if ((text && !emit(text)) || log.finished) done();
+    if (text && !emit(text)) done();
+    else if (log.finished) endAfterExit();
   });
   function done(): void {
+    clearTimeout(ending);
     unsubscribe();
     state.streams.delete(res);
     if (!res.writableEnded) res.end();
   }
   res.on('close', done);
+  if (log.finished) endAfterExit();
 }
