@@ -2,11 +2,12 @@
 // queue concurrency 50, node dist/cli.js) against the loopback Slack and Kubernetes emulators, set up
 // the way test/support/stack.ts does (Redis with a key prefix of its own, pods in network
 // namespaces each with a DNS server, the kubelet running dig for real; the node's containers share
-// one CPU cgroup where the machine lets root make one, as a real node's pods share `kubepods`, and
-// the table's last line says whether they did). Needs root (network namespaces) and redis-server or
-// a Redis at REDIS_URL.
+// one CPU cgroup where the machine lets root make one, as a real node's pods share `kubepods`, at
+// the weight a kubelet gives pods that request no CPU, as these request none, and the table's last
+// line says whether they did). Needs root (network namespaces and cgroups) and redis-server or a
+// Redis at REDIS_URL.
 //
-//   npm run build && node bench/incident-load.mjs [--jobs 100] [--limits on|off] [--connections open|new] [--profile DIR] [--timeline FILE] [--answers-only] [--runs N] [--start-delay MS]
+//   npm run build && node bench/incident-load.mjs [--jobs 100] [--limits on|off] [--connections open|new] [--profile DIR] [--timeline FILE] [--answers-only] [--runs N] [--start-delay MS] [--node-cpu besteffort|equal]
 //
 // --jobs N (default 100): `dns` commands, each from its own user, for its own pod, in its own
 // channel (per-user rate limits, dedupe and Slack's one message a second per channel stay out of
@@ -29,6 +30,13 @@
 // ephemeral container once it is in the pod's spec. A real node takes longer (the runtime's create
 // and start, hundreds of milliseconds), and the answers' tail depends on it: the sooner containers
 // end, the more of them end while kdebug is still starting the burst's other jobs.
+// --node-cpu (default besteffort): the simulated node's containers' CPU weight. besteffort: what a
+// kubelet gives pods that request no CPU (cpu.shares 2), as the benchmark's pods request none; the
+// node runs on what kdebug and the emulators leave of the machine, as on a real cluster, where it
+// has cores of its own (its runtime, the kubelet's part, keeps the default weight). equal: the
+// default weight, as much as the one session that runs kdebug and the emulators together: the node
+// then takes half the machine from them whenever it is busy (the figures of the eighth session
+// and before).
 //
 // Phases: 1 warm-up job; 5 jobs one after the other ("alone"); N commands with 50 in flight; 20
 // commands in one channel. Prints one table: ack (POST of the signed slash command → HTTP 200),
@@ -72,6 +80,7 @@ const { values: opts } = parseArgs({
     'answers-only': { type: 'boolean', default: false },
     runs: { type: 'string', default: '1' },
     'start-delay': { type: 'string', default: '50' },
+    'node-cpu': { type: 'string', default: 'besteffort' },
   },
 });
 const JOBS = Number(opts.jobs);
@@ -80,6 +89,8 @@ if (opts.limits !== 'on' && opts.limits !== 'off') throw new Error(`--limits mus
 if (opts.connections !== 'open' && opts.connections !== 'new') throw new Error(`--connections must be open or new, not ${opts.connections}`);
 const START_DELAY_MS = Number(opts['start-delay']);
 if (!Number.isInteger(START_DELAY_MS) || START_DELAY_MS < 0) throw new Error(`--start-delay must be a whole number of milliseconds, not ${opts['start-delay']}`);
+const NODE_CPU = opts['node-cpu'];
+if (NODE_CPU !== 'besteffort' && NODE_CPU !== 'equal') throw new Error(`--node-cpu must be besteffort or equal, not ${NODE_CPU}`);
 const RUNS = Number(opts.runs);
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`--runs must be a positive integer, not ${opts.runs}`);
 const IN_FLIGHT = 50;
@@ -170,6 +181,10 @@ function cpuSeconds(pid) {
     .split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
+/** Seconds a process's main thread (its event loop) has spent runnable, waiting for a core (/proc/<pid>/schedstat). */
+function runQueueSeconds(pid) {
+  return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e9;
+}
 /** CPU seconds every core of the machine has spent busy (not idle or iowait) so far (/proc/stat). */
 function machineBusySeconds() {
   const [, user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
@@ -228,7 +243,7 @@ async function pooledRuns(runs) {
     ];
     const width = Math.max(...rows.map(([k]) => k.length));
     console.log(
-      `kdebug incident load, ${runs} runs of ${JOBS} jobs pooled (${jobs.length} answers; containers started ${START_DELAY_MS} ms after being added; ${new Date().toISOString()}; node ${process.version})`,
+      `kdebug incident load, ${runs} runs of ${JOBS} jobs pooled (${jobs.length} answers; containers started ${START_DELAY_MS} ms after being added, node CPU ${NODE_CPU}; ${new Date().toISOString()}; node ${process.version})`,
     );
     for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
     return 0;
@@ -274,7 +289,7 @@ try {
   const slack = new SlackEmulator(opts.limits === 'on' ? {} : { rateLimits: false });
   await slack.start();
   cleanups.push(() => slack.stop());
-  const kube = new KubeEmulator({ netns: true });
+  const kube = new KubeEmulator({ netns: true, nodeCpuWeight: NODE_CPU });
   await kube.start();
   cleanups.push(() => kube.stop());
   kube.addNamespace(NAMESPACE);
@@ -454,6 +469,12 @@ try {
     emulators: cpuSeconds(process.pid),
     machine: machineBusySeconds(),
   };
+  // How long kdebug's event loops waited for a core: in the burst's first second (where the answers'
+  // tail comes from) and until every answer arrived.
+  const waiting = () => Object.fromEntries(Object.entries(roles).map(([role, p]) => [role, runQueueSeconds(p.child.pid)]));
+  const waitingBefore = waiting();
+  let waitingAfterFirstSecond;
+  const firstSecond = setTimeout(() => (waitingAfterFirstSecond = waiting()), 1000);
   const loadStarted = Date.now();
   const emulatorDelay = monitorEventLoopDelay({ resolution: 10 });
   emulatorDelay.enable();
@@ -477,6 +498,13 @@ try {
     .map(([who, seconds]) => `${who} ${seconds.toFixed(1)}`)
     .join(', ')}, everything else (dig, ip netns, the simulated node's runtime, other work) ${(machine - Object.values(cpu).reduce((a, b) => a + b, 0)).toFixed(1)} s`;
   results.kdebugCpuPerJobMs = ((1000 * (cpu.bot + cpu.worker1 + cpu.worker2)) / JOBS).toFixed(0);
+  clearTimeout(firstSecond);
+  const waitingAtEnd = waiting();
+  const waitedShare = (until, seconds) =>
+    Object.keys(roles)
+      .map((role) => `${role} ${((100 * (until[role] - waitingBefore[role])) / seconds).toFixed(0)}%`)
+      .join(', ');
+  results.waiting = `${waitingAfterFirstSecond ? `first second: ${waitedShare(waitingAfterFirstSecond, 1)}; ` : ''}until all answered: ${waitedShare(waitingAtEnd, Number(results.answeredSeconds))}`;
   results.loop = Object.entries(await scrapeLoopDelay(roles))
     .map(([role, { p99, max }]) => `${role} ${p99.toFixed(0)} / ${max.toFixed(0)}`)
     .join(', ');
@@ -544,6 +572,7 @@ try {
     [`${JOBS} jobs: CPU seconds until all answered (${results.answeredSeconds} s)`, results.cpu],
     [`  the emulators' own event-loop delay meanwhile (p50 / p99 / max)`, `${results.emulatorDelay.map((v) => v.toFixed(0)).join(' / ')} ms`],
     [`  kdebug's event-loop delay meanwhile (p99 / max)`, `${results.loop} ms`],
+    [`  kdebug's event loops runnable but waiting for a core (share of the time)`, results.waiting],
     ['kdebug CPU per job (bot + workers)', `${results.kdebugCpuPerJobMs} ms`],
     [`Slack calls per job, by method${answersOnly ? ' (until answered)' : ''}`, results.slackCalls],
     ['Kubernetes requests per job, by verb', results.kubeRequests],
@@ -556,7 +585,9 @@ try {
   const cpuGroup = kube.nodeCpuGroup();
   rows.push([
     `the simulated node's containers (started ${START_DELAY_MS} ms after being added), scheduled`,
-    cpuGroup?.path ? `in one CPU cgroup, ${cpuGroup.path}` : `each in its own session's autogroup, as a peer of all kdebug (no node cgroup: ${cpuGroup?.unavailable})`,
+    cpuGroup?.path
+      ? `in one CPU cgroup, ${cpuGroup.path} (${cpuGroup.weight}${NODE_CPU === 'besteffort' ? ": a kubelet's weight for pods that request no CPU" : ': the default weight'})`
+      : `each in its own session's autogroup, as a peer of all kdebug (no node cgroup: ${cpuGroup?.unavailable})`,
   ]);
   const width = Math.max(...rows.map(([k]) => k.length));
   console.log(`kdebug incident load (${new Date().toISOString()}; node ${process.version}; bot + 2 workers, queue concurrency ${IN_FLIGHT})`);

@@ -18,7 +18,7 @@ import type { AddressInfo, Server, Socket } from 'node:net';
 import { stringify } from 'yaml';
 import { createHandler, type ApiFault, type ApiResponse, type DenyRule, type RecordedRequest } from './kube/apiserver.js';
 import { Kubelet } from './kube/kubelet.js';
-import type { CpuGroup } from './kube/runtime.js';
+import type { CpuGroup, NodeCpuWeight } from './kube/runtime.js';
 import { ObjectStore } from './kube/store.js';
 import { SERVER_VERSION } from './kube/tables.js';
 import { servingCert } from './kube/tls.js';
@@ -47,6 +47,14 @@ export interface KubeEmulatorOptions {
    * server's --min-request-timeout does. Default 1800 (the API server's default).
    */
   minRequestTimeoutSeconds?: number;
+  /**
+   * The node's containers' CPU weight against every process outside the node (see NodeCpuWeight).
+   * Default 'equal'. 'besteffort' is what a kubelet gives pods that request no CPU, as these pods
+   * request none: bench/incident-load.mjs uses it, so that the simulated node, which in a real
+   * cluster has cores of its own, does not take half of the machine from kdebug. (Tests keep
+   * 'equal': their load is not kdebug's, and starving the tools they check would only slow them.)
+   */
+  nodeCpuWeight?: NodeCpuWeight;
 }
 
 export type WorkloadKind = 'Deployment' | 'ReplicaSet' | 'StatefulSet' | 'DaemonSet';
@@ -140,6 +148,7 @@ export class KubeEmulator {
       user: opts.user ?? 'system:serviceaccount:kdebug:kdebug-worker',
       bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 10_000,
       minRequestTimeoutSeconds: opts.minRequestTimeoutSeconds ?? 1800,
+      nodeCpuWeight: opts.nodeCpuWeight ?? 'equal',
     };
     this.store = new ObjectStore(this.opts.watchHistory);
     this.kubelet = new Kubelet({
@@ -148,6 +157,7 @@ export class KubeEmulator {
       exitReportDelayMs: () => this.exitReportDelayMs,
       imagePullFails: (image) => this.failingImages.has(image),
       netnsOf: (ns, pod) => this.networks.get(`${ns}/${pod}`)?.netns,
+      cpuWeight: this.opts.nodeCpuWeight,
     });
   }
 
@@ -524,7 +534,8 @@ export class KubeEmulator {
 
   /**
    * Where the node's containers are scheduled: one CPU cgroup shared by all of them (as a real node's
-   * pods share `kubepods`), or why they are not; undefined until the first container was started.
+   * pods share `kubepods`) and its weight, or why they are not; undefined until the first container
+   * was started.
    */
   nodeCpuGroup(): CpuGroup | undefined {
     return this.kubelet.cpuGroup();

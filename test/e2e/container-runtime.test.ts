@@ -176,11 +176,51 @@ test("the containers share one CPU cgroup, the node's, as a real node's pods sha
   // Its containers run where it says: in its group, or, without one, where the emulator is.
   if (group && 'path' in group) expect(cpuGroupIn(job.output())).toBe(group.path);
   else expect(cpuGroupIn(job.output())).toBe(cpuGroupIn(readFileSync('/proc/self/cgroup', 'utf8')));
-  // Root with cgroup v1's cpu hierarchy mounted read-write (this project's machines) must get one.
+  // Root with cgroup v1's cpu hierarchy mounted read-write (this project's machines) must get one,
+  // at the default weight (even if a benchmark left the group at BestEffort's).
+  if (rootWithWritableV1()) {
+    expect(group && 'path' in group ? group.path : `none: ${JSON.stringify(group)}`).toMatch(/\/kdebug-simulated-node$/);
+    expect(group).toMatchObject({ weight: 'cpu.shares 1024' });
+    expect(readFileSync(`${cpuMountV1()}${(group as { path: string }).path}/cpu.shares`, 'utf8').trim()).toBe('1024');
+  } else expect(group).toBeDefined();
+});
+
+test("'besteffort': the containers, and what they fork, weigh what a kubelet gives pods that request no CPU; the runtime keeps the default weight", async () => {
+  const besteffort = new ContainerRuntime('besteffort');
+  try {
+    const job = run(besteffort, ['sh', '-c', 'cat /proc/self/cgroup; exit 3']);
+    const seen = await job.ended;
+    // Joining the group changes nothing else: the command's output and exit code are its own.
+    expect(seen.at(-1)).toEqual(['exited', 3, null]);
+    const group = besteffort.cpuGroup();
+    if (group && 'path' in group) expect(cpuGroupIn(job.output())).toBe(group.path);
+    else expect(cpuGroupIn(job.output())).toBe(cpuGroupIn(readFileSync('/proc/self/cgroup', 'utf8')));
+    if (rootWithWritableV1()) {
+      expect(group && 'path' in group ? group.path : `none: ${JSON.stringify(group)}`).toMatch(/\/kdebug-simulated-node-besteffort$/);
+      expect(group).toMatchObject({ weight: 'cpu.shares 2' });
+      expect(readFileSync(`${cpuMountV1()}${(group as { path: string }).path}/cpu.shares`, 'utf8').trim()).toBe('2');
+      // The runtime process itself (the node's kubelet and container runtime) is in the node's group.
+      const runtimePid = childrenRunning('runtime-process.mjs').find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('besteffort'));
+      expect(cpuGroupIn(readFileSync(`/proc/${runtimePid}/cgroup`, 'utf8'))).toMatch(/\/kdebug-simulated-node$/);
+    } else expect(group).toBeDefined();
+  } finally {
+    besteffort.stop();
+  }
+});
+
+/** The mount point of cgroup v1's cpu hierarchy, if there is one. */
+function cpuMountV1(): string | undefined {
+  return readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' '))
+    .find(([, , type, options]) => type === 'cgroup' && options!.split(',').includes('cpu'))?.[1];
+}
+
+/** Root, with cgroup v1's cpu hierarchy mounted read-write: where the runtime must make its groups. */
+function rootWithWritableV1(): boolean {
   const writableV1 = readFileSync('/proc/self/mounts', 'utf8')
     .split('\n')
     .map((line) => line.split(' '))
     .some(([, , type, options]) => type === 'cgroup' && options!.split(',').includes('cpu') && options!.split(',').includes('rw'));
-  if (process.getuid?.() === 0 && writableV1) expect(group && 'path' in group ? group.path : `none: ${JSON.stringify(group)}`).toMatch(/\/kdebug-simulated-node$/);
-  else expect(group).toBeDefined();
-});
+  return process.getuid?.() === 0 && writableV1;
+}

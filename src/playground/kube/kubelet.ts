@@ -5,7 +5,7 @@
 // node's runtime process (runtime.ts), not from the emulator's own thread. The image itself is
 // ignored: the host's tools stand in for those of a debug image such as nicolaka/netshoot.
 import { randomBytes } from 'node:crypto';
-import { ContainerRuntime, type CpuGroup } from './runtime.js';
+import { ContainerRuntime, type CpuGroup, type NodeCpuWeight } from './runtime.js';
 import type { ObjectStore } from './store.js';
 import { k8sTime, type ContainerSpec, type ContainerState, type ContainerStatus, type Pod } from './types.js';
 
@@ -80,6 +80,8 @@ export interface KubeletOptions {
   imagePullFails: (image: string) => boolean;
   /** Network namespace of a pod, if it has one. */
   netnsOf: (namespace: string, pod: string) => string | undefined;
+  /** The containers' CPU weight (see NodeCpuWeight). Default 'equal'. */
+  cpuWeight?: NodeCpuWeight;
 }
 
 type Phase = 'creating' | 'started';
@@ -87,13 +89,15 @@ type Phase = 'creating' | 'started';
 export class Kubelet {
   private readonly phases = new Map<string, Phase>();
   private readonly logs = new Map<string, ContainerLog>();
-  private readonly runtime = new ContainerRuntime();
+  private readonly runtime: ContainerRuntime;
   /** The runtime's id of each container whose command has not yet exited. */
   private readonly processes = new Map<string, number>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private stopped = false;
 
-  constructor(private readonly opts: KubeletOptions) {}
+  constructor(private readonly opts: KubeletOptions) {
+    this.runtime = new ContainerRuntime(opts.cpuWeight);
+  }
 
   /** The log of a container, created empty on first use (regular containers log nothing by default). */
   log(namespace: string, pod: string, container: string): ContainerLog {

@@ -9,8 +9,53 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** The CPU cgroup the simulated node's containers share, beside this process's own; kept once made. */
+/** The CPU cgroup of the simulated node, beside this process's own; kept once made. */
 const NODE_CPU_GROUP = 'kdebug-simulated-node';
+/** Its containers' group when they weigh what a kubelet gives BestEffort pods; its sibling. */
+const BESTEFFORT_CPU_GROUP = 'kdebug-simulated-node-besteffort';
+/** How much the containers weigh: 'equal' (the node's group, as much as any sibling) or 'besteffort'. */
+const containerWeight = process.argv[2] === 'besteffort' ? 'besteffort' : 'equal';
+/** Set when the containers have a group other than this process's: each joins it before its command runs. */
+let containersProcsFile;
+
+/** The mounted hierarchy with the cpu controller, and this process's group in it; or why there is none. */
+function cpuHierarchy() {
+  const mounts = readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' '));
+  const v1 = mounts.find(([, , type, options]) => type === 'cgroup' && options.split(',').includes('cpu'));
+  const v2 = mounts.find(([, , type]) => type === 'cgroup2');
+  const mount = v1?.[1] ?? v2?.[1];
+  if (!mount) return { unavailable: 'no cgroup hierarchy with the cpu controller is mounted' };
+  // This process's group in that hierarchy: "N:cpu,cpuacct:/path" (v1) or "0::/path" (v2).
+  const own = readFileSync('/proc/self/cgroup', 'utf8')
+    .split('\n')
+    .map((line) => line.split(':'))
+    .find(([, controllers]) => (v1 ? controllers.split(',').includes('cpu') : controllers === ''));
+  const parent = own?.slice(2).join(':') ?? '/';
+  if (
+    !v1 &&
+    !readFileSync(join(mount, parent, 'cgroup.subtree_control'), 'utf8')
+      .split(' ')
+      .includes('cpu')
+  ) {
+    return { unavailable: `the cpu controller is not enabled below ${parent}` };
+  }
+  return { mount, parent, v1: v1 !== undefined };
+}
+
+/**
+ * Makes (or finds) group `name` beside this process's own and sets its weight, every time: a group
+ * is kept between runs, and may have been left at the other weight. BestEffort is the kubelet's own
+ * figure for that QoS class (cpu.shares 2; cpu.weight 1 on cgroup v2); the default weight otherwise.
+ */
+function cpuGroup({ mount, parent, v1 }, name, besteffort) {
+  const path = join(parent, name);
+  mkdirSync(join(mount, path), { recursive: true });
+  const [file, value] = v1 ? ['cpu.shares', besteffort ? 2 : 1024] : ['cpu.weight', besteffort ? 1 : 100];
+  writeFileSync(join(mount, path, file), String(value));
+  return { path, weight: `${file} ${value}`, procsFile: join(mount, path, 'cgroup.procs') };
+}
 
 /**
  * Moves this process, and so every container it starts, into one CPU cgroup: the simulated node's,
@@ -20,36 +65,23 @@ const NODE_CPU_GROUP = 'kdebug-simulated-node';
  * emulators. Fifty containers at once then had 50/51 of the CPU, as no real cluster's containers
  * take from the machines kdebug runs on (autogroup does not apply inside a cgroup).
  *
- * Returns the group's path in the hierarchy, or why there is none (not root, no writable cpu
- * controller): the containers then run as before.
+ * With 'besteffort', the containers get a group of their own at the weight a kubelet gives pods
+ * that request no CPU (the simulated pods request none): they run on what the processes beside
+ * them (kdebug, the emulators) leave, while this process, like a node's kubelet and container
+ * runtime outside `kubepods`, keeps the default weight and relays their output and exits promptly.
+ *
+ * Returns the containers' group (its path in the hierarchy and weight), or why there is none (not
+ * root, no writable cpu controller): the containers then run as before.
  */
 function joinNodeCpuGroup() {
   try {
-    const mounts = readFileSync('/proc/self/mounts', 'utf8')
-      .split('\n')
-      .map((line) => line.split(' '));
-    const v1 = mounts.find(([, , type, options]) => type === 'cgroup' && options.split(',').includes('cpu'));
-    const v2 = mounts.find(([, , type]) => type === 'cgroup2');
-    const mount = v1?.[1] ?? v2?.[1];
-    if (!mount) return { unavailable: 'no cgroup hierarchy with the cpu controller is mounted' };
-    // This process's group in that hierarchy: "N:cpu,cpuacct:/path" (v1) or "0::/path" (v2).
-    const own = readFileSync('/proc/self/cgroup', 'utf8')
-      .split('\n')
-      .map((line) => line.split(':'))
-      .find(([, controllers]) => (v1 ? controllers.split(',').includes('cpu') : controllers === ''));
-    const parent = own?.slice(2).join(':') ?? '/';
-    if (
-      !v1 &&
-      !readFileSync(join(mount, parent, 'cgroup.subtree_control'), 'utf8')
-        .split(' ')
-        .includes('cpu')
-    ) {
-      return { unavailable: `the cpu controller is not enabled below ${parent}` };
-    }
-    const path = join(parent, NODE_CPU_GROUP);
-    mkdirSync(join(mount, path), { recursive: true });
-    writeFileSync(join(mount, path, 'cgroup.procs'), String(process.pid));
-    return { path };
+    const hierarchy = cpuHierarchy();
+    if (hierarchy.unavailable) return hierarchy;
+    const node = cpuGroup(hierarchy, NODE_CPU_GROUP, false);
+    writeFileSync(node.procsFile, String(process.pid));
+    const containers = containerWeight === 'besteffort' ? cpuGroup(hierarchy, BESTEFFORT_CPU_GROUP, true) : node;
+    if (containers !== node) containersProcsFile = containers.procsFile;
+    return { path: containers.path, weight: containers.weight };
   } catch (err) {
     return { unavailable: err.message };
   }
@@ -96,8 +128,12 @@ function start({ id, command, argv, env, cwd }) {
     send({ id, event: 'missing' });
     return;
   }
+  // In a group of its own, the container joins it before its command runs, as runc does: moved
+  // after the spawn, whatever it forked first would stay behind. (The path and argv are arguments,
+  // never part of the script.)
+  const [file, args] = containersProcsFile ? ['/bin/sh', ['-c', 'echo $$ > "$0" && exec "$@"', containersProcsFile, ...argv]] : [argv[0], argv.slice(1)];
   // Own process group, so a kill reaches whatever the command forks.
-  const child = spawn(argv[0], argv.slice(1), { env, cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(file, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   children.set(id, child);
   send({ id, event: 'started', pid: child.pid });
   child.stdout.setEncoding('utf8').on('data', (text) => send({ id, event: 'output', stream: 'stdout', text }));

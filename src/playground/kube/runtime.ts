@@ -26,8 +26,15 @@ export interface ContainerEvents {
   exited(code: number | null, signal: NodeJS.Signals | null): void;
 }
 
-/** Where the node's containers are scheduled: one CPU cgroup (its path), or why not. */
-export type CpuGroup = { path: string } | { unavailable: string };
+/** Where the node's containers are scheduled: one CPU cgroup (its path and weight, e.g. "cpu.shares 2"), or why not. */
+export type CpuGroup = { path: string; weight: string } | { unavailable: string };
+
+/**
+ * The node's containers' CPU weight against the processes outside the node: 'equal' (their group
+ * weighs as much as any other, e.g. the session running kdebug and the emulators) or 'besteffort'
+ * (a kubelet's weight for pods that request no CPU: they run on what the others leave).
+ */
+export type NodeCpuWeight = 'equal' | 'besteffort';
 
 type RuntimeEvent =
   | ({ id?: undefined; event: 'cpu-group' } & CpuGroup)
@@ -47,6 +54,8 @@ export class ContainerRuntime {
   private nextId = 1;
   private readonly containers = new Map<number, Container>();
   private reportedCpuGroup: CpuGroup | undefined;
+
+  constructor(private readonly cpuWeight: NodeCpuWeight = 'equal') {}
 
   /** Starts `command`; returns the id that kill() takes. */
   run(command: ContainerCommand, events: ContainerEvents): number {
@@ -79,7 +88,7 @@ export class ContainerRuntime {
   private runtime(): ChildProcess {
     if (this.process) return this.process;
     // No execArgv: the emulator's own flags (a test runner's, a profiler's) are not the runtime's.
-    const child = spawn(process.execPath, [RUNTIME_PROCESS], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const child = spawn(process.execPath, [RUNTIME_PROCESS, this.cpuWeight], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     child.on('message', (message: RuntimeEvent) => this.deliver(message));
     const ended = () => {
       if (this.process !== child) return;
@@ -103,7 +112,7 @@ export class ContainerRuntime {
 
   private deliver(message: RuntimeEvent): void {
     if (message.event === 'cpu-group') {
-      this.reportedCpuGroup = 'path' in message ? { path: message.path } : { unavailable: message.unavailable };
+      this.reportedCpuGroup = 'path' in message ? { path: message.path, weight: message.weight } : { unavailable: message.unavailable };
       return;
     }
     const container = this.containers.get(message.id);
