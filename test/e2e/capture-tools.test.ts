@@ -222,12 +222,17 @@ test('the decoded pcap is byte for byte what tcpdump wrote, matches a direct tcp
   // capture socket's copy separately (the skb's own time is the TCP departure time).
   const decoded = readFileSync(decodedFile);
   const directBytes = readFileSync(directFile);
-  expect(directErr).toMatch(/15 packets captured/);
+  // 5 datagrams and one TCP exchange, whose packet count is the kernel's: usually 10, but on a busy
+  // machine a FIN or an ACK may go apart from the data it usually rides with (16 in one CI run).
+  const captured = Number(/(\d+) packets captured/.exec(directErr)?.[1]);
+  const tcpPackets = captured - 5;
+  expect(tcpPackets).toBeGreaterThanOrEqual(8);
   expect(decoded.length).toBe(directBytes.length);
   expect(decoded.subarray(0, 24).equals(directBytes.subarray(0, 24))).toBe(true);
   const ours = records(decoded);
   const theirs = records(directBytes);
-  expect(ours).toHaveLength(15);
+  expect(theirs).toHaveLength(captured);
+  expect(ours).toHaveLength(captured);
   expect(ours.map((r) => r.rest.toString('hex'))).toEqual(theirs.map((r) => r.rest.toString('hex')));
   for (const [i, r] of ours.entries()) expect(Math.abs(r.timeUs - theirs[i]!.timeUs)).toBeLessThan(1000);
 
@@ -247,26 +252,26 @@ test('the decoded pcap is byte for byte what tcpdump wrote, matches a direct tcp
   // 3. tcpdump -r reads it whole, and the counts agree everywhere.
   const read = await tcpdumpRead(decodedFile);
   expect(read.stderr).not.toMatch(/truncated|error/i);
-  expect(read.lines).toHaveLength(15); // 5 datagrams + a 10-packet TCP exchange
-  expect(result.summary).toMatchObject({ found: true, complete: true, packets: 15, capped: false, droppedTrailingBytes: 0, fileBytes: decoded.length });
+  expect(read.lines).toHaveLength(captured);
+  expect(result.summary).toMatchObject({ found: true, complete: true, packets: captured, capped: false, droppedTrailingBytes: 0, fileBytes: decoded.length });
 
   // 4. The summary names the conversations and ports; the finding says ok.
   const tcpConversation = result.summary.conversations.find((c) => c.proto === 'TCP');
-  expect(tcpConversation).toMatchObject({ src: net.podIp, dst: net.hostIp, dstPort: TCP_PORT, packets: 10 });
+  expect(tcpConversation).toMatchObject({ src: net.podIp, dst: net.hostIp, dstPort: TCP_PORT, packets: tcpPackets });
   expect(result.summary.conversations.find((c) => c.proto === 'UDP')).toMatchObject({ src: net.podIp, dst: net.hostIp, dstPort: UDP_PORT, packets: 5 });
   expect(result.summary.ports.map((p) => `${p.port}/${p.proto}`)).toEqual([`${TCP_PORT}/tcp`, `${UDP_PORT}/udp`]);
   const text = renderCaptureSummary(result.summary);
-  expect(text).toContain(`${net.podIp}:${tcpConversation?.srcPort} → ${net.hostIp}:${TCP_PORT} TCP: 10 packets`);
-  expect(text).toContain(`${TCP_PORT}/tcp: 10 packets`);
+  expect(text).toContain(`${net.podIp}:${tcpConversation?.srcPort} → ${net.hostIp}:${TCP_PORT} TCP: ${tcpPackets} packets`);
+  expect(text).toContain(`${TCP_PORT}/tcp: ${tcpPackets} packets`);
 
   const finding = interpretLog(parsed.args, steps, marker, result, context);
   expect(finding.verdict).toBe('ok');
   expect(finding.headline).toMatch(
     new RegExp(
-      `^Captured 15 packets matching \`${filter}\` over .*; busiest ${net.podIp.replace(/\./g, '\\.')}:\\d+ → ${net.hostIp.replace(/\./g, '\\.')}:${TCP_PORT} TCP \\(10\\); ran the full 8s$`,
+      `^Captured ${captured} packets matching \`${filter}\` over .*; busiest ${net.podIp.replace(/\./g, '\\.')}:\\d+ → ${net.hostIp.replace(/\./g, '\\.')}:${TCP_PORT} TCP \\(${tcpPackets}\\); ran the full 8s$`,
     ),
   );
-  expect(finding.facts).toMatchObject({ packets: 15, tcpdumpCaptured: 15, tcpdumpExit: 124 });
+  expect(finding.facts).toMatchObject({ packets: captured, tcpdumpCaptured: captured, tcpdumpExit: 124 });
 }, 60_000);
 
 test('several MB stream through the decoder with flat memory, stopped at the size limit, and the file stays readable', async () => {
