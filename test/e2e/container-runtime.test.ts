@@ -177,11 +177,12 @@ test("the containers share one CPU cgroup, the node's, as a real node's pods sha
   if (group && 'path' in group) expect(cpuGroupIn(job.output())).toBe(group.path);
   else expect(cpuGroupIn(job.output())).toBe(cpuGroupIn(readFileSync('/proc/self/cgroup', 'utf8')));
   // Root with cgroup v1's cpu hierarchy mounted read-write (this project's machines) must get one,
-  // at the default weight (even if a benchmark left the group at BestEffort's).
-  if (rootWithWritableV1()) {
+  // at the default weight (BestEffort's is only ever its sibling's).
+  const mount = writableCpuMountV1();
+  if (mount) {
     expect(group && 'path' in group ? group.path : `none: ${JSON.stringify(group)}`).toMatch(/\/kdebug-simulated-node$/);
     expect(group).toMatchObject({ weight: 'cpu.shares 1024' });
-    expect(readFileSync(`${cpuMountV1()}${(group as { path: string }).path}/cpu.shares`, 'utf8').trim()).toBe('1024');
+    expect(readFileSync(`${mount}${(group as { path: string }).path}/cpu.shares`, 'utf8').trim()).toBe('1024');
   } else expect(group).toBeDefined();
 });
 
@@ -195,10 +196,11 @@ test("'besteffort': the containers, and what they fork, weigh what a kubelet giv
     const group = besteffort.cpuGroup();
     if (group && 'path' in group) expect(cpuGroupIn(job.output())).toBe(group.path);
     else expect(cpuGroupIn(job.output())).toBe(cpuGroupIn(readFileSync('/proc/self/cgroup', 'utf8')));
-    if (rootWithWritableV1()) {
+    const mount = writableCpuMountV1();
+    if (mount) {
       expect(group && 'path' in group ? group.path : `none: ${JSON.stringify(group)}`).toMatch(/\/kdebug-simulated-node-besteffort$/);
       expect(group).toMatchObject({ weight: 'cpu.shares 2' });
-      expect(readFileSync(`${cpuMountV1()}${(group as { path: string }).path}/cpu.shares`, 'utf8').trim()).toBe('2');
+      expect(readFileSync(`${mount}${(group as { path: string }).path}/cpu.shares`, 'utf8').trim()).toBe('2');
       // The runtime process itself (the node's kubelet and container runtime) is in the node's group.
       const runtimePid = childrenRunning('runtime-process.mjs').find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('besteffort'));
       expect(cpuGroupIn(readFileSync(`/proc/${runtimePid}/cgroup`, 'utf8'))).toMatch(/\/kdebug-simulated-node$/);
@@ -208,19 +210,14 @@ test("'besteffort': the containers, and what they fork, weigh what a kubelet giv
   }
 });
 
-/** The mount point of cgroup v1's cpu hierarchy, if there is one. */
-function cpuMountV1(): string | undefined {
-  return readFileSync('/proc/self/mounts', 'utf8')
+/**
+ * Where cgroup v1's cpu hierarchy is mounted, when this process is root and it is mounted read-write
+ * (this project's machines): there the runtime must make its groups. Undefined otherwise.
+ */
+function writableCpuMountV1(): string | undefined {
+  const v1 = readFileSync('/proc/self/mounts', 'utf8')
     .split('\n')
     .map((line) => line.split(' '))
-    .find(([, , type, options]) => type === 'cgroup' && options!.split(',').includes('cpu'))?.[1];
-}
-
-/** Root, with cgroup v1's cpu hierarchy mounted read-write: where the runtime must make its groups. */
-function rootWithWritableV1(): boolean {
-  const writableV1 = readFileSync('/proc/self/mounts', 'utf8')
-    .split('\n')
-    .map((line) => line.split(' '))
-    .some(([, , type, options]) => type === 'cgroup' && options!.split(',').includes('cpu') && options!.split(',').includes('rw'));
-  return process.getuid?.() === 0 && writableV1;
+    .find(([, , type, options]) => type === 'cgroup' && options!.split(',').includes('cpu'));
+  return process.getuid?.() === 0 && v1?.[3]!.split(',').includes('rw') ? v1[1] : undefined;
 }

@@ -45,8 +45,8 @@ function cpuHierarchy() {
 }
 
 /**
- * Makes (or finds) group `name` beside this process's own and sets its weight, every time: a group
- * is kept between runs, and may have been left at the other weight. BestEffort is the kubelet's own
+ * Makes (or finds: groups are kept between runs) group `name` beside this process's own and writes
+ * its weight, so that the weight reported is the one in force. BestEffort is the kubelet's own
  * figure for that QoS class (cpu.shares 2; cpu.weight 1 on cgroup v2); the default weight otherwise.
  */
 function cpuGroup({ mount, parent, v1 }, name, besteffort) {
